@@ -1,0 +1,4 @@
+export * from './capset.js';
+export * from './catalog.js';
+export * from './errors.js';
+export * from './text.js';

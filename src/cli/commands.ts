@@ -1,0 +1,9 @@
+/**
+ * The command registry: each command lives in its own module under src/cli/ and exports a
+ * `register(program)` function. Keep this list in the order `capctl --help` should show.
+ */
+import type { Command } from 'commander';
+import { register as caps } from './caps-cmd.js';
+import { register as text } from './text-cmd.js';
+
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [caps, text];

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+/**
+ * capctl entry point: builds the commander program from the registry and runs it. Errors from
+ * commands arrive here as values (CapctlError) and leave as one line plus an exit code.
+ */
+import { Command, CommanderError } from 'commander';
+import { COMMANDS } from './commands.js';
+import { reportError } from './output.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('capctl')
+    .description(
+      'Linux capabilities and FreeBSD priv(9) in one policy engine.\n' +
+        'Parse and print capability sets exactly as libcap does, inspect live processes and files,\n' +
+        'replay strace output through a per-thread Linux capability model, check privileges\n' +
+        'against FreeBSD jails, and manage YAML profiles.',
+    )
+    .version('0.1.0')
+    .showSuggestionAfterError(true)
+    .configureOutput({ outputError: (str, write) => write(str) })
+    .exitOverride();
+  for (const register of COMMANDS) register(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed its message (usage errors) or the help text.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    reportError(err);
+  }
+}
