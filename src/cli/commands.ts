@@ -3,7 +3,8 @@
  * `register(program)` function. Keep this list in the order `capctl --help` should show.
  */
 import type { Command } from 'commander';
+import { register as audit } from './audit-cmd.js';
 import { register as caps } from './caps-cmd.js';
 import { register as text } from './text-cmd.js';
 
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [caps, text];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [caps, text, audit];
