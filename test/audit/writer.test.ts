@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { compileFilter, Summary } from '../../src/audit/query.js';
 import { parseAuditLine, readAuditRecords } from '../../src/audit/reader.js';
@@ -66,6 +67,12 @@ process.exit(1);`,
     });
     expect(recs[0]).toMatchObject(base);
     expect(recs[0].level).toBe('warn');
+    // Every line, the suppressed summary included, matches the published schema.
+    const ajv = new Ajv2020({ allErrors: true, strict: true });
+    ajv.addFormat('date-time', (v: string) => !Number.isNaN(Date.parse(v)));
+    const validate = ajv.compile(JSON.parse(readFileSync('schema/audit-record.schema.json', 'utf8')));
+    for (const r of recs) expect(validate(r), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...recs[0], extra: 1 })).toBe(false);
   });
 });
 
