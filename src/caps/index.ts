@@ -1,4 +1,6 @@
 export * from './capset.js';
 export * from './catalog.js';
 export * from './errors.js';
+export * from './procstatus.js';
 export * from './text.js';
+export * from './xattr.js';

@@ -1,0 +1,55 @@
+/**
+ * Live reads of /proc for `capctl ps`: which processes and threads exist, and their status
+ * files parsed by src/caps/procstatus.ts. Processes come and go while we scan, so a task that
+ * vanishes between listing and reading is reported as `null`, never as an error.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { CapctlError } from '../caps/errors.js';
+import { type ProcStatus, parseProcStatus } from '../caps/procstatus.js';
+
+export const PROC_ROOT = '/proc';
+
+function isGone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  // ENOENT: reaped; ESRCH: exiting while we read; EINVAL: status of a zombie thread mid-teardown.
+  return code === 'ENOENT' || code === 'ESRCH' || code === 'EINVAL';
+}
+
+function numericEntries(dir: string): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    if (isGone(err)) return [];
+    throw new CapctlError('proc-unreadable', `cannot list ${dir}: ${(err as Error).message}`, 'io');
+  }
+  const out: number[] = [];
+  for (const n of names) if (/^\d+$/.test(n)) out.push(Number(n));
+  return out.sort((a, b) => a - b);
+}
+
+/** Process ids (thread-group leaders) currently in /proc, ascending. */
+export function listPids(root = PROC_ROOT): number[] {
+  return numericEntries(root);
+}
+
+/** Thread ids of process `pid`, ascending; empty if the process is gone. */
+export function listTids(pid: number, root = PROC_ROOT): number[] {
+  return numericEntries(`${root}/${pid}/task`);
+}
+
+/**
+ * /proc/PID/status, or /proc/PID/task/TID/status when `tid` is given. Returns null when the
+ * task no longer exists; other read failures (e.g. EACCES) throw an 'io' CapctlError.
+ */
+export function readProcStatus(pid: number, tid?: number, root = PROC_ROOT): ProcStatus | null {
+  const path = tid === undefined ? `${root}/${pid}/status` : `${root}/${pid}/task/${tid}/status`;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw new CapctlError('proc-unreadable', `cannot read ${path}: ${(err as Error).message}`, 'io');
+  }
+  return parseProcStatus(text);
+}
