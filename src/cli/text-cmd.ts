@@ -7,6 +7,7 @@ import { printJson } from './output.js';
 
 interface TextOpts {
   json?: boolean;
+  keepGoing?: boolean;
   effective?: string;
   permitted?: string;
   inheritable?: string;
@@ -28,6 +29,10 @@ export function register(program: Command): void {
     .description("parse libcap capability text and print libcap's canonical form (cap_to_text)")
     .argument('[TEXT...]', 'capability texts, e.g. "cap_net_raw+ep"; "-" reads one text per line from stdin')
     .option('--json', 'print JSON with the canonical text and the three sets as hex')
+    .option(
+      '-k, --keep-going',
+      'do not stop at a bad TEXT: report it on stderr, print an empty line (JSON: an "error" entry) and exit 2 at the end',
+    )
     .option('--effective <HEX>', 'format sets given as hex instead of parsing text (see /proc/PID/status)')
     .option('--permitted <HEX>', 'permitted set as hex (with --effective/--inheritable)')
     .option('--inheritable <HEX>', 'inheritable set as hex (with --effective/--permitted)')
@@ -42,6 +47,7 @@ Examples:
   capctl text 'cap_net_raw,cap_net_admin+ep'      # cap_net_admin,cap_net_raw=ep
   capctl text 'all=eip cap_sys_admin-e' =ep
   printf 'cap_chown+p\\n=ep\\n' | capctl text -
+  printf 'cap_chown+p\\nbogus\\n' | capctl text -k -    # cap_chown=p, then an empty line
   capctl text --permitted 3000 --effective 2000    # cap_net_raw=ep cap_net_admin+p`,
     )
     .action(async (texts: string[], opts: TextOpts) => {
@@ -60,16 +66,27 @@ Examples:
       }
       if (texts.length === 0)
         throw inputError('usage', 'no TEXT given (try: capctl text cap_net_raw+ep, or "-" to read stdin)');
-      const results: ReturnType<typeof toJson>[] = [];
+      const results: (ReturnType<typeof toJson> | { input: string; error: string })[] = [];
       let out = '';
+      let failures = 0;
       const emit = (input: string, where: string) => {
         let parsed: ParsedCapText;
         try {
           parsed = parseCapText(input);
         } catch (err) {
+          const message = `${where}${(err as Error).message}`;
+          if (opts.keepGoing) {
+            // The canonical form is never empty ("=" is the empty set), so an empty line
+            // marks the failure and keeps stdout aligned with the input lines.
+            failures++;
+            process.stderr.write(`capctl: ${message}\n`);
+            if (opts.json) results.push({ input, error: message });
+            else out += '\n';
+            return;
+          }
           if (out) process.stdout.write(out);
           out = '';
-          throw inputError('bad-cap-text', `${where}${(err as Error).message}`);
+          throw inputError('bad-cap-text', message);
         }
         if (opts.json) results.push(toJson(input, parsed));
         else {
@@ -93,5 +110,6 @@ Examples:
       }
       if (opts.json) printJson(results);
       else process.stdout.write(out);
+      if (failures > 0) process.exitCode = 2;
     });
 }
