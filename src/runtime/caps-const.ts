@@ -1,0 +1,22 @@
+/** Capability numbers the runtime's rules name (include/uapi/linux/capability.h). */
+export const CAP_CHOWN = 0;
+export const CAP_DAC_OVERRIDE = 1;
+export const CAP_KILL = 5;
+export const CAP_SETGID = 6;
+export const CAP_SETUID = 7;
+export const CAP_SETPCAP = 8;
+export const CAP_NET_BIND_SERVICE = 10;
+export const CAP_NET_RAW = 13;
+export const CAP_IPC_LOCK = 14;
+export const CAP_SYS_RAWIO = 17;
+export const CAP_SYS_CHROOT = 18;
+export const CAP_SYS_PTRACE = 19;
+export const CAP_SYS_PACCT = 20;
+export const CAP_SYS_ADMIN = 21;
+export const CAP_SYS_BOOT = 22;
+export const CAP_SYS_NICE = 23;
+export const CAP_SYS_RESOURCE = 24;
+export const CAP_SYS_TIME = 25;
+export const CAP_MKNOD = 27;
+export const CAP_SETFCAP = 31;
+export const CAP_LAST_CAP = 40;

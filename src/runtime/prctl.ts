@@ -1,0 +1,225 @@
+/**
+ * prctl(2) capability options: security/commoncap.c cap_task_prctl() (which answers before the
+ * generic switch in kernel/sys.c) plus PR_SET/GET_NO_NEW_PRIVS and PR_SET/GET_DUMPABLE from
+ * kernel/sys.c. Arguments are `unsigned long`: callers may pass numbers or bigints, and a
+ * negative number means its 64-bit two's complement (-1 = 0xffffffffffffffff), as the C
+ * argument would be.
+ */
+
+import {
+  PR_CAP_AMBIENT,
+  PR_CAP_AMBIENT_CLEAR_ALL,
+  PR_CAP_AMBIENT_IS_SET,
+  PR_CAP_AMBIENT_LOWER,
+  PR_CAP_AMBIENT_RAISE,
+  PR_CAPBSET_DROP,
+  PR_CAPBSET_READ,
+  PR_GET_DUMPABLE,
+  PR_GET_KEEPCAPS,
+  PR_GET_NO_NEW_PRIVS,
+  PR_GET_SECUREBITS,
+  PR_SET_DUMPABLE,
+  PR_SET_KEEPCAPS,
+  PR_SET_NO_NEW_PRIVS,
+  PR_SET_SECUREBITS,
+  SECBIT_KEEP_CAPS,
+  SECURE_ALL_BITS,
+  SECURE_ALL_LOCKS,
+  SECURE_KEEP_CAPS,
+  SECURE_KEEP_CAPS_LOCKED,
+  SECURE_NO_CAP_AMBIENT_RAISE,
+} from './abi.js';
+import { CAP_SETPCAP } from './caps-const.js';
+import { EINVAL, EPERM } from './errno.js';
+import { fail, OK, ok, type SyscallResult } from './result.js';
+import type { Runtime } from './runtime.js';
+import type { Thread } from './task.js';
+
+/** An `unsigned long` syscall argument. */
+export type ULong = number | bigint;
+
+const MODELLED = new Set<number>([
+  PR_GET_DUMPABLE,
+  PR_SET_DUMPABLE,
+  PR_GET_KEEPCAPS,
+  PR_SET_KEEPCAPS,
+  PR_CAPBSET_READ,
+  PR_CAPBSET_DROP,
+  PR_GET_SECUREBITS,
+  PR_SET_SECUREBITS,
+  PR_SET_NO_NEW_PRIVS,
+  PR_GET_NO_NEW_PRIVS,
+  PR_CAP_AMBIENT,
+]);
+
+/**
+ * True for the prctl options the runtime models. For any other option `prctl()` answers
+ * EINVAL as the kernel does for an unknown option, but a real kernel knows ~70 more options
+ * (PR_SET_NAME, PR_SET_PDEATHSIG, ...), so a replay must report those as "not modelled"
+ * rather than predict EINVAL: ask this predicate first.
+ */
+export function isModelledPrctl(option: ULong): boolean {
+  const o = toU64(option);
+  return o <= 0xffffffffn && MODELLED.has(Number(o));
+}
+
+/** The 64-bit unsigned value of an `unsigned long` argument. */
+export function toU64(v: ULong): bigint {
+  if (typeof v === 'bigint') return BigInt.asUintN(64, v);
+  if (!Number.isSafeInteger(v)) throw new RangeError(`prctl argument ${v} is not an integer`);
+  return BigInt.asUintN(64, BigInt(v));
+}
+
+const R_EINVAL = fail(EINVAL);
+const R_EPERM = fail(EPERM);
+
+/** cap_valid(x): 0 <= x <= CAP_LAST_CAP, on the unsigned value. */
+function capValid(x: bigint): boolean {
+  return x <= 40n;
+}
+
+export function sysPrctl(
+  rt: Runtime,
+  t: Thread,
+  option: ULong,
+  a2: ULong,
+  a3: ULong,
+  a4: ULong,
+  a5: ULong,
+): SyscallResult {
+  const opt = toU64(option);
+  const arg2 = toU64(a2);
+  const c = t.cred;
+  switch (opt) {
+    case BigInt(PR_CAPBSET_READ):
+      // if (!cap_valid(arg2)) return -EINVAL; return !!cap_raised(cap_bset, arg2);
+      if (!capValid(arg2)) return R_EINVAL;
+      return ok(c.hasBounding(Number(arg2)) ? 1 : 0);
+
+    case BigInt(PR_CAPBSET_DROP): {
+      // cap_prctl_drop(): CAP_SETPCAP in E first (EPERM), then cap_valid (EINVAL); B only.
+      if (!c.hasEffective(CAP_SETPCAP)) {
+        if (rt.listening)
+          rt.emitRule(t, 'prctl', CAP_SETPCAP, EPERM, 'capability', 'PR_CAPBSET_DROP needs CAP_SETPCAP');
+        return R_EPERM;
+      }
+      if (!capValid(arg2)) return R_EINVAL;
+      const cap = Number(arg2);
+      if (cap < 32) c.bndLo = (c.bndLo & ~(1 << cap)) >>> 0;
+      else c.bndHi = (c.bndHi & ~(1 << (cap - 32))) >>> 0;
+      if (rt.listening) rt.emitRule(t, 'prctl', CAP_SETPCAP, 0, 'capability', 'PR_CAPBSET_DROP with CAP_SETPCAP');
+      return OK;
+    }
+
+    case BigInt(PR_GET_SECUREBITS):
+      return ok(c.securebits);
+
+    case BigInt(PR_SET_SECUREBITS): {
+      // EPERM if
+      //  [1] ((old & ALL_LOCKS) >> 1) & (old ^ new)      a locked bit would change
+      //  [2] old & ALL_LOCKS & ~new                       a set lock would be cleared
+      //  [3] new & ~(ALL_LOCKS | ALL_BITS)                an unsupported bit
+      //  [4] (changed == 0 || changed & ~0xf00) && !capable(CAP_SETPCAP)
+      //      only a real change confined to the EXEC_* bits and their locks (6.14+) is
+      //      unprivileged; even a no-op needs CAP_SETPCAP.
+      const old = BigInt(c.securebits);
+      const changed = old ^ arg2;
+      const allLocks = BigInt(SECURE_ALL_LOCKS);
+      let why = '';
+      if (((old & allLocks) >> 1n) & changed) why = 'a locked securebit would change';
+      else if (old & allLocks & ~arg2) why = 'a set lock bit would be cleared';
+      else if (arg2 & ~BigInt(SECURE_ALL_LOCKS | SECURE_ALL_BITS)) why = 'bits outside 0xfff';
+      else if ((changed === 0n || (changed & ~0xf00n) !== 0n) && !c.hasEffective(CAP_SETPCAP)) {
+        if (rt.listening)
+          rt.emitRule(t, 'prctl', CAP_SETPCAP, EPERM, 'capability', 'PR_SET_SECUREBITS needs CAP_SETPCAP');
+        return R_EPERM;
+      }
+      if (why !== '') {
+        if (rt.listening) rt.emitRule(t, 'prctl', -1, EPERM, 'securebits', why);
+        return R_EPERM;
+      }
+      c.securebits = Number(arg2);
+      if (rt.listening) rt.emitRule(t, 'prctl', CAP_SETPCAP, 0, 'capability', 'PR_SET_SECUREBITS allowed');
+      return OK;
+    }
+
+    case BigInt(PR_GET_KEEPCAPS):
+      return ok(c.secure(SECURE_KEEP_CAPS) ? 1 : 0);
+
+    case BigInt(PR_SET_KEEPCAPS):
+      // arg2 > 1 (unsigned) → EINVAL; KEEP_CAPS_LOCKED → EPERM; no privilege needed.
+      if (arg2 > 1n) return R_EINVAL;
+      if (c.secure(SECURE_KEEP_CAPS_LOCKED)) {
+        if (rt.listening) rt.emitRule(t, 'prctl', -1, EPERM, 'securebits', 'SECBIT_KEEP_CAPS is locked');
+        return R_EPERM;
+      }
+      c.securebits = arg2 === 1n ? c.securebits | SECBIT_KEEP_CAPS : c.securebits & ~SECBIT_KEEP_CAPS;
+      return OK;
+
+    case BigInt(PR_CAP_AMBIENT):
+      return ambient(rt, t, arg2, toU64(a3), toU64(a4), toU64(a5));
+
+    case BigInt(PR_SET_NO_NEW_PRIVS):
+      // if (arg2 != 1 || arg3 || arg4 || arg5) return -EINVAL; sticky, per thread.
+      if (arg2 !== 1n || toU64(a3) !== 0n || toU64(a4) !== 0n || toU64(a5) !== 0n) return R_EINVAL;
+      c.noNewPrivs = true;
+      return OK;
+
+    case BigInt(PR_GET_NO_NEW_PRIVS):
+      if (arg2 !== 0n || toU64(a3) !== 0n || toU64(a4) !== 0n || toU64(a5) !== 0n) return R_EINVAL;
+      return ok(c.noNewPrivs ? 1 : 0);
+
+    case BigInt(PR_GET_DUMPABLE):
+      return ok(t.process.dumpable);
+
+    case BigInt(PR_SET_DUMPABLE):
+      // if (arg2 != SUID_DUMP_DISABLE && arg2 != SUID_DUMP_USER) return -EINVAL;
+      if (arg2 !== 0n && arg2 !== 1n) return R_EINVAL;
+      t.process.dumpable = arg2 === 1n ? 1 : 0;
+      return OK;
+
+    default:
+      // security_task_prctl() and the generic switch know nothing of it.
+      return R_EINVAL;
+  }
+}
+
+/**
+ * PR_CAP_AMBIENT (cap_task_prctl):
+ *   CLEAR_ALL: arg3|arg4|arg5 → EINVAL; A := 0
+ *   otherwise !cap_valid(arg3) | arg4 | arg5 → EINVAL (even for an unknown arg2)
+ *   IS_SET → !!(A & cap); arg2 ∉ {RAISE, LOWER} → EINVAL
+ *   RAISE: cap ∉ P || cap ∉ I || SECBIT_NO_CAP_AMBIENT_RAISE → EPERM; A |= cap
+ *   LOWER: A &= ~cap
+ */
+function ambient(rt: Runtime, t: Thread, arg2: bigint, arg3: bigint, arg4: bigint, arg5: bigint): SyscallResult {
+  const c = t.cred;
+  if (arg2 === BigInt(PR_CAP_AMBIENT_CLEAR_ALL)) {
+    if (arg3 | arg4 | arg5) return R_EINVAL;
+    c.ambLo = 0;
+    c.ambHi = 0;
+    return OK;
+  }
+  if (!capValid(arg3) || arg4 !== 0n || arg5 !== 0n) return R_EINVAL;
+  const cap = Number(arg3);
+  if (arg2 === BigInt(PR_CAP_AMBIENT_IS_SET)) return ok(c.hasAmbient(cap) ? 1 : 0);
+  if (arg2 !== BigInt(PR_CAP_AMBIENT_RAISE) && arg2 !== BigInt(PR_CAP_AMBIENT_LOWER)) return R_EINVAL;
+  if (arg2 === BigInt(PR_CAP_AMBIENT_RAISE)) {
+    if (!c.hasPermitted(cap) || !c.hasInheritable(cap) || c.secure(SECURE_NO_CAP_AMBIENT_RAISE)) {
+      if (rt.listening) {
+        const why = c.secure(SECURE_NO_CAP_AMBIENT_RAISE)
+          ? 'SECBIT_NO_CAP_AMBIENT_RAISE is set'
+          : 'ambient raise needs the capability in both permitted and inheritable';
+        rt.emitRule(t, 'prctl', cap, EPERM, 'ambient', why);
+      }
+      return R_EPERM;
+    }
+    if (cap < 32) c.ambLo = (c.ambLo | (1 << cap)) >>> 0;
+    else c.ambHi = (c.ambHi | (1 << (cap - 32))) >>> 0;
+    if (rt.listening) rt.emitRule(t, 'prctl', cap, 0, 'ambient', 'capability in permitted and inheritable');
+    return OK;
+  }
+  if (cap < 32) c.ambLo = (c.ambLo & ~(1 << cap)) >>> 0;
+  else c.ambHi = (c.ambHi & ~(1 << (cap - 32))) >>> 0;
+  return OK;
+}

@@ -1,0 +1,254 @@
+/**
+ * The runtime: threads by tid, grouped into processes by tgid, each thread with its own
+ * credential; the syscall entry points take the calling thread's tid first and return what the
+ * kernel returns. Pure model: no I/O.
+ */
+import { CapctlError, inputError } from '../caps/errors.js';
+import { sysCapget, sysCapset } from './capability.js';
+import { Credential } from './credential.js';
+import { type DecisionEvent, type DecisionListener, linuxHost, type PrivilegedOp, type PrivilegeHost } from './host.js';
+import { sysPrctl, type ULong } from './prctl.js';
+import type { BadAddress, CapUserData, CapUserHeader, SyscallResult } from './result.js';
+import { type Dumpable, Process, Thread } from './task.js';
+
+/** Host tunables the privileged operations depend on (defaults: a stock 6.18 kernel). */
+export interface Sysctl {
+  /** net.ipv4.ip_unprivileged_port_start (default 1024). */
+  ipUnprivilegedPortStart: number;
+  /** net.ipv4.ping_group_range (default [1, 0]: nobody may open ICMP datagram sockets). */
+  pingGroupRange: readonly [number, number];
+  /** fs.suid_dumpable (default 0). */
+  suidDumpable: Dumpable;
+  /** fs.nr_open (default 1048576). */
+  nrOpen: number;
+  /** kernel.yama.ptrace_scope, or undefined when Yama is not built in (the default here). */
+  yamaPtraceScope: 0 | 1 | 2 | 3 | undefined;
+}
+
+export interface RuntimeOptions {
+  host?: PrivilegeHost;
+  onDecision?: DecisionListener;
+  sysctl?: Partial<Sysctl>;
+  /** First id the runtime allocates when a caller does not choose one (default 100). */
+  firstId?: number;
+}
+
+const DEFAULT_SYSCTL: Sysctl = {
+  ipUnprivilegedPortStart: 1024,
+  pingGroupRange: [1, 0],
+  suidDumpable: 0,
+  nrOpen: 1048576,
+  yamaPtraceScope: undefined,
+};
+
+export class Runtime {
+  readonly host: PrivilegeHost;
+  readonly sysctl: Sysctl;
+  /** True when a decision listener is attached (hot paths test this before building events). */
+  listening: boolean;
+  private listener: DecisionListener | undefined;
+  private readonly threads = new Map<number, Thread>();
+  private readonly processes = new Map<number, Process>();
+  private nextId: number;
+
+  constructor(opts: RuntimeOptions = {}) {
+    this.host = opts.host ?? linuxHost;
+    this.sysctl = { ...DEFAULT_SYSCTL, ...opts.sysctl };
+    this.listener = opts.onDecision;
+    this.listening = this.listener !== undefined;
+    this.nextId = opts.firstId ?? 100;
+  }
+
+  /** Attach (or detach, with undefined) the decision listener. */
+  setDecisionListener(fn: DecisionListener | undefined): void {
+    this.listener = fn;
+    this.listening = fn !== undefined;
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  private allocId(want: number | undefined): number {
+    if (want === undefined) {
+      while (this.threads.has(this.nextId) || this.processes.has(this.nextId)) this.nextId++;
+      return this.nextId++;
+    }
+    if (!Number.isInteger(want) || want <= 0 || want > 0x3fffffff) {
+      throw inputError('bad-tid', `tid ${want} is not a valid thread id`);
+    }
+    if (this.threads.has(want) || this.processes.has(want)) {
+      throw inputError('tid-in-use', `tid ${want} is already in use in the runtime`);
+    }
+    if (want >= this.nextId) this.nextId = want + 1;
+    return want;
+  }
+
+  /**
+   * A new process with one thread holding `cred` (copied). `tid` is chosen by the caller (e.g.
+   * from a trace) or allocated; `ppid` is the parent's tgid (0: none in the model).
+   */
+  spawn(cred: Credential = Credential.root(), opts: { tid?: number; ppid?: number } = {}): Thread {
+    const tid = this.allocId(opts.tid);
+    const p = new Process(tid, opts.ppid ?? 0);
+    const t = new Thread(tid, p, cred.clone());
+    p.threads.add(t);
+    this.processes.set(tid, p);
+    this.threads.set(tid, t);
+    return t;
+  }
+
+  /** fork()/vfork()/clone() without CLONE_THREAD: a new process whose only thread copies the caller's credential. */
+  fork(tid: number, childTid?: number): Thread {
+    const parent = this.caller(tid);
+    const id = this.allocId(childTid);
+    const p = new Process(id, parent.tgid);
+    p.dumpable = parent.process.dumpable;
+    const t = new Thread(id, p, parent.cred.clone());
+    t.nice = parent.nice;
+    t.iopl = parent.iopl;
+    p.threads.add(t);
+    this.processes.set(id, p);
+    this.threads.set(id, t);
+    return t;
+  }
+
+  /** clone(CLONE_THREAD|...): a new thread in the caller's thread group with a copy of the caller's credential. */
+  cloneThread(tid: number, newTid?: number): Thread {
+    const caller = this.caller(tid);
+    const id = this.allocId(newTid);
+    const t = new Thread(id, caller.process, caller.cred.clone());
+    t.nice = caller.nice;
+    t.iopl = caller.iopl;
+    caller.process.threads.add(t);
+    this.threads.set(id, t);
+    return t;
+  }
+
+  /** clone(flags): CLONE_THREAD → cloneThread, otherwise fork. */
+  clone(tid: number, flags: number, newTid?: number): Thread {
+    return flags & 0x00010000 ? this.cloneThread(tid, newTid) : this.fork(tid, newTid);
+  }
+
+  /**
+   * The thread exits (exit(2) / being killed). A non-leader thread disappears at once; the
+   * leader stays visible (capget, kill find it) until the whole group has exited and the
+   * parent reaps it.
+   */
+  exit(tid: number): void {
+    const t = this.caller(tid);
+    this.retireThread(t);
+  }
+
+  /** exit_group(2): every thread of the caller's process exits. */
+  exitGroup(tid: number): void {
+    const t = this.caller(tid);
+    for (const other of [...t.process.threads]) this.retireThread(other);
+  }
+
+  private retireThread(t: Thread): void {
+    const p = t.process;
+    t.exited = true;
+    if (!t.isLeader) {
+      p.threads.delete(t);
+      this.threads.delete(t.tid);
+    }
+    let live = false;
+    for (const o of p.threads) if (!o.exited) live = true;
+    if (!live) p.zombie = true;
+  }
+
+  /** wait4() by the parent: a zombie process's ids disappear (capget → ESRCH afterwards). */
+  reap(tgid: number): void {
+    const p = this.processes.get(tgid);
+    if (!p) throw inputError('no-such-process', `no process ${tgid} in the runtime`);
+    for (const t of p.threads) this.threads.delete(t.tid);
+    p.threads.clear();
+    this.processes.delete(tgid);
+  }
+
+  /** find_task_by_vpid(): any thread (zombies included) by tid; undefined if none. */
+  findThread(tid: number): Thread | undefined {
+    return this.threads.get(tid);
+  }
+
+  /** The calling thread; an unknown or exited tid is a programming error of the caller. */
+  caller(tid: number): Thread {
+    const t = this.threads.get(tid);
+    if (t === undefined || t.exited) {
+      throw new CapctlError('no-such-thread', `no live thread ${tid} in the runtime`);
+    }
+    return t;
+  }
+
+  /** The credential of thread `tid` (the live object; mutate only in tests). */
+  cred(tid: number): Credential {
+    return this.caller(tid).cred;
+  }
+
+  process(tgid: number): Process | undefined {
+    return this.processes.get(tgid);
+  }
+
+  /** All thread ids, ascending. */
+  tids(): number[] {
+    return [...this.threads.keys()].sort((a, b) => a - b);
+  }
+
+  // ---------------------------------------------------------------- decisions
+
+  /** Report a decision made by a Linux-semantics rule (capset, prctl, set*id, exec). */
+  emitRule(t: Thread, syscall: string, cap: number, errno: number, stage: string, reason: string): void {
+    const fn = this.listener;
+    if (!fn) return;
+    fn({ tid: t.tid, tgid: t.tgid, syscall, cap, op: { syscall }, errno, stage, reason, host: 'linux' });
+  }
+
+  /**
+   * capable(cap) for a privileged operation on a resource owned by the initial user namespace
+   * (or `ownerNs`): the user-namespace walk of cap_capable() first, then the host's decision.
+   * Returns 0 or `deniedErrno` (the syscall's own errno for a denial, e.g. EACCES for bind).
+   */
+  privileged(t: Thread, cap: number, op: PrivilegedOp, deniedErrno: number): number {
+    const c = t.cred;
+    let errno: number;
+    let stage: string;
+    let reason: string;
+    let host: 'linux' | 'freebsd' = this.host.kind;
+    if (c.userns.level !== 0) {
+      // cap_capable(): a credential in a child user namespace holds no capability over
+      // resources owned by the initial namespace.
+      errno = deniedErrno;
+      stage = 'user-namespace';
+      reason = 'credential is in a child user namespace; the resource belongs to the initial one';
+      host = 'linux';
+    } else {
+      const d = this.host.capable(c, cap, op);
+      errno = d.errno === 0 ? 0 : deniedErrno;
+      stage = d.stage;
+      reason = d.reason;
+    }
+    const fn = this.listener;
+    if (fn) {
+      const ev: DecisionEvent = { tid: t.tid, tgid: t.tgid, syscall: op.syscall, cap, op, errno, stage, reason, host };
+      fn(ev);
+    }
+    return errno;
+  }
+
+  // ---------------------------------------------------------------- syscalls
+
+  capget(tid: number, hdr: CapUserHeader | BadAddress | null, data: CapUserData | BadAddress | null): SyscallResult {
+    return sysCapget(this, this.caller(tid), hdr, data);
+  }
+
+  capset(tid: number, hdr: CapUserHeader | BadAddress | null, data: CapUserData | BadAddress | null): SyscallResult {
+    return sysCapset(this, this.caller(tid), hdr, data);
+  }
+
+  prctl(tid: number, option: ULong, arg2: ULong = 0, arg3: ULong = 0, arg4: ULong = 0, arg5: ULong = 0): SyscallResult {
+    return sysPrctl(this, this.caller(tid), option, arg2, arg3, arg4, arg5);
+  }
+}
+
+export function createRuntime(opts: RuntimeOptions = {}): Runtime {
+  return new Runtime(opts);
+}
