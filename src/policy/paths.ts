@@ -1,0 +1,36 @@
+/**
+ * Files the policy layer ships next to the code: the JSON Schema (schema/), the casbin model and
+ * the stock profiles (policies/). They are found from the package root, which is the nearest
+ * directory above this module holding capctl's package.json: that is the same directory whether
+ * this file runs as src/policy/paths.ts (vitest, tsx) or as dist/src/policy/paths.js (after tsc).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let root: string | undefined;
+
+export function packageRoot(): string {
+  if (root !== undefined) return root;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'capctl') {
+          root = dir;
+          return dir;
+        }
+      } catch {
+        // not ours; keep walking up
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error('capctl package root not found above the policy module');
+    dir = up;
+  }
+}
+
+export const schemaPath = (): string => join(packageRoot(), 'schema', 'profile.schema.json');
+export const policiesDir = (): string => join(packageRoot(), 'policies');
+export const modelPath = (): string => join(packageRoot(), 'policies', 'model.conf');
