@@ -103,9 +103,11 @@ export function parseCapText(text: string): ParsedCapText {
       for (;;) {
         if (isAllWord(s, i)) {
           // Since libcap 2.29 `all` means the caps this kernel names, not all 64 bits.
+          // forceall() assigns the list rather than OR-ing into it, so numbers 41..63 listed
+          // before `all` are dropped (`57,all+p` is `=p`), while ones after it stay.
           i += 3;
           listLo = 0xffffffff;
-          listHi |= VALID_HI;
+          listHi = VALID_HI;
         } else {
           const at = i;
           const n = lookupName(s, i);

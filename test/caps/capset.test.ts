@@ -6,7 +6,7 @@ describe('capability catalog', () => {
   it('has all 41 capabilities numbered 0..40 in order', () => {
     expect(CAPABILITIES).toHaveLength(41);
     expect(CAP_LAST_CAP).toBe(40);
-    CAPABILITIES.forEach((c, i) => expect(c.number).toBe(i));
+    for (const [i, c] of CAPABILITIES.entries()) expect(c.number).toBe(i);
     expect(CAPABILITIES[0]!.name).toBe('CAP_CHOWN');
     expect(CAPABILITIES[13]!.name).toBe('CAP_NET_RAW');
     expect(CAPABILITIES[40]!.name).toBe('CAP_CHECKPOINT_RESTORE');

@@ -1,0 +1,73 @@
+/**
+ * Shared helpers for the caps tests: run the built CLI, find the libcap tools, a seeded PRNG,
+ * and what this process may hold (its own /proc status), so differential tests stay within
+ * sets capsh can actually set here.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CapSet } from '../../src/caps/capset.js';
+import { parseProcStatus } from '../../src/caps/procstatus.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(ROOT, 'bin', 'capctl.js');
+/** The CLI runs from dist/; `npm test` builds first. */
+export const CLI_BUILT = existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'));
+
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function capctl(args: string[], input?: string): RunResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    input,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function run(cmd: string, args: string[], input?: string): RunResult {
+  const r = spawnSync(cmd, args, { input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+export function hasTool(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).status === 0;
+}
+
+export const IS_ROOT = process.getuid?.() === 0;
+
+/** mulberry32: small, fast, seedable; failures print the seed so they can be replayed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export const SEED = Number(process.env.CAPCTL_TEST_SEED ?? Date.now() % 1_000_000);
+
+export function selfStatus() {
+  return parseProcStatus(readFileSync('/proc/self/status', 'utf8'));
+}
+
+/**
+ * The (e, p, i) a child capsh can reach with cap_set_proc from this process's state, per
+ * kernel/capability.c cap_capset() (security/commoncap.c):
+ *   pP' ⊆ pP;  pE' ⊆ pP';  pI' ⊆ pI | bset;  and without CAP_SETPCAP also pI' ⊆ pI | pP.
+ * capsh raises CAP_SETPCAP in pE first when pP has it (will_need_setpcap).
+ */
+export function holdable(): { permitted: CapSet; inheritable: CapSet } {
+  const st = selfStatus();
+  const setpcap = st.permitted.has(8);
+  const inh = st.inheritable.union(setpcap ? st.bounding : st.bounding.intersect(st.permitted));
+  return { permitted: st.permitted, inheritable: inh };
+}
