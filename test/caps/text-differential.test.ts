@@ -175,9 +175,9 @@ function parsedWords(text: string): OracleSets {
 function capshCurrent(texts: string[]): string[] {
   const file = join(tmp, `capsh-${texts.length}-${Math.floor(rand() * 1e9)}.txt`);
   writeFileSync(file, `${texts.join('\n')}\n`);
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: bash parameter expansion (first line of $out)
+  // One bash for the whole batch; only capsh is spawned per text. The first output line is Current:.
   const script =
-    'while IFS= read -r t; do out=$(capsh "--caps=$t" --print 2>&1); printf "%s\\n" "${out%%$\'\\n\'*}"; done < "$1"';
+    'while IFS= read -r t; do IFS= read -r line <<<"$(capsh "--caps=$t" --print 2>&1)"; printf "%s\\n" "$line"; done < "$1"';
   const r = run('bash', ['-c', script, 'capsh-batch', file]);
   expect(r.status).toBe(0);
   const lines = r.stdout.split('\n');
