@@ -1,0 +1,643 @@
+/**
+ * strace replay: run a recorded trace through the runtime and compare, call by call, what the
+ * model predicts with what the kernel did.
+ *
+ * The initial credential is that of the process that started the traced program (its
+ * /proc/PID/status text); the trace's first line is usually strace's own execve of the
+ * program, which is replayed like any other. Every modelled call is predicted from the model's
+ * state *before* looking at the recorded result; the record is then compared and — whatever
+ * the outcome — the record's result is what the trace continues from only in the sense that
+ * the model applies its own prediction (a diverged capset leaves the model in its predicted
+ * state, so one divergence may cause others; the first one is the one to read).
+ *
+ * Outcomes per call:
+ *  - matched: same return value and errno (for calls returning a new fd, success versus the
+ *    same errno), and for capget and the prctl reads the same data. Calls that only feed the
+ *    model (clone, clone3, fork, vfork, getpid, gettid, getxattr of security.capability) count
+ *    as matched once applied.
+ *  - diverged: anything else the model claims to know.
+ *  - not modeled: the model cannot judge the call from the trace alone (a pid outside the
+ *    trace, an option the runtime does not model, a failure for a reason outside the
+ *    capability model such as ENOENT, a task whose credential became unknown).
+ */
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { decodeFileCaps, type FileCaps } from '../caps/xattr.js';
+import { Credential, type ProcStatusFields } from './credential.js';
+import { errnoByName, errnoName } from './errno.js';
+import type { DecisionListener, PrivilegeHost } from './host.js';
+import { isModelledPrctl } from './prctl.js';
+import { BAD_ADDRESS, type BadAddress, type CapUserData, type CapUserHeader, type SyscallResult } from './result.js';
+import { Runtime } from './runtime.js';
+import { CAP_VERSION_1, CLONE_NEWUSER } from './strace/constants.js';
+import { type MalformedRecord, StraceReader, type SyscallRecord, type TraceRecord } from './strace/reader.js';
+import {
+  evalInt,
+  evalULong,
+  parseCapMask,
+  parseCString,
+  parseNumber,
+  parsePath,
+  parseStruct,
+  splitArgs,
+} from './strace/values.js';
+
+export interface ReplayOptions {
+  /** /proc/PID/status text of the process that started the traced program. */
+  status: string;
+  /** Its securebits (not in /proc/PID/status). Default 0. */
+  securebits?: number;
+  /** File capabilities by path, used when the trace has no getxattr for an executed file. */
+  fileCaps?: ReadonlyMap<string, FileCaps>;
+  host?: PrivilegeHost;
+  onDecision?: DecisionListener;
+  /** Name used in divergence reports. */
+  file?: string;
+  /** Called for each divergence as it is found. */
+  onDivergence?: (d: Divergence) => void;
+  /** Called for each malformed line (already counted); throw from it to stop. */
+  onMalformed?: (m: MalformedRecord) => void;
+  /** Malformed lines are fatal (the replay throws ReplayMalformedError). */
+  strict?: boolean;
+}
+
+export interface Divergence {
+  file: string;
+  line: number;
+  pid: number;
+  syscall: string;
+  /** The call as recorded (arguments abbreviated). */
+  call: string;
+  recorded: string;
+  predicted: string;
+}
+
+export interface ReplaySummary {
+  file: string;
+  calls: number;
+  matched: number;
+  diverged: number;
+  notModeled: number;
+  malformed: number;
+  lines: number;
+  bytes: number;
+  /** Why calls were not modelled, with counts (e.g. "prctl option not modelled": 3). */
+  notModeledReasons: Record<string, number>;
+  /** Modelled calls by syscall name. */
+  bySyscall: Record<string, { matched: number; diverged: number; notModeled: number }>;
+}
+
+export class ReplayMalformedError extends Error {
+  readonly line: number;
+  constructor(file: string, m: MalformedRecord) {
+    super(`${file}:${m.line}: malformed line (${m.reason}): ${abbreviate(m.text, 160)}`);
+    this.name = 'ReplayMalformedError';
+    this.line = m.line;
+  }
+}
+
+type Outcome = { kind: 'match' } | { kind: 'diverge'; predicted: string } | { kind: 'skip'; reason: string } | null;
+
+const MATCH: Outcome = Object.freeze({ kind: 'match' });
+const UNCOUNTED: Outcome = null;
+
+function skip(reason: string): Outcome {
+  return { kind: 'skip', reason };
+}
+
+/** Runtime tids for trace processes whose real pid is not known yet (above any pid_max). */
+const PLACEHOLDER_TID = 0x3ff00000;
+/** A tid no task has: stands for a pid that left the trace. */
+const GONE_TID = 0x3ffffff0;
+
+/** Only the last few getxattr answers are kept: an exec follows its getxattr closely. */
+const MAX_FILECAPS = 256;
+
+type Handler = (r: Replayer, tid: number, rec: SyscallRecord, args: string[]) => Outcome;
+
+/**
+ * Replays one trace. Feed text with `feed`, finish with `end`; or use replayFile/replayStream.
+ */
+export class Replayer {
+  readonly rt: Runtime;
+  private readonly reader: StraceReader;
+  private readonly opts: ReplayOptions;
+  private readonly file: string;
+  /** trace pid -> runtime tid */
+  private readonly tids = new Map<number, number>();
+  /** trace pids that existed and were reaped: capget on them is ESRCH. */
+  private readonly gone = new Set<number>();
+  /** runtime tids whose credential the model no longer knows (e.g. after a new user ns). */
+  private readonly unknownCred = new Set<number>();
+  private readonly xattrCaps = new Map<string, FileCaps | null>();
+  private readonly stats: ReplaySummary;
+  bytes = 0;
+
+  constructor(opts: ReplayOptions) {
+    this.opts = opts;
+    this.file = opts.file ?? '<trace>';
+    this.rt = new Runtime({ host: opts.host, onDecision: opts.onDecision, firstId: PLACEHOLDER_TID });
+    const cred = Credential.fromProcStatus(statusFields(opts.status), opts.securebits ?? 0);
+    this.rt.spawn(cred, { tid: PLACEHOLDER_TID });
+    this.tids.set(0, PLACEHOLDER_TID);
+    this.stats = {
+      file: this.file,
+      calls: 0,
+      matched: 0,
+      diverged: 0,
+      notModeled: 0,
+      malformed: 0,
+      lines: 0,
+      bytes: 0,
+      notModeledReasons: {},
+      bySyscall: {},
+    };
+    this.reader = new StraceReader({ names: HANDLED, onRecord: (rec) => this.onRecord(rec) });
+  }
+
+  feed(chunk: string): void {
+    this.bytes += chunk.length;
+    this.reader.feed(chunk);
+  }
+
+  end(): ReplaySummary {
+    this.reader.end();
+    this.stats.lines = this.reader.lines;
+    this.stats.bytes = this.bytes;
+    return this.stats;
+  }
+
+  /** Lines read so far (for progress reports). */
+  get lines(): number {
+    return this.reader.lines;
+  }
+
+  // ------------------------------------------------------------------ records
+
+  private onRecord(rec: TraceRecord): void {
+    switch (rec.kind) {
+      case 'syscall': {
+        this.onSyscall(rec);
+        return;
+      }
+      case 'firstpid': {
+        const t = this.tids.get(0);
+        if (t !== undefined) {
+          this.tids.delete(0);
+          this.tids.set(rec.pid, t);
+        }
+        return;
+      }
+      case 'exit': {
+        const tid = this.tids.get(rec.pid);
+        if (tid === undefined) return;
+        const th = this.rt.findThread(tid);
+        if (th && !th.exited) this.rt.exit(tid);
+        if (!th || th.tid !== th.tgid) this.tids.delete(rec.pid);
+        return;
+      }
+      case 'superseded': {
+        // Thread oldPid exec'd; the kernel gave it the leader's pid (de_thread()).
+        const tid = this.tids.get(rec.oldPid);
+        if (tid === undefined) return;
+        this.tids.delete(rec.oldPid);
+        this.tids.set(rec.pid, tid);
+        return;
+      }
+      case 'malformed':
+        this.stats.malformed++;
+        if (this.opts.strict) throw new ReplayMalformedError(this.file, rec);
+        this.opts.onMalformed?.(rec);
+        return;
+    }
+  }
+
+  private onSyscall(rec: SyscallRecord): void {
+    const handler = HANDLERS.get(rec.name);
+    if (handler === undefined) return;
+    const tid = this.tids.get(rec.pid);
+    let out: Outcome;
+    if (tid === undefined) {
+      out = FEED_ONLY.has(rec.name) ? UNCOUNTED : skip('task not created in the trace');
+    } else if (this.unknownCred.has(tid)) {
+      out = skip('credential unknown (new user namespace)');
+      if (CLONE_FAMILY.has(rec.name) && rec.ret !== undefined && rec.ret > 0) this.inheritUnknown(tid, rec);
+    } else {
+      out = handler(this, tid, rec, splitArgs(rec.args));
+    }
+    if (out === null) return;
+    const s = this.stats;
+    s.calls++;
+    let by = s.bySyscall[rec.name];
+    if (by === undefined) s.bySyscall[rec.name] = by = { matched: 0, diverged: 0, notModeled: 0 };
+    if (out.kind === 'match') {
+      s.matched++;
+      by.matched++;
+    } else if (out.kind === 'skip') {
+      s.notModeled++;
+      by.notModeled++;
+      s.notModeledReasons[out.reason] = (s.notModeledReasons[out.reason] ?? 0) + 1;
+    } else {
+      s.diverged++;
+      by.diverged++;
+      this.opts.onDivergence?.({
+        file: this.file,
+        line: rec.line,
+        pid: rec.pid,
+        syscall: rec.name,
+        call: `${rec.name}(${abbreviate(rec.args, 200)})`,
+        recorded: recordedText(rec),
+        predicted: out.predicted,
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ helpers for handlers
+
+  /** Trace pid -> runtime tid for a pid argument; GONE_TID for a reaped pid; undefined if unknown. */
+  tidOf(pid: number): number | undefined {
+    const t = this.tids.get(pid);
+    if (t !== undefined) return t;
+    if (this.gone.has(pid)) return GONE_TID;
+    return undefined;
+  }
+
+  /** The trace pid of a runtime tid (a short scan: the map holds live tasks only). */
+  tracePidOf(tid: number): number | undefined {
+    for (const [pid, t] of this.tids) if (t === tid) return pid;
+    return undefined;
+  }
+
+  traceTgidOf(tid: number): number | undefined {
+    const th = this.rt.findThread(tid);
+    return th ? this.tracePidOf(th.tgid) : undefined;
+  }
+
+  created(parentTid: number, childPid: number, flags: number): void {
+    // A stale entry for a recycled pid (its process was never seen reaped).
+    const stale = this.tids.get(childPid);
+    if (stale !== undefined) this.tids.delete(childPid);
+    this.gone.delete(childPid);
+    let childTid = childPid;
+    if (this.rt.findThread(childTid) !== undefined || this.rt.process(childTid) !== undefined) {
+      this.rt.reap(this.rt.findThread(childTid)?.tgid ?? childTid);
+    }
+    const child = this.rt.clone(parentTid, flags, childTid);
+    childTid = child.tid;
+    this.tids.set(childPid, childTid);
+    if (flags & CLONE_NEWUSER) this.unknownCred.add(childTid);
+  }
+
+  private inheritUnknown(parentTid: number, rec: SyscallRecord): void {
+    const flags = cloneFlags(rec);
+    this.created(parentTid, rec.ret!, flags);
+    this.unknownCred.add(this.tids.get(rec.ret!)!);
+  }
+
+  reaped(pid: number): void {
+    const tid = this.tids.get(pid);
+    if (tid === undefined) return;
+    const p = this.rt.process(tid);
+    if (p === undefined || !p.zombie) return;
+    this.rt.reap(tid);
+    for (const [k, v] of this.tids) if (v === tid) this.tids.delete(k);
+    this.gone.add(pid);
+  }
+
+  markUnknown(tid: number): void {
+    this.unknownCred.add(tid);
+  }
+
+  rememberFileCaps(path: string, caps: FileCaps | null): void {
+    if (this.xattrCaps.size >= MAX_FILECAPS && !this.xattrCaps.has(path)) {
+      const first = this.xattrCaps.keys().next().value;
+      if (first !== undefined) this.xattrCaps.delete(first);
+    }
+    this.xattrCaps.set(path, caps);
+  }
+
+  /** File caps of an executed path: the trace's own getxattr answer, else --file-caps, else none. */
+  fileCapsFor(path: string): FileCaps | undefined {
+    const fromTrace = this.xattrCaps.get(path);
+    if (fromTrace !== undefined) return fromTrace ?? undefined;
+    return this.opts.fileCaps?.get(path);
+  }
+}
+
+// ==================================================================== status
+
+function statusFields(text: string): ProcStatusFields {
+  const f: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const c = line.indexOf(':');
+    if (c <= 0) continue;
+    f[line.slice(0, c)] = line.slice(c + 1).trim();
+  }
+  const need = ['Uid', 'Gid', 'CapInh', 'CapPrm', 'CapEff', 'CapBnd'];
+  const missing = need.filter((k) => f[k] === undefined);
+  if (missing.length > 0) {
+    throw new ReplayInputError(
+      `status text lacks ${missing.join(', ')} (want the output of "cat /proc/PID/status" for the process that started the trace)`,
+    );
+  }
+  return {
+    Uid: f.Uid,
+    Gid: f.Gid,
+    Groups: f.Groups ?? '',
+    CapInh: f.CapInh,
+    CapPrm: f.CapPrm,
+    CapEff: f.CapEff,
+    CapBnd: f.CapBnd,
+    CapAmb: f.CapAmb ?? '0',
+    NoNewPrivs: f.NoNewPrivs ?? '0',
+  };
+}
+
+export class ReplayInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplayInputError';
+  }
+}
+
+// ==================================================================== comparison
+
+function recordedText(rec: SyscallRecord): string {
+  if (rec.name === 'capget' && rec.ret === 0) {
+    const a = splitArgs(rec.args);
+    const d = a[1] !== undefined ? parseStruct(a[1]) : undefined;
+    if (d) return `0 ${formatData(capDataWords(d, 2) ?? [0, 0, 0, 0, 0, 0], 2)}`;
+  }
+  return rec.retText;
+}
+
+function formatResult(r: SyscallResult): string {
+  if (r.errno !== 0) return `${r.ret} ${errnoName(r.errno)}`;
+  return String(r.ret);
+}
+
+function formatData(w: ArrayLike<number>, elements: number): string {
+  const hex = (lo: number, hi: number) =>
+    `0x${elements > 1 && hi !== 0 ? (hi >>> 0).toString(16) + (lo >>> 0).toString(16).padStart(8, '0') : (lo >>> 0).toString(16)}`;
+  return `{effective=${hex(w[0]!, w[3]!)}, permitted=${hex(w[1]!, w[4]!)}, inheritable=${hex(w[2]!, w[5]!)}}`;
+}
+
+/** errno name of a record as a number; -1 for a success, undefined for an unknown name. */
+function recordedErrno(rec: SyscallRecord): number | undefined {
+  if (rec.errno === undefined) return 0;
+  return errnoByName(rec.errno);
+}
+
+/** Same ret and errno. */
+function compareExact(rec: SyscallRecord, p: SyscallResult): Outcome {
+  const e = recordedErrno(rec);
+  if (rec.ret === undefined || e === undefined) return skip('result not printed');
+  if (e !== p.errno || (p.errno === 0 && rec.ret !== p.ret) || (p.errno !== 0 && rec.ret !== -1))
+    return { kind: 'diverge', predicted: formatResult(p) };
+  return MATCH;
+}
+
+/**
+ * A privileged operation: success versus the same errno (the return value of a successful
+ * socket() is a descriptor number the model does not choose). A recorded failure the model
+ * does not produce — ENOENT, EEXIST, EADDRINUSE, EAFNOSUPPORT … — comes from a check outside
+ * the capability model and counts as not modeled.
+ */
+function comparePrivileged(rec: SyscallRecord, p: SyscallResult): Outcome {
+  if (p.unmodelled) return skip(p.unmodelled);
+  const e = recordedErrno(rec);
+  if (rec.ret === undefined || e === undefined) return skip('result not printed');
+  if (e === p.errno) return MATCH;
+  if (e !== 0 && e !== 1 /* EPERM */ && e !== 13 /* EACCES */)
+    return skip(`failed for a reason outside the model (${rec.errno})`);
+  return { kind: 'diverge', predicted: formatResult(p) };
+}
+
+// ==================================================================== argument decoding
+
+function capHeader(text: string | undefined): CapUserHeader | BadAddress | null | undefined {
+  if (text === undefined) return undefined;
+  const t = text.trim();
+  if (t === 'NULL') return null;
+  const s = parseStruct(t);
+  if (s === undefined) return parseNumber(t) !== undefined ? BAD_ADDRESS : undefined;
+  const v = evalInt(s.get('version') ?? '');
+  const pid = parseNumber((s.get('pid') ?? '').split(/[\s<]/)[0] ?? '');
+  if (v === undefined || pid === undefined) return undefined;
+  return { version: v >>> 0, pid };
+}
+
+/** The six data words from a printed `{effective=…, permitted=…, inheritable=…}`. */
+function capDataWords(s: Map<string, string>, elements: number): number[] | undefined {
+  const e = parseCapMask(s.get('effective') ?? '');
+  const p = parseCapMask(s.get('permitted') ?? '');
+  const i = parseCapMask(s.get('inheritable') ?? '');
+  if (!e || !p || !i) return undefined;
+  if (elements === 1) return [e.lo, p.lo, i.lo, 0, 0, 0];
+  return [e.lo, p.lo, i.lo, e.hi, p.hi, i.hi];
+}
+
+function elementsFor(version: number): number {
+  return version === CAP_VERSION_1 ? 1 : 2;
+}
+
+function cloneFlags(rec: SyscallRecord): number {
+  if (rec.name === 'fork' || rec.name === 'vfork') return 0;
+  const args = splitArgs(rec.args);
+  let text: string | undefined;
+  if (rec.name === 'clone3') {
+    const s = parseStruct(args[0] ?? '');
+    text = s?.get('flags');
+  } else {
+    for (const a of args) if (a.startsWith('flags=')) text = a.slice(6);
+  }
+  if (text === undefined) return 0;
+  // The exit signal shares clone()'s flags word: `CLONE_…|SIGCHLD`.
+  return evalInt(text) ?? 0;
+}
+
+// ==================================================================== handlers
+
+const CLONE_FAMILY: ReadonlySet<string> = new Set(['clone', 'clone3', 'fork', 'vfork']);
+const FEED_ONLY: ReadonlySet<string> = new Set(['clone', 'clone3', 'fork', 'vfork', 'getpid', 'gettid', 'getxattr']);
+
+const onClone: Handler = (r, tid, rec) => {
+  if (rec.ret === undefined || rec.ret <= 0) return skip('task creation failed');
+  r.created(tid, rec.ret, cloneFlags(rec));
+  return MATCH;
+};
+
+const onCapget: Handler = (r, tid, rec, args) => {
+  const hdr = capHeader(args[0]);
+  if (hdr === undefined) return skip('capget header not decoded');
+  const dataText = (args[1] ?? '').trim();
+  const dataNull = dataText === 'NULL';
+  let pidUnknown = false;
+  if (hdr !== null && hdr !== BAD_ADDRESS && hdr.pid > 0) {
+    const t = r.tidOf(hdr.pid);
+    if (t === undefined) pidUnknown = true;
+    else hdr.pid = t;
+  }
+  const elements = hdr !== null && hdr !== BAD_ADDRESS ? elementsFor(hdr.version) : 2;
+  const data: CapUserData | null = dataNull ? null : { words: [0, 0, 0, 0, 0, 0] };
+  if (pidUnknown) {
+    // The pid is only read for a known version and non-NULL data.
+    const h = hdr as CapUserHeader;
+    const probe = dataNull || ![0x19980330, 0x20071026, 0x20080522].includes(h.version);
+    if (!probe) return skip('capget of a pid outside the trace');
+    h.pid = GONE_TID;
+  }
+  const p = r.rt.capget(tid, hdr, data);
+  const base = compareExact(rec, p);
+  if (base === null || base.kind !== 'match' || p.errno !== 0 || data === null) {
+    if (base !== null && base.kind === 'diverge' && p.errno === 0 && data !== null)
+      return { kind: 'diverge', predicted: `${formatResult(p)} ${formatData(data.words, elements)}` };
+    return base;
+  }
+  const s = parseStruct(dataText);
+  if (s === undefined) return skip('capget data not printed');
+  const got = capDataWords(s, elements);
+  if (got === undefined) return skip('capget data not decoded');
+  const w = data.words;
+  const n = elements * 3;
+  for (let k = 0; k < n; k++) {
+    if (got[k]! >>> 0 !== w[k]! >>> 0) return { kind: 'diverge', predicted: `0 ${formatData(w, elements)}` };
+  }
+  return MATCH;
+};
+
+const onCapset: Handler = (r, tid, rec, args) => {
+  const hdr = capHeader(args[0]);
+  if (hdr === undefined) return skip('capset header not decoded');
+  if (hdr !== null && hdr !== BAD_ADDRESS && hdr.pid > 0) {
+    // Any pid other than the caller's own tid is EPERM, known or not.
+    hdr.pid = r.tidOf(hdr.pid) ?? GONE_TID;
+  }
+  const dataText = (args[1] ?? '').trim();
+  let data: CapUserData | BadAddress | null;
+  if (dataText === 'NULL') data = null;
+  else {
+    const s = parseStruct(dataText);
+    if (s === undefined) {
+      // strace prints the address when it could not read the data: so could not the kernel.
+      data = parseNumber(dataText) !== undefined ? BAD_ADDRESS : null;
+      if (data === null) return skip('capset data not decoded');
+    } else {
+      const el = hdr !== null && hdr !== BAD_ADDRESS ? elementsFor(hdr.version) : 2;
+      const w = capDataWords(s, el);
+      if (w === undefined) return skip('capset data not decoded');
+      data = { words: w };
+    }
+  }
+  return compareExact(rec, r.rt.capset(tid, hdr, data));
+};
+
+const onPrctl: Handler = (r, tid, rec, args) => {
+  const option = evalULong(args[0] ?? '');
+  if (option === undefined || !isModelledPrctl(option)) return skip('prctl option not modelled');
+  const a: bigint[] = [];
+  for (let k = 1; k < 5; k++) {
+    const t = args[k];
+    if (t === undefined) {
+      a.push(0n);
+      continue;
+    }
+    const v = evalULong(t);
+    if (v === undefined) return skip('prctl argument not decoded');
+    a.push(v);
+  }
+  return compareExact(rec, r.rt.prctl(tid, option, a[0]!, a[1]!, a[2]!, a[3]!));
+};
+
+const onGetpid: Handler = (r, tid, rec) => {
+  if (rec.ret === undefined) return skip('result not printed');
+  const want = rec.name === 'gettid' ? r.tracePidOf(tid) : r.traceTgidOf(tid);
+  if (want === undefined || want === 0) return MATCH; // first process still unnamed: the reader just learnt it
+  return want === rec.ret ? MATCH : { kind: 'diverge', predicted: String(want) };
+};
+
+const onGetxattr: Handler = (r, _tid, rec, args) => {
+  const name = parsePath(args[1] ?? '');
+  if (name !== 'security.capability') return UNCOUNTED;
+  let path: string | undefined;
+  if (rec.name === 'fgetxattr') {
+    const m = /<(.*)>$/.exec((args[0] ?? '').trim());
+    path = m?.[1];
+  } else path = parsePath(args[0] ?? '');
+  if (path === undefined) return skip('getxattr path not decoded');
+  if (rec.errno === 'ENODATA') {
+    r.rememberFileCaps(path, null);
+    return MATCH;
+  }
+  if (rec.ret === undefined || rec.ret <= 0) return skip('getxattr failed');
+  const size = evalInt(args[3] ?? '') ?? 0;
+  const v = parseCString(args[2] ?? '');
+  if (size < rec.ret || v === undefined || v.truncated) return skip('getxattr value not printed');
+  // strace omits the value's trailing NUL bytes; the return value is its length.
+  const bytes = new Uint8Array(rec.ret);
+  bytes.set(v.bytes.slice(0, rec.ret));
+  try {
+    r.rememberFileCaps(path, decodeFileCaps(bytes));
+  } catch {
+    return skip('security.capability value not decodable');
+  }
+  return MATCH;
+};
+
+const onWait: Handler = (r, _tid, rec) => {
+  if (rec.ret !== undefined && rec.ret > 0) r.reaped(rec.ret);
+  return UNCOUNTED;
+};
+
+const onUnshare: Handler = (r, tid, rec, args) => {
+  const flags = evalInt(args[0] ?? '') ?? 0;
+  if (rec.ret === 0 && flags & CLONE_NEWUSER) r.markUnknown(tid);
+  return skip('unshare not modelled');
+};
+
+const HANDLERS = new Map<string, Handler>([
+  ['clone', onClone],
+  ['clone3', onClone],
+  ['fork', onClone],
+  ['vfork', onClone],
+  ['getpid', onGetpid],
+  ['gettid', onGetpid],
+  ['getxattr', onGetxattr],
+  ['lgetxattr', onGetxattr],
+  ['fgetxattr', onGetxattr],
+  ['wait4', onWait],
+  ['waitid', onWait],
+  ['capget', onCapget],
+  ['capset', onCapset],
+  ['prctl', onPrctl],
+  ['unshare', onUnshare],
+]);
+
+/** Syscall names the reader reports to the replay. */
+const HANDLED: ReadonlySet<string> = new Set(HANDLERS.keys());
+
+// ==================================================================== drivers
+
+export function abbreviate(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 3)}...`;
+}
+
+/** Replay a readable stream of trace text. */
+export async function replayStream(stream: Readable, opts: ReplayOptions): Promise<ReplaySummary> {
+  const r = new Replayer(opts);
+  stream.setEncoding('latin1');
+  for await (const chunk of stream) r.feed(chunk as string);
+  return r.end();
+}
+
+/** Replay a trace file (streamed; memory does not grow with the file). */
+export function replayFile(path: string, opts: ReplayOptions): Promise<ReplaySummary> {
+  return replayStream(createReadStream(path, { highWaterMark: 1 << 20 }), { file: path, ...opts });
+}
+
+/** Replay trace text held in memory (tests, small traces). */
+export function replayText(text: string, opts: ReplayOptions): ReplaySummary {
+  const r = new Replayer(opts);
+  r.feed(text);
+  return r.end();
+}

@@ -1,0 +1,546 @@
+/**
+ * Streaming strace reader. Feed it text (any chunking); it calls `onRecord` for every
+ * completed call of a syscall it was asked for, for exit and exec-handover lines, and for
+ * malformed lines. Memory holds only the current partial line, the `<unfinished ...>` calls
+ * still waiting for their `<... resumed>` half, the set of live pids, and the lines of children
+ * that printed before their parent's clone returned (see `waiting`).
+ *
+ * Formats (strace 6.1 … 6.13): `-f` with `-o` (a pid column: `1234  capget(…)`), `-f` on
+ * stderr (`[pid  1234] ` prefixes, the first process unprefixed until it has company, and
+ * strace's own "strace: Process N attached" message spliced into the middle of a call line),
+ * `--always-show-pid`, timestamps `-t`/`-tt`/`-ttt`/`-r`, `-T` durations, `-y` fd paths.
+ *
+ * Per line, syscalls nobody asked for cost a prefix scan and one map lookup of the name: the
+ * rest of the line is never looked at (no regex, no split).
+ */
+
+export interface SyscallRecord {
+  readonly kind: 'syscall';
+  /** Trace pid (a thread id). 0 is the first process before its pid is known. */
+  readonly pid: number;
+  /** Line where the call completed (the `resumed` line for split calls). */
+  readonly line: number;
+  /** Line where the call started. */
+  readonly entryLine: number;
+  readonly name: string;
+  /** Argument text between the parentheses (both halves of a split call joined). */
+  readonly args: string;
+  /** Return value; undefined for `?`. */
+  readonly ret: number | undefined;
+  /** Errno name for a failed call (`EPERM`), else undefined. */
+  readonly errno: string | undefined;
+  /** Text after the return value and errno, e.g. `(SECBIT_KEEP_CAPS)`; -T times removed. */
+  readonly aux: string;
+  /** The return text as printed, for messages. */
+  readonly retText: string;
+}
+
+export interface ExitRecord {
+  readonly kind: 'exit';
+  readonly pid: number;
+  readonly line: number;
+  /** `exited with N` → N; `killed by SIG…` → the signal name. */
+  readonly status: number | string;
+}
+
+/** `+++ superseded by execve in pid OLD +++`: thread OLD exec'd and now runs as `pid`. */
+export interface SupersededRecord {
+  readonly kind: 'superseded';
+  readonly pid: number;
+  readonly oldPid: number;
+  readonly line: number;
+}
+
+/** The first (unprefixed) process's pid became known. */
+export interface FirstPidRecord {
+  readonly kind: 'firstpid';
+  readonly pid: number;
+  readonly line: number;
+}
+
+export interface MalformedRecord {
+  readonly kind: 'malformed';
+  readonly line: number;
+  readonly text: string;
+  readonly reason: string;
+}
+
+export type TraceRecord = SyscallRecord | ExitRecord | SupersededRecord | FirstPidRecord | MalformedRecord;
+
+export interface ReaderOptions {
+  /** Syscall names to report. Clone-family calls are always tracked for pid bookkeeping. */
+  readonly names: ReadonlySet<string>;
+  readonly onRecord: (rec: TraceRecord) => void;
+}
+
+/** Calls that create tasks: their return values order children after parents. */
+export const CLONE_NAMES: ReadonlySet<string> = new Set(['clone', 'clone3', 'fork', 'vfork']);
+
+/** A child may print this many lines before its parent's clone returns; beyond that, it is malformed input. */
+const MAX_WAITING_LINES = 100_000;
+
+interface Pending {
+  name: string;
+  args: string;
+  entryLine: number;
+}
+
+export class StraceReader {
+  private readonly names: ReadonlySet<string>;
+  private readonly onRecord: (rec: TraceRecord) => void;
+  private carry = '';
+  private lineNo = 0;
+  private spliced = '';
+  private splicedLine = 0;
+
+  /** The first process's pid once known; until then its records carry pid 0. */
+  private firstPid: number | undefined;
+  private firstAlive = true;
+  private readonly live = new Set<number>();
+  private readonly pending = new Map<number, Pending>();
+  private pendingClones = 0;
+  /** Lines of pids not yet created by a clone we have seen return. */
+  private readonly waiting = new Map<number, { line: number; text: string }[]>();
+  private waitingCount = 0;
+
+  /** Number of lines seen so far. */
+  get lines(): number {
+    return this.lineNo;
+  }
+
+  constructor(opts: ReaderOptions) {
+    this.names = opts.names;
+    this.onRecord = opts.onRecord;
+  }
+
+  /** Feed a chunk of trace text. */
+  feed(chunk: string): void {
+    let start = 0;
+    let nl = chunk.indexOf('\n');
+    if (nl < 0) {
+      this.carry += chunk;
+      return;
+    }
+    if (this.carry !== '') {
+      const first = this.carry + chunk.slice(0, nl);
+      this.carry = '';
+      this.physicalLine(first);
+      start = nl + 1;
+      nl = chunk.indexOf('\n', start);
+    }
+    while (nl >= 0) {
+      this.physicalLine(chunk.slice(start, nl));
+      start = nl + 1;
+      nl = chunk.indexOf('\n', start);
+    }
+    if (start < chunk.length) this.carry = chunk.slice(start);
+  }
+
+  /** End of input: flush the last line, then report children whose parent never returned. */
+  end(): void {
+    if (this.carry !== '') {
+      const c = this.carry;
+      this.carry = '';
+      this.physicalLine(c);
+    }
+    if (this.spliced !== '') {
+      const s = this.spliced;
+      this.spliced = '';
+      this.logicalLine(s, this.splicedLine);
+    }
+    // Children whose creating call never returned in the trace: report their calls anyway
+    // under their own pid; replay treats a pid it never saw created as outside the trace.
+    for (const [pid, lines] of this.waiting) {
+      this.waiting.delete(pid);
+      this.live.add(pid);
+      for (const l of lines) this.logicalLine(l.text, l.line, true);
+    }
+    for (const [pid, p] of this.pending) {
+      if (this.names.has(p.name) || CLONE_NAMES.has(p.name))
+        this.onRecord({
+          kind: 'malformed',
+          line: p.entryLine,
+          text: `${p.name}(${p.args}`,
+          reason: `pid ${pid}: call never completed (trace ends inside it)`,
+        });
+    }
+    this.pending.clear();
+  }
+
+  private physicalLine(text: string): void {
+    this.lineNo++;
+    // strace on stderr prints "strace: Process N attached" in the middle of the line it was
+    // writing; the line continues on the next physical line.
+    if (this.spliced !== '') {
+      text = this.spliced + text;
+      this.spliced = '';
+      this.logicalLine(text, this.splicedLine);
+      return;
+    }
+    const n = text.length;
+    if (n > 0 && text.charCodeAt(n - 1) === 100 /* d */ && text.endsWith(' attached')) {
+      const k = text.lastIndexOf('strace: Process ');
+      if (k > 0) {
+        this.spliced = text.slice(0, k);
+        this.splicedLine = this.lineNo;
+        return;
+      }
+    }
+    this.logicalLine(text, this.lineNo);
+  }
+
+  private logicalLine(s: string, line: number, replaying = false): void {
+    const n = s.length;
+    let i = 0;
+    let pid = -1;
+    let c = s.charCodeAt(0);
+    if (c === 91 /* [ */ && s.startsWith('[pid ')) {
+      i = 5;
+      while (s.charCodeAt(i) === 32) i++;
+      let v = 0;
+      let digits = 0;
+      for (c = s.charCodeAt(i); c >= 48 && c <= 57; c = s.charCodeAt(++i)) {
+        v = v * 10 + (c - 48);
+        digits++;
+      }
+      const close = s.indexOf(']', i);
+      if (digits === 0 || close < 0) {
+        this.malformed(line, s, 'bad [pid N] prefix');
+        return;
+      }
+      pid = v;
+      i = close + 1;
+    } else if (c >= 48 && c <= 57) {
+      // `-o` with -f: a pid column. A timestamp also starts with a digit but has ':' or '.'.
+      let v = 0;
+      let j = 0;
+      for (; c >= 48 && c <= 57; c = s.charCodeAt(++j)) v = v * 10 + (c - 48);
+      if (c === 32) {
+        pid = v;
+        i = j;
+      }
+    }
+    while (s.charCodeAt(i) === 32) i++;
+    c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      // Timestamp: -t 12:34:56, -tt 12:34:56.123456, -ttt 1700000000.123456, -r 0.000123.
+      let j = i;
+      for (; j < n; j++) {
+        const d = s.charCodeAt(j);
+        if (!((d >= 48 && d <= 57) || d === 58 || d === 46)) break;
+      }
+      if (s.charCodeAt(j) !== 32) {
+        this.malformed(line, s, 'bad timestamp');
+        return;
+      }
+      i = j;
+      while (s.charCodeAt(i) === 32) i++;
+      c = s.charCodeAt(i);
+    }
+    if (i >= n) {
+      if (n === 0 || pid >= 0) {
+        this.malformed(line, s, 'empty line');
+        return;
+      }
+      this.malformed(line, s, 'blank line');
+      return;
+    }
+
+    if (c === 60 /* < */) {
+      // `<... NAME resumed>REST`
+      if (!s.startsWith('<... ', i)) {
+        this.malformed(line, s, 'expected "<... NAME resumed>"');
+        return;
+      }
+      const e = s.indexOf(' resumed>', i + 5);
+      if (e < 0) {
+        this.malformed(line, s, 'expected "<... NAME resumed>"');
+        return;
+      }
+      const name = s.slice(i + 5, e);
+      if (!this.names.has(name) && !CLONE_NAMES.has(name)) return;
+      const who = this.resolvePid(pid, s, line, replaying, name, true);
+      if (who === undefined) return;
+      const p = this.pending.get(who);
+      if (p === undefined || p.name !== name) {
+        this.malformed(line, s, `"${name}" resumed for pid ${who} without its start`);
+        return;
+      }
+      this.pending.delete(who);
+      if (CLONE_NAMES.has(name)) this.pendingClones--;
+      let rest = s.slice(e + 9);
+      if (rest.startsWith(' ')) rest = rest.slice(1);
+      if (rest.endsWith('<unfinished ...>')) {
+        // Resumed and interrupted again (rare: a signal during a restarted call).
+        this.pending.set(who, { name, args: p.args + rest.slice(0, rest.length - 16), entryLine: p.entryLine });
+        if (CLONE_NAMES.has(name)) this.pendingClones++;
+        return;
+      }
+      this.complete(who, name, p.args, rest, 0, line, p.entryLine, s);
+      return;
+    }
+    if (c === 45 /* - */) {
+      if (s.startsWith('---', i)) return; // signal delivery / stop: does not change credentialsthis.malformed(line, s, 'unrecognised line'); return;
+    }
+    if (c === 43 /* + */) {
+      this.exitLine(pid, s, i, line, replaying);
+      return;
+    }
+
+    // NAME(ARGS) = RET …  |  NAME(ARGS <unfinished ...>
+    let j = i;
+    for (; j < n; j++) {
+      const d = s.charCodeAt(j);
+      if (!((d >= 97 && d <= 122) || (d >= 48 && d <= 57) || d === 95 || (d >= 65 && d <= 90) || d === 63)) break;
+    }
+    if (s.charCodeAt(j) !== 40 /* ( */) {
+      if (s.startsWith('strace: ', i)) return; // strace's own messages (attached/detached/...)this.malformed(line, s, 'expected NAME('); return;
+    }
+    const name = s.slice(i, j);
+    if (!this.names.has(name) && !CLONE_NAMES.has(name)) return;
+    const who = this.resolvePid(pid, s, line, replaying, name, false);
+    if (who === undefined) return;
+    if (s.endsWith('<unfinished ...>')) {
+      let a = s.length - 16;
+      while (a > j + 1 && s.charCodeAt(a - 1) === 32) a--;
+      this.pending.set(who, { name, args: s.slice(j + 1, a), entryLine: line });
+      if (CLONE_NAMES.has(name)) this.pendingClones++;
+      return;
+    }
+    this.complete(who, name, '', s, j + 1, line, line, s);
+  }
+
+  /**
+   * Which task a line belongs to. Unprefixed lines belong to the first process (pid 0 until
+   * known) or, once it is gone, to the only process left. A prefixed pid never seen before is
+   * the first process showing its pid, or a child printing before its parent's clone returned —
+   * its lines wait until that clone's return value names it.
+   */
+  private resolvePid(
+    pid: number,
+    s: string,
+    line: number,
+    replaying: boolean,
+    name: string,
+    resumed: boolean,
+  ): number | undefined {
+    if (pid < 0) {
+      if (this.firstAlive || this.live.size !== 1) return this.firstPid ?? 0;
+      for (const p of this.live) return p;
+      return 0;
+    }
+    if (pid === this.firstPid || this.live.has(pid) || replaying) return pid;
+    if (this.firstPid === undefined && this.firstAlive) {
+      const p0 = this.pending.get(0);
+      const resumesFirst = resumed && p0 !== undefined && p0.name === name;
+      if (resumesFirst || this.pendingClones === 0) {
+        this.bindFirst(pid, line);
+        return pid;
+      }
+    }
+    if (this.pendingClones > 0) {
+      let w = this.waiting.get(pid);
+      if (w === undefined) this.waiting.set(pid, (w = []));
+      if (++this.waitingCount > MAX_WAITING_LINES) {
+        this.malformed(line, s, `too many lines from pid ${pid} before its creating clone returned`);
+        return undefined;
+      }
+      w.push({ line, text: s });
+      return undefined;
+    }
+    // A pid that no clone in the trace created (strace -p, or a trace cut at the start).
+    this.live.add(pid);
+    return pid;
+  }
+
+  private bindFirst(pid: number, line: number): void {
+    this.firstPid = pid;
+    this.live.add(pid);
+    const p0 = this.pending.get(0);
+    if (p0 !== undefined) {
+      this.pending.delete(0);
+      this.pending.set(pid, p0);
+    }
+    this.onRecord({ kind: 'firstpid', pid, line });
+  }
+
+  private complete(
+    pid: number,
+    name: string,
+    head: string,
+    s: string,
+    from: number,
+    line: number,
+    entryLine: number,
+    raw: string,
+  ): void {
+    // strace pads short calls to a column: `getpid()                = 42`.
+    const k = s.lastIndexOf(' = ');
+    let close = k;
+    while (close > from && s.charCodeAt(close - 1) === 32) close--;
+    if (k < 0 || close <= from - 1 || s.charCodeAt(close - 1) !== 41 /* ) */) {
+      this.malformed(line, raw, 'expected ") = RESULT"');
+      return;
+    }
+    const args = head + s.slice(from, close - 1);
+    const res = parseResult(s, k + 3);
+    if (res === undefined) {
+      this.malformed(line, raw, 'unrecognised return value');
+      return;
+    }
+    const rec: SyscallRecord = {
+      kind: 'syscall',
+      pid,
+      line,
+      entryLine,
+      name,
+      args,
+      ret: res.ret,
+      errno: res.errno,
+      aux: res.aux,
+      retText: res.text,
+    };
+    if (pid === 0 && name === 'getpid' && res.ret !== undefined && res.ret > 0 && this.firstPid === undefined) {
+      this.bindFirst(res.ret, line);
+      this.onRecord({ ...rec, pid: res.ret });
+      return;
+    }
+    this.onRecord(rec);
+    if (CLONE_NAMES.has(name) && res.ret !== undefined && res.ret > 0) {
+      const child = res.ret;
+      this.live.add(child);
+      const w = this.waiting.get(child);
+      if (w !== undefined) {
+        this.waiting.delete(child);
+        this.waitingCount -= w.length;
+        for (const l of w) this.logicalLine(l.text, l.line, true);
+      }
+    }
+  }
+
+  private exitLine(pid: number, s: string, i: number, line: number, replaying: boolean): void {
+    // +++ exited with N +++ | +++ killed by SIGX [(core dumped)] +++ | +++ superseded by execve in pid N +++
+    const body = s.slice(i + 4, s.endsWith(' +++') ? s.length - 4 : s.length);
+    let who: number;
+    if (pid < 0) who = this.resolvePid(pid, s, line, replaying, '', false) ?? 0;
+    else if (pid === this.firstPid || this.live.has(pid) || replaying) who = pid;
+    else if (this.firstPid === undefined && this.pendingClones === 0 && this.firstAlive) {
+      this.bindFirst(pid, line);
+      who = pid;
+    } else {
+      const w = this.waiting.get(pid);
+      if (w !== undefined) {
+        w.push({ line, text: s });
+        this.waitingCount++;
+        return;
+      }
+      who = pid;
+    }
+    if (body.startsWith('exited with ')) {
+      const st = Number(body.slice(12));
+      this.exited(who);
+      this.onRecord({ kind: 'exit', pid: who, line, status: Number.isFinite(st) ? st : body });
+      return;
+    }
+    if (body.startsWith('killed by ')) {
+      this.exited(who);
+      this.onRecord({ kind: 'exit', pid: who, line, status: body.slice(10).split(' ')[0] ?? body });
+      return;
+    }
+    if (body.startsWith('superseded by execve in pid ')) {
+      const old = Number(body.slice(28));
+      if (!Number.isInteger(old)) {
+        this.malformed(line, s, 'bad "superseded by execve" line');
+        return;
+      }
+      const p = this.pending.get(old);
+      if (p !== undefined) {
+        this.pending.delete(old);
+        this.pending.set(who, p);
+      }
+      this.live.delete(old);
+      this.onRecord({ kind: 'superseded', pid: who, oldPid: old, line });
+      return;
+    }
+    this.malformed(line, s, 'unrecognised +++ line');
+  }
+
+  private exited(pid: number): void {
+    if (pid === 0 || pid === this.firstPid) this.firstAlive = false;
+    this.live.delete(pid);
+    const p = this.pending.get(pid);
+    if (p !== undefined) {
+      this.pending.delete(pid);
+      if (CLONE_NAMES.has(p.name)) this.pendingClones--;
+    }
+  }
+
+  private malformed(line: number, text: string, reason: string): void {
+    this.onRecord({ kind: 'malformed', line, text, reason });
+  }
+}
+
+interface ParsedResult {
+  ret: number | undefined;
+  errno: string | undefined;
+  aux: string;
+  text: string;
+}
+
+/**
+ * The text after ") = ": `0`, `-1 EPERM (Operation not permitted)`, `?`, `0x10 (SECBIT_…)`,
+ * `3</dev/null>` (-y), `? ERESTARTSYS (…)`, each optionally followed by ` <0.000012>` (-T).
+ */
+export function parseResult(s: string, i: number): ParsedResult | undefined {
+  let end = s.length;
+  // -T: a trailing " <seconds>"
+  if (s.charCodeAt(end - 1) === 62 /* > */) {
+    const lt = s.lastIndexOf(' <');
+    if (lt >= i) {
+      const inner = s.charCodeAt(lt + 2);
+      if ((inner >= 48 && inner <= 57) || s.startsWith('unavailable>', lt + 2)) end = lt;
+    }
+  }
+  const text = s.slice(i, end);
+  let ret: number | undefined;
+  let j = i;
+  if (s.charCodeAt(j) === 63 /* ? */) {
+    j++;
+  } else {
+    let neg = false;
+    if (s.charCodeAt(j) === 45) {
+      neg = true;
+      j++;
+    }
+    let v = 0;
+    const st = j;
+    if (s.charCodeAt(j) === 48 && s.charCodeAt(j + 1) === 120) {
+      j += 2;
+      for (;;) {
+        const d = s.charCodeAt(j);
+        const h = d >= 48 && d <= 57 ? d - 48 : d >= 97 && d <= 102 ? d - 87 : d >= 65 && d <= 70 ? d - 55 : -1;
+        if (h < 0) break;
+        v = v * 16 + h;
+        j++;
+      }
+    } else {
+      for (let d = s.charCodeAt(j); d >= 48 && d <= 57; d = s.charCodeAt(++j)) v = v * 10 + (d - 48);
+    }
+    if (j === st) return undefined;
+    ret = neg ? -v : v;
+    // -y: fd annotation `3</path>` or `3<socket:[1234]>`
+    if (s.charCodeAt(j) === 60) {
+      const gt = s.lastIndexOf('>', end - 1);
+      j = gt < j ? end : gt + 1;
+    }
+  }
+  let errno: string | undefined;
+  if (s.charCodeAt(j) === 32 && s.charCodeAt(j + 1) === 69 /* E */) {
+    let k = j + 1;
+    for (let d = s.charCodeAt(k); (d >= 65 && d <= 90) || (d >= 48 && d <= 57) || d === 95; d = s.charCodeAt(++k));
+    errno = s.slice(j + 1, k);
+    j = k;
+  }
+  const aux = j < end ? s.slice(j, end).trim() : '';
+  return { ret, errno, aux, text };
+}
