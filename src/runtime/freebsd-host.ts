@@ -1,0 +1,151 @@
+/**
+ * Contract 1, FreeBSD side: a PrivilegeHost that answers the runtime's capable() questions the
+ * way a Linux binary would meet them inside a FreeBSD jail, through the capctl bridge.
+ *
+ * For capable(cred, cap, op):
+ *   1. A capability with no FreeBSD counterpart (SETPCAP, LEASE, ...) is kept by the engine:
+ *      allowed iff suser_enabled && cap in (pE & profileCaps).
+ *   2. Otherwise the operation names the privilege the native kern_* path would check
+ *      (src/priv/ops.ts): priv_check(cred, priv) in kern_priv.c's order with the bridge's
+ *      capability stage (src/priv/check.ts).
+ *   3. If priv_check allows, the caller's own checks run (securelevel, allow.mount.<fs>,
+ *      children.max, allow.set_hostname: src/priv/caller.ts), stage 'caller'.
+ *   4. A denial returns the caller's errno (EACCES for a reserved port, else EPERM).
+ * An operation no rule names falls back to the capability's privileges: allowed if any of the
+ * high-confidence ones (or, for analogy-only capabilities, any mapped one) passes.
+ *
+ * capget/capset/prctl/set*id/exec keep Linux semantics (runtime); only the initial sets differ
+ * (`initialCredentialFor`).
+ */
+import { CapSet } from '../caps/capset.js';
+import { initialCapSets, reportableCaps } from '../priv/bridge.js';
+import { type CallerContext, callerAfterAllow, callerDeniedErrno } from '../priv/caller.js';
+import { privName } from '../priv/catalog.js';
+import { codeAllowed, compilePrison, explainPrivCheck, type Prison, type PrivCred, privCheck } from '../priv/check.js';
+import { makeJailConfig } from '../priv/jail.js';
+import { capHasNoCounterpart, capNameOf, privsForCap } from '../priv/mapping.js';
+import { opRuleFor } from '../priv/ops.js';
+import type { PrivPolicy } from '../priv/policy-hook.js';
+import { Credential } from './credential.js';
+import type { HostDecision, PrivilegedOp, PrivilegeHost } from './host.js';
+
+export interface FreeBSDHostOptions {
+  /** jail(8) parameters as K=V strings (`allow.raw_sockets: '1'`); unknown names are input errors. */
+  jailParams: Record<string, string>;
+  /** The attached profile (contract 3). */
+  policy?: PrivPolicy;
+}
+
+export interface FreeBSDHost extends PrivilegeHost {
+  readonly kind: 'freebsd';
+  /** The compiled jail + profile every credential of this host runs in. */
+  readonly prison: Prison;
+  /** priv_check for a Linux thread's credential and a privilege number (result code, see check.ts). */
+  privCheck(cred: Credential, priv: number): number;
+}
+
+const EPERM = 1;
+
+function decision(errno: number, stage: string, reason: string): HostDecision {
+  return { errno, stage, reason };
+}
+
+/** Build the FreeBSD host for one jail (and profile). Tables are compiled here, once. */
+export function createFreeBSDHost(opts: FreeBSDHostOptions): FreeBSDHost {
+  const prison = compilePrison(makeJailConfig(opts.jailParams), opts.policy);
+  // One scratch credential per host: capable() fills it in instead of allocating one per call.
+  const scratch: PrivCred = { uid: 0, ruid: 0, effLo: 0, effHi: 0, bridge: true, prison };
+  const load = (c: Credential): PrivCred => {
+    scratch.uid = c.euid;
+    scratch.ruid = c.ruid;
+    scratch.effLo = c.effLo;
+    scratch.effHi = c.effHi;
+    return scratch;
+  };
+
+  const checkPriv = (cred: PrivCred, cap: number, priv: number, via: string, ctx: CallerContext = {}) => {
+    const d = explainPrivCheck(cred, priv);
+    const head = `${capNameOf(cap)} -> ${privName(priv)} (${via})`;
+    if (!d.allowed) {
+      const remap = callerDeniedErrno(priv);
+      const tail = remap.errno !== EPERM ? `; ${remap.note}` : '';
+      return decision(remap.errno, d.stage, `${head}: ${d.chain.join('; ')}${tail}`);
+    }
+    const caller = callerAfterAllow(prison, priv, ctx);
+    if (caller.errno !== 0) return decision(caller.errno, 'caller', `${head}: ${d.chain.join('; ')}; ${caller.reason}`);
+    return decision(0, d.stage, `${head}: ${d.chain.join('; ')}`);
+  };
+
+  return {
+    kind: 'freebsd',
+    prison,
+    privCheck(cred: Credential, priv: number): number {
+      return privCheck(load(cred), priv);
+    },
+    capable(cred: Credential, cap: number, op: PrivilegedOp): HostDecision {
+      const pc = load(cred);
+      if (capHasNoCounterpart(cap)) {
+        const bit =
+          cap < 32 ? (cred.effLo & prison.capAllowLo) >>> cap : (cred.effHi & prison.capAllowHi) >>> (cap - 32);
+        const name = capNameOf(cap);
+        if (!prison.suser)
+          return decision(EPERM, 'capability', `${name}: allow.suser=0, no capability confers privilege`);
+        if ((bit & 1) === 1)
+          return decision(
+            0,
+            'capability',
+            `${name} has no FreeBSD counterpart; the engine keeps it and the effective set holds it`,
+          );
+        return decision(
+          EPERM,
+          'capability',
+          `${name} has no FreeBSD counterpart; the effective set (or the profile) lacks it`,
+        );
+      }
+      const rule = opRuleFor(op.syscall, cap, op.detail);
+      if (rule) {
+        return checkPriv(pc, cap, rule.priv, rule.path, rule.caller ? rule.caller(op.detail ?? '') : {});
+      }
+      // No operation rule: ask the capability's own privileges.
+      const high = privsForCap(cap, 'high');
+      const candidates = high.length > 0 ? high : privsForCap(cap);
+      let first: HostDecision | undefined;
+      for (const p of candidates) {
+        const d = checkPriv(pc, cap, p, `no rule for ${op.syscall}; trying ${capNameOf(cap)}'s privileges`);
+        if (d.errno === 0) return d;
+        first ??= d;
+      }
+      return first ?? decision(EPERM, 'default', `${capNameOf(cap)} maps to no privilege`);
+    },
+  };
+}
+
+/** What capget reports as permitted/bounding in this host's jail (two kernel words). */
+export function reportableCapsFor(host: FreeBSDHost): CapSet {
+  const r = reportableCaps(host.prison);
+  return CapSet.fromWords(r.lo, r.hi);
+}
+
+/**
+ * The credential a Linux thread starts with in the jail: uid `uid` (all four ids), and the
+ * capability sets of src/priv/bridge.ts initialCapSets (uid 0: P = E = B = reportable; other
+ * uids: B = reportable, P = E = 0; I = A = 0).
+ */
+export function initialCredentialFor(host: FreeBSDHost, uid = 0, gid = uid): Credential {
+  const s = initialCapSets(host.prison, uid);
+  const set = (w: { lo: number; hi: number }) => CapSet.fromWords(w.lo, w.hi);
+  return Credential.from({
+    uid,
+    gid,
+    effective: set(s.effective),
+    permitted: set(s.permitted),
+    inheritable: set(s.inheritable),
+    bounding: set(s.bounding),
+    ambient: set(s.ambient),
+  });
+}
+
+/** Convenience: is `priv` allowed for this credential on this host? */
+export function freebsdAllows(host: FreeBSDHost, cred: Credential, priv: number): boolean {
+  return codeAllowed(host.privCheck(cred, priv));
+}
