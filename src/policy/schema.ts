@@ -53,7 +53,9 @@ function describe(e: ErrorObject, path: PathSeg[]): { path: PathSeg[]; message: 
     case 'additionalProperties': {
       const key = String(p.additionalProperty);
       const allowed = Object.keys((e.parentSchema?.properties as Record<string, unknown> | undefined) ?? {});
-      const hint = closestName(key, allowed);
+      const hint =
+        closestName(key, allowed) ??
+        allowed.find((a) => commonPrefix(a, key.toLowerCase()) >= Math.max(3, Math.ceil(key.length * 0.6)));
       return {
         path: [...path, key],
         message: `unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; allowed here: ${allowed.join(', ')}`,
@@ -97,4 +99,10 @@ function hintFor(e: ErrorObject): string {
   return typeof d === 'string'
     ? d.replace(/\.$/, '')
     : `must match ${String((e.params as { pattern: string }).pattern)}`;
+}
+
+function commonPrefix(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
 }

@@ -1,0 +1,111 @@
+/** Decision semantics stated in docs/policy.md, each on a small hand-written profile. */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { capByName } from '../../src/caps/catalog.js';
+import {
+  buildEnforcer,
+  CAP_ALLOW,
+  CAP_COMPLAIN,
+  CAP_DENY,
+  casbinDecide,
+  denyAllPolicy,
+  loadProfile,
+  loadProfileOrDenyAll,
+  PRIV_COMPLAIN,
+} from '../../src/policy/index.js';
+import { privCatalog } from '../../src/policy/privdata.js';
+import { POLICY_DENY, POLICY_GRANT, POLICY_NONE } from '../../src/priv/policy-hook.js';
+import { profileDir } from './helpers.js';
+
+const cap = (n: string) => capByName(n)!;
+const priv = (n: string) => privCatalog().byName.get(n)!;
+const one = (yaml: string) => loadProfile(join(profileDir({ 'p.yaml': yaml }), 'p.yaml'));
+
+describe('decision semantics', () => {
+  it('deny overrides allow at equal priority, whatever the order', () => {
+    for (const order of [
+      ['allow', 'deny'],
+      ['deny', 'allow'],
+    ]) {
+      const p = one(
+        `name: p\nrules:\n${order.map((e) => `  - effect: ${e}\n    caps: [NET_RAW]\n    privs: [PRIV_NETINET_RAW]\n`).join('')}`,
+      );
+      expect(p.decideCap(cap('NET_RAW'))).toBe(CAP_DENY);
+      expect(p.decidePriv(priv('PRIV_NETINET_RAW'))).toBe(POLICY_DENY);
+    }
+  });
+
+  it('a higher-priority allow beats a deny', () => {
+    const p = one(
+      'name: p\nrules:\n  - effect: deny\n    caps: [ALL]\n  - effect: allow\n    caps: [NET_RAW]\n    priority: 5\n',
+    );
+    expect(p.decideCap(cap('NET_RAW'))).toBe(CAP_ALLOW);
+    expect(p.decideCap(cap('CHOWN'))).toBe(CAP_DENY);
+  });
+
+  it('the bounding set allows what no rule mentions; other caps are denied; unmentioned privileges get no verdict', () => {
+    const p = one('name: p\ncapabilities:\n  bounding: [CHOWN, KILL]\nrules:\n  - effect: deny\n    caps: [KILL]\n');
+    expect(p.decideCap(cap('CHOWN'))).toBe(CAP_ALLOW);
+    expect(p.decideCap(cap('KILL'))).toBe(CAP_DENY);
+    expect(p.decideCap(cap('SYS_ADMIN'))).toBe(CAP_DENY);
+    expect(p.decidePriv(priv('PRIV_VFS_MOUNT'))).toBe(POLICY_NONE);
+  });
+
+  it('a profile with no capabilities section restricts no capability', () => {
+    const p = one('name: p\n');
+    expect([p.capAllowLo, p.capAllowHi]).toEqual([0xffffffff, 0x1ff]);
+  });
+
+  it('uid and syscall conditions decide per request; the tables fall back to the first unconditional rule', () => {
+    const p = one(
+      'name: p\ncapabilities:\n  bounding: []\nrules:\n  - effect: allow\n    caps: [SETUID]\n    when: {uid: "0-99", syscall: [setuid, setresuid]}\n  - effect: allow\n    privs: [PRIV_CRED_SETUID]\n    when: {uid: 0}\n  - effect: deny\n    privs: [PRIV_CRED_*]\n',
+    );
+    expect(p.decideCap(cap('SETUID'), 50, 'setuid')).toBe(CAP_ALLOW);
+    expect(p.decideCap(cap('SETUID'), 100, 'setuid')).toBe(CAP_DENY);
+    expect(p.decideCap(cap('SETUID'), 0, 'kill')).toBe(CAP_DENY);
+    expect(p.decideCap(cap('SETUID'), 0, '')).toBe(CAP_DENY);
+    // Same priority: the deny on PRIV_CRED_* overrides the conditional allow.
+    expect(p.decidePriv(priv('PRIV_CRED_SETUID'), 0)).toBe(POLICY_DENY);
+  });
+
+  it('complain mode allows what enforce denies, and says so', () => {
+    const p = one(
+      'name: p\nmode: complain\ncapabilities:\n  bounding: [CHOWN]\nrules:\n  - effect: deny\n    privs: [PRIV_VFS_MOUNT]\n',
+    );
+    expect(p.decideCap(cap('CHOWN'))).toBe(CAP_ALLOW);
+    expect(p.decideCap(cap('SYS_ADMIN'))).toBe(CAP_COMPLAIN);
+    expect(p.decidePriv(priv('PRIV_VFS_MOUNT'))).toBe(PRIV_COMPLAIN);
+    // The PrivPolicy tables veto nothing in complain mode.
+    expect(p.privVerdicts[priv('PRIV_VFS_MOUNT')]).toBe(POLICY_NONE);
+    expect([p.capAllowLo, p.capAllowHi]).toEqual([0xffffffff, 0x1ff]);
+  });
+
+  it('explanations name the deciding rule by file:line:col, and casbin names the same rule', async () => {
+    const p = one(
+      'name: p\nrules:\n  - effect: allow\n    privs: [PRIV_NETINET_*]\n  - effect: deny\n    privs: [PRIV_NETINET_RAW]\n',
+    );
+    const r = p.privRuleFor(priv('PRIV_NETINET_RAW'));
+    expect(p.rules[r]!.source).toMatch(/p\.yaml:5:5$/);
+    expect(p.explainPriv(priv('PRIV_NETINET_RAW'))).toMatch(/^deny PRIV_NETINET_RAW at .*p\.yaml:5:5$/);
+    const e = await buildEnforcer(p.rules);
+    expect(casbinDecide(e, 'PRIV_NETINET_RAW', 0, '')).toEqual({ allow: false, rule: r });
+    expect(casbinDecide(e, 'PRIV_NETINET_RESERVEDPORT', 0, '').allow).toBe(true);
+  });
+
+  it('fails closed: denyAllPolicy allows nothing, and a bad profile yields it with the reason', () => {
+    expect([denyAllPolicy.capAllowLo, denyAllPolicy.capAllowHi]).toEqual([0, 0]);
+    for (let c = 0; c <= 40; c++) expect(denyAllPolicy.decideCap(c)).toBe(CAP_DENY);
+    for (const [, n] of privCatalog().byName) expect(denyAllPolicy.privVerdicts[n]).toBe(POLICY_DENY);
+    expect(denyAllPolicy.privVerdicts[0]).toBe(POLICY_NONE);
+    const dir = profileDir({ 'bad.yaml': 'name: bad\ncapabilities:\n  bounding: [NET_RAWW]\n' });
+    const { policy, error } = loadProfileOrDenyAll(join(dir, 'bad.yaml'));
+    expect(policy).toBe(denyAllPolicy);
+    expect(error?.message).toContain('did you mean NET_RAW?');
+    expect(loadProfileOrDenyAll(join(dir, 'missing.yaml')).policy).toBe(denyAllPolicy);
+  });
+
+  it('grant verdicts reach the PrivPolicy table', () => {
+    const p = one('name: p\nrules:\n  - effect: allow\n    privs: [PRIV_VM_MLOCK]\n');
+    expect(p.privVerdicts[priv('PRIV_VM_MLOCK')]).toBe(POLICY_GRANT);
+  });
+});
