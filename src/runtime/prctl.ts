@@ -59,8 +59,15 @@ const MODELLED = new Set<number>([
  * rather than predict EINVAL: ask this predicate first.
  */
 export function isModelledPrctl(option: ULong): boolean {
-  const o = toU64(option);
-  return o <= 0xffffffffn && MODELLED.has(Number(o));
+  return MODELLED.has(optionInt(option));
+}
+
+/** prctl's option is a C `int`: the low 32 bits of the register, signed. */
+export function optionInt(option: ULong): number {
+  if (typeof option === 'number' && Number.isInteger(option) && option >= -0x80000000 && option <= 0x7fffffff) {
+    return option;
+  }
+  return Number(BigInt.asIntN(32, toU64(option)));
 }
 
 /** The 64-bit unsigned value of an `unsigned long` argument. */
@@ -87,16 +94,16 @@ export function sysPrctl(
   a4: ULong,
   a5: ULong,
 ): SyscallResult {
-  const opt = toU64(option);
+  const opt = optionInt(option);
   const arg2 = toU64(a2);
   const c = t.cred;
   switch (opt) {
-    case BigInt(PR_CAPBSET_READ):
+    case PR_CAPBSET_READ:
       // if (!cap_valid(arg2)) return -EINVAL; return !!cap_raised(cap_bset, arg2);
       if (!capValid(arg2)) return R_EINVAL;
       return ok(c.hasBounding(Number(arg2)) ? 1 : 0);
 
-    case BigInt(PR_CAPBSET_DROP): {
+    case PR_CAPBSET_DROP: {
       // cap_prctl_drop(): CAP_SETPCAP in E first (EPERM), then cap_valid (EINVAL); B only.
       if (!c.hasEffective(CAP_SETPCAP)) {
         if (rt.listening)
@@ -111,10 +118,10 @@ export function sysPrctl(
       return OK;
     }
 
-    case BigInt(PR_GET_SECUREBITS):
+    case PR_GET_SECUREBITS:
       return ok(c.securebits);
 
-    case BigInt(PR_SET_SECUREBITS): {
+    case PR_SET_SECUREBITS: {
       // EPERM if
       //  [1] ((old & ALL_LOCKS) >> 1) & (old ^ new)      a locked bit would change
       //  [2] old & ALL_LOCKS & ~new                       a set lock would be cleared
@@ -143,10 +150,10 @@ export function sysPrctl(
       return OK;
     }
 
-    case BigInt(PR_GET_KEEPCAPS):
+    case PR_GET_KEEPCAPS:
       return ok(c.secure(SECURE_KEEP_CAPS) ? 1 : 0);
 
-    case BigInt(PR_SET_KEEPCAPS):
+    case PR_SET_KEEPCAPS:
       // arg2 > 1 (unsigned) → EINVAL; KEEP_CAPS_LOCKED → EPERM; no privilege needed.
       if (arg2 > 1n) return R_EINVAL;
       if (c.secure(SECURE_KEEP_CAPS_LOCKED)) {
@@ -156,23 +163,23 @@ export function sysPrctl(
       c.securebits = arg2 === 1n ? c.securebits | SECBIT_KEEP_CAPS : c.securebits & ~SECBIT_KEEP_CAPS;
       return OK;
 
-    case BigInt(PR_CAP_AMBIENT):
+    case PR_CAP_AMBIENT:
       return ambient(rt, t, arg2, toU64(a3), toU64(a4), toU64(a5));
 
-    case BigInt(PR_SET_NO_NEW_PRIVS):
+    case PR_SET_NO_NEW_PRIVS:
       // if (arg2 != 1 || arg3 || arg4 || arg5) return -EINVAL; sticky, per thread.
       if (arg2 !== 1n || toU64(a3) !== 0n || toU64(a4) !== 0n || toU64(a5) !== 0n) return R_EINVAL;
       c.noNewPrivs = true;
       return OK;
 
-    case BigInt(PR_GET_NO_NEW_PRIVS):
+    case PR_GET_NO_NEW_PRIVS:
       if (arg2 !== 0n || toU64(a3) !== 0n || toU64(a4) !== 0n || toU64(a5) !== 0n) return R_EINVAL;
       return ok(c.noNewPrivs ? 1 : 0);
 
-    case BigInt(PR_GET_DUMPABLE):
+    case PR_GET_DUMPABLE:
       return ok(t.process.dumpable);
 
-    case BigInt(PR_SET_DUMPABLE):
+    case PR_SET_DUMPABLE:
       // if (arg2 != SUID_DUMP_DISABLE && arg2 != SUID_DUMP_USER) return -EINVAL;
       if (arg2 !== 0n && arg2 !== 1n) return R_EINVAL;
       t.process.dumpable = arg2 === 1n ? 1 : 0;

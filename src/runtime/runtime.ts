@@ -6,9 +6,21 @@
 import { CapctlError, inputError } from '../caps/errors.js';
 import { sysCapget, sysCapset } from './capability.js';
 import { Credential } from './credential.js';
+import { type ExecFile, type ExecOptions, type ExecResult, sysExecve } from './exec.js';
 import { type DecisionEvent, type DecisionListener, linuxHost, type PrivilegedOp, type PrivilegeHost } from './host.js';
 import { sysPrctl, type ULong } from './prctl.js';
 import type { BadAddress, CapUserData, CapUserHeader, SyscallResult } from './result.js';
+import {
+  sysSetfsgid,
+  sysSetfsuid,
+  sysSetgid,
+  sysSetgroups,
+  sysSetregid,
+  sysSetresgid,
+  sysSetresuid,
+  sysSetreuid,
+  sysSetuid,
+} from './setid.js';
 import { type Dumpable, Process, Thread } from './task.js';
 
 /** Host tunables the privileged operations depend on (defaults: a stock 6.18 kernel). */
@@ -179,6 +191,24 @@ export class Runtime {
     return t;
   }
 
+  /**
+   * de_thread() at exec: every other thread of `t`'s process is gone; if `t` was not the
+   * leader it takes over the leader's id (its tid becomes the tgid).
+   */
+  deThread(t: Thread): void {
+    const p = t.process;
+    for (const o of [...p.threads]) {
+      if (o === t) continue;
+      p.threads.delete(o);
+      this.threads.delete(o.tid);
+    }
+    if (t.tid !== p.tgid) {
+      this.threads.delete(t.tid);
+      t.tid = p.tgid;
+      this.threads.set(t.tid, t);
+    }
+  }
+
   /** The credential of thread `tid` (the live object; mutate only in tests). */
   cred(tid: number): Credential {
     return this.caller(tid).cred;
@@ -246,6 +276,43 @@ export class Runtime {
 
   prctl(tid: number, option: ULong, arg2: ULong = 0, arg3: ULong = 0, arg4: ULong = 0, arg5: ULong = 0): SyscallResult {
     return sysPrctl(this, this.caller(tid), option, arg2, arg3, arg4, arg5);
+  }
+
+  // uid/gid family: ids are uid_t/gid_t; -1 (or 0xffffffff) means "unchanged" where the kernel says so.
+  setuid(tid: number, uid: number): SyscallResult {
+    return sysSetuid(this, this.caller(tid), uid);
+  }
+  setreuid(tid: number, ruid: number, euid: number): SyscallResult {
+    return sysSetreuid(this, this.caller(tid), ruid, euid);
+  }
+  setresuid(tid: number, ruid: number, euid: number, suid: number): SyscallResult {
+    return sysSetresuid(this, this.caller(tid), ruid, euid, suid);
+  }
+  /** Returns the old fsuid as `ret`; never fails. */
+  setfsuid(tid: number, uid: number): SyscallResult {
+    return sysSetfsuid(this, this.caller(tid), uid);
+  }
+  setgid(tid: number, gid: number): SyscallResult {
+    return sysSetgid(this, this.caller(tid), gid);
+  }
+  setregid(tid: number, rgid: number, egid: number): SyscallResult {
+    return sysSetregid(this, this.caller(tid), rgid, egid);
+  }
+  setresgid(tid: number, rgid: number, egid: number, sgid: number): SyscallResult {
+    return sysSetresgid(this, this.caller(tid), rgid, egid, sgid);
+  }
+  /** Returns the old fsgid as `ret`; never fails. */
+  setfsgid(tid: number, gid: number): SyscallResult {
+    return sysSetfsgid(this, this.caller(tid), gid);
+  }
+  /** setgroups(size, list): `list` null (NULL), BAD_ADDRESS, or the readable gids. */
+  setgroups(tid: number, size: number, list: readonly number[] | BadAddress | null): SyscallResult {
+    return sysSetgroups(this, this.caller(tid), size, list);
+  }
+
+  /** execve of `file`; see ExecFile / ExecOptions. On success `ret` 0, `atSecure`, and the caller's (possibly new) `tid`. */
+  execve(tid: number, file: ExecFile = {}, opts: ExecOptions = {}): ExecResult {
+    return sysExecve(this, this.caller(tid), file, opts);
   }
 }
 
