@@ -328,6 +328,18 @@ export class CompiledProfile implements PrivPolicy {
     return vs.every((v) => v === vs[0]) ? vs[0]! : POLICY_NONE;
   }
 
+  /** Could some request (any uid, any syscall) be allowed capability `c`? Mode not applied. */
+  capMayAllow(c: number): boolean {
+    return this.capProjection(c);
+  }
+
+  /** Every verdict the profile can give privilege `p` over all uids and syscalls (mode not applied). */
+  privOutcomes(p: number): Set<number> {
+    const verdict = (r: number) => (r < 0 ? POLICY_NONE : this.ruleAllow[r] === 1 ? POLICY_GRANT : POLICY_DENY);
+    const ch = this.privChains[p];
+    return new Set(ch ? this.outcomes(ch).map(verdict) : [verdict(this.privRule[p] ?? -1)]);
+  }
+
   /** PrivPolicy.explainPriv: the rule behind the table's verdict, for reason chains. */
   explainPriv(priv: number): string | undefined {
     const ch = this.privChains[priv];

@@ -10,12 +10,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { CapSet } from '../caps/capset.js';
-import { CAP_COUNT, CAPABILITIES } from '../caps/catalog.js';
+import { CAP_COUNT, CAPABILITIES, closestName } from '../caps/catalog.js';
 import { CapctlError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
+import { JAIL_PARAMS, JAIL_RULES, jailParamDef, makeJailConfig } from '../priv/jail.js';
 import { canonicalPrivPattern, capFromProfileName, suggestCap, suggestPriv } from './names.js';
 import { policiesDir } from './paths.js';
-import { jailRuleFor, privCatalog } from './privdata.js';
 import { schemaCheck } from './schema.js';
 import { formatIssue, type PathSeg, type ProfileIssue, ProfileSource } from './source.js';
 import {
@@ -289,18 +289,20 @@ function checkRule(src: ProfileSource, r: unknown, path: PathSeg[]): Rule | unde
 }
 
 function checkJail(src: ProfileSource, jail: Record<string, unknown>): void {
+  // allow.* parameters that gate privileges in prison_priv_check (jail-priv.tsv conditions).
   const gated = new Map<string, string[]>();
-  for (const [priv, n] of privCatalog().byName) {
-    const r = jailRuleFor(n);
-    if (r?.rule !== 'param') continue;
-    for (const m of r.expr.matchAll(/allow\.[a-z_.]+/g)) {
-      const list = gated.get(m[0]) ?? [];
-      list.push(priv);
-      gated.set(m[0], list);
+  for (const r of JAIL_RULES) {
+    for (const alt of r.anyOf) {
+      for (const t of alt) {
+        if (t.kind !== 'allow') continue;
+        const list = gated.get(t.param) ?? [];
+        if (!list.includes(r.privName)) list.push(r.privName);
+        gated.set(t.param, list);
+      }
     }
   }
-  for (const key of Object.keys(jail)) {
-    const base = key.replace(/^allow\.no/, 'allow.');
+  for (const [key, value] of Object.entries(jail)) {
+    const base = /^allow\.no/.test(key) && !jailParamDef(key) ? key.replace(/^allow\.no/, 'allow.') : key;
     const privs = gated.get(base);
     if (privs) {
       src.add(
@@ -309,6 +311,7 @@ function checkJail(src: ProfileSource, jail: Record<string, unknown>): void {
         'error',
         true,
       );
+      continue;
     }
     if (key === 'path' || key === 'name') {
       src.add(
@@ -317,6 +320,27 @@ function checkJail(src: ProfileSource, jail: Record<string, unknown>): void {
         'error',
         true,
       );
+      continue;
+    }
+    const def = jailParamDef(base);
+    if (base.startsWith('allow.') && !def) {
+      const hint = closestName(
+        base,
+        JAIL_PARAMS.filter((d) => d.name.startsWith('allow.')).map((d) => d.name),
+      );
+      src.add(['jail', key], `unknown jail parameter "${key}"${hint ? ` (did you mean ${hint}?)` : ''}`, 'error', true);
+      continue;
+    }
+    if (def?.source === 'sysctl') {
+      src.add(['jail', key], `${key} is a host sysctl, not a jail parameter`, 'error', true);
+      continue;
+    }
+    if (def) {
+      try {
+        makeJailConfig({ [base]: base === key ? String(value) : '0' });
+      } catch (err) {
+        src.add(['jail', key], (err as Error).message);
+      }
     }
   }
 }
