@@ -295,13 +295,21 @@ function superuserLine(cred: PrivCred, pr: Prison, priv: number, granted: boolea
   }
   if (granted) return `capability: effective set holds ${caps}: allowed`;
   const blocked: string[] = [];
+  const missing: string[] = [];
   for (const c of capsForPriv(priv)) {
     const inEff = c < 32 ? (cred.effLo >>> c) & 1 : (cred.effHi >>> (c - 32)) & 1;
     const inProfile = c < 32 ? (pr.capAllowLo >>> c) & 1 : (pr.capAllowHi >>> (c - 32)) & 1;
     if (inEff && !inProfile) blocked.push(`${capNameOf(c)} (held, but profile ${pr.policy?.name} does not allow it)`);
+    if (!inEff || !inProfile) missing.push(capNameOf(c));
   }
+  const all = PRIV_CAP_ALL[priv] === 1;
+  const lack = all
+    ? `needs ${caps}; effective set lacks ${missing.join(' and ')}`
+    : missing.length === 1
+      ? `effective set lacks ${caps}`
+      : `effective set holds none of ${missing.join(', ')}`;
   const uidNote = cred.uid === 0 ? ' (uid 0 alone does not count on the bridge)' : '';
-  return `capability: effective set lacks ${caps}${uidNote}${blocked.length ? `; ${blocked.join(', ')}` : ''}`;
+  return `capability: ${lack}${uidNote}${blocked.length ? `; ${blocked.join(', ')}` : ''}`;
 }
 
 /** priv_check with its reason chain. Agrees with `privCheck` (test/priv/check.test.ts checks it). */

@@ -1,0 +1,59 @@
+/**
+ * The bridge through the runtime: a thread started with initialCredentialFor() sees, through
+ * capget, what the jail really allows; capset within it succeeds; raising beyond it fails;
+ * dropping works as on Linux, and the dropped capability then fails at priv_check.
+ */
+import { describe, expect, it } from 'vitest';
+import { capByName } from '../../src/caps/catalog.js';
+import { createFreeBSDHost, initialCredentialFor, reportableCapsFor } from '../../src/runtime/freebsd-host.js';
+import { createRuntime } from '../../src/runtime/index.js';
+
+const V3 = 0x20080522;
+const NET_RAW = capByName('CAP_NET_RAW')!;
+const MKNOD = capByName('CAP_MKNOD')!;
+
+function get(rt: ReturnType<typeof createRuntime>, tid: number) {
+  const words = new Uint32Array(6);
+  const r = rt.capget(tid, { version: V3, pid: 0 }, { words });
+  return { r, e: [words[0]!, words[3]!], p: [words[1]!, words[4]!], i: [words[2]!, words[5]!] };
+}
+
+function set(rt: ReturnType<typeof createRuntime>, tid: number, e: number[], p: number[], i: number[] = [0, 0]) {
+  const words = new Uint32Array([e[0]!, p[0]!, i[0]!, e[1]!, p[1]!, i[1]!]);
+  return rt.capset(tid, { version: V3, pid: 0 }, { words });
+}
+
+describe('bridge through the runtime (capget/capset keep Linux semantics)', () => {
+  const host = createFreeBSDHost({ jailParams: { 'allow.raw_sockets': '1' } });
+  const reportable = reportableCapsFor(host);
+
+  it('capget reports the jail-derived permitted set instead of the Linuxulator zeros', () => {
+    const rt = createRuntime({ host });
+    const t = rt.spawn(initialCredentialFor(host, 0));
+    const g = get(rt, t.tid);
+    expect(g.r.ret).toBe(0);
+    expect(g.p).toEqual([reportable.lo, reportable.hi]);
+    expect(g.e).toEqual([reportable.lo, reportable.hi]);
+    expect((g.p[0]! >>> NET_RAW) & 1).toBe(1);
+    expect((g.p[0]! >>> MKNOD) & 1).toBe(0);
+  });
+
+  it('capset within the sets succeeds, raising beyond them fails, and a dropped cap is refused by priv_check', () => {
+    const rt = createRuntime({ host });
+    const t = rt.spawn(initialCredentialFor(host, 0));
+    const lo = reportable.lo;
+    const noRaw = (lo & ~(1 << NET_RAW)) >>> 0;
+    expect(set(rt, t.tid, [noRaw, reportable.hi], [lo, reportable.hi]).ret).toBe(0);
+    const op = { syscall: 'socket', detail: 'AF_INET SOCK_RAW' };
+    expect(host.capable(t.cred, NET_RAW, op)).toMatchObject({ errno: 1, stage: 'default' });
+    // Raise it again: still in permitted, so capset allows it and the socket works.
+    expect(set(rt, t.tid, [lo, reportable.hi], [lo, reportable.hi]).ret).toBe(0);
+    expect(host.capable(t.cred, NET_RAW, op)).toMatchObject({ errno: 0, stage: 'capability' });
+    // MKNOD was never permitted in this jail: capset cannot add it.
+    const withMknod = (lo | (1 << MKNOD)) >>> 0;
+    expect(set(rt, t.tid, [withMknod, reportable.hi], [withMknod, reportable.hi]).ret).toBe(-1);
+    // Drop NET_RAW from permitted: it cannot come back.
+    expect(set(rt, t.tid, [noRaw, reportable.hi], [noRaw, reportable.hi]).ret).toBe(0);
+    expect(set(rt, t.tid, [lo, reportable.hi], [lo, reportable.hi]).ret).toBe(-1);
+  });
+});
