@@ -8,7 +8,8 @@ import { register as caps } from './caps-cmd.js';
 import { register as decode } from './decode-cmd.js';
 import { register as getcap } from './getcap-cmd.js';
 import { register as ps } from './ps-cmd.js';
+import { register as replay } from './replay-cmd.js';
 import { register as setcap } from './setcap-cmd.js';
 import { register as text } from './text-cmd.js';
 
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [caps, text, decode, ps, getcap, setcap, audit];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [caps, text, decode, ps, getcap, setcap, audit, replay];

@@ -59,6 +59,10 @@ export interface ReplayOptions {
   onMalformed?: (m: MalformedRecord) => void;
   /** Malformed lines are fatal (the replay throws ReplayMalformedError). */
   strict?: boolean;
+  /** Called after each chunk with bytes and lines read so far (throttle in the callback). */
+  onProgress?: (bytes: number, lines: number) => void;
+  /** Adjust the credential built from `status` (e.g. the FreeBSD host's reportable caps). */
+  adjustInitialCredential?: (c: Credential) => void;
 }
 
 export interface Divergence {
@@ -138,6 +142,7 @@ export class Replayer {
     this.file = opts.file ?? '<trace>';
     this.rt = new Runtime({ host: opts.host, onDecision: opts.onDecision, firstId: PLACEHOLDER_TID });
     const cred = Credential.fromProcStatus(statusFields(opts.status), opts.securebits ?? 0);
+    opts.adjustInitialCredential?.(cred);
     this.rt.spawn(cred, { tid: PLACEHOLDER_TID });
     this.tids.set(0, PLACEHOLDER_TID);
     this.stats = {
@@ -302,6 +307,17 @@ export class Replayer {
     this.rt.reap(tid);
     for (const [k, v] of this.tids) if (v === tid) this.tids.delete(k);
     this.gone.add(pid);
+  }
+
+  /** After exec by a non-leader thread: the trace pid now names the thread's new runtime tid. */
+  retarget(pid: number, oldTid: number, newTid: number): void {
+    for (const [k, v] of this.tids) if (v === oldTid || v === newTid) this.tids.delete(k);
+    this.tids.set(pid, newTid);
+  }
+
+  /** Forget trace pids whose runtime thread is gone (the other threads at exec). */
+  dropDeadThreads(): void {
+    for (const [k, v] of this.tids) if (this.rt.findThread(v) === undefined) this.tids.delete(k);
   }
 
   markUnknown(tid: number): void {
@@ -595,6 +611,122 @@ const onUnshare: Handler = (r, tid, rec, args) => {
   return skip('unshare not modelled');
 };
 
+/** A uid/gid argument: `-1` (unchanged) or a number. */
+function idArg(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const v = parseNumber(stripCommentText(text));
+  if (v === undefined) return undefined;
+  return v;
+}
+
+function stripCommentText(t: string): string {
+  const k = t.indexOf('/*');
+  return (k < 0 ? t : t.slice(0, k)).trim();
+}
+
+const onSetid: Handler = (r, tid, rec, args) => {
+  const ids: number[] = [];
+  for (const a of args) {
+    const v = idArg(a);
+    if (v === undefined) return skip(`${rec.name} argument not decoded`);
+    ids.push(v);
+  }
+  const rt = r.rt;
+  let p: SyscallResult;
+  switch (rec.name) {
+    case 'setuid':
+      p = rt.setuid(tid, ids[0]!);
+      break;
+    case 'setreuid':
+      p = rt.setreuid(tid, ids[0]!, ids[1]!);
+      break;
+    case 'setresuid':
+      p = rt.setresuid(tid, ids[0]!, ids[1]!, ids[2]!);
+      break;
+    case 'setfsuid':
+      p = rt.setfsuid(tid, ids[0]!);
+      break;
+    case 'setgid':
+      p = rt.setgid(tid, ids[0]!);
+      break;
+    case 'setregid':
+      p = rt.setregid(tid, ids[0]!, ids[1]!);
+      break;
+    case 'setresgid':
+      p = rt.setresgid(tid, ids[0]!, ids[1]!, ids[2]!);
+      break;
+    default:
+      p = rt.setfsgid(tid, ids[0]!);
+      break;
+  }
+  if (ids.length !== SETID_ARITY[rec.name]) return skip(`${rec.name} argument count`);
+  return compareExact(rec, p);
+};
+
+const SETID_ARITY: Record<string, number> = {
+  setuid: 1,
+  setreuid: 2,
+  setresuid: 3,
+  setfsuid: 1,
+  setgid: 1,
+  setregid: 2,
+  setresgid: 3,
+  setfsgid: 1,
+};
+
+const onSetgroups: Handler = (r, tid, rec, args) => {
+  const size = parseNumber(args[0] ?? '');
+  if (size === undefined) return skip('setgroups size not decoded');
+  const t = (args[1] ?? '').trim();
+  let list: readonly number[] | BadAddress | null;
+  if (t === 'NULL') list = null;
+  else if (t.startsWith('[')) {
+    if (t.includes('...')) return skip('setgroups list abbreviated by strace');
+    const inner = t.slice(1, -1).trim();
+    const out: number[] = [];
+    for (const g of inner === '' ? [] : inner.split(',')) {
+      const v = parseNumber(g);
+      if (v === undefined) return skip('setgroups list not decoded');
+      out.push(v);
+    }
+    list = out;
+  } else if (parseNumber(t) !== undefined) list = BAD_ADDRESS;
+  else return skip('setgroups list not decoded');
+  return compareExact(rec, r.rt.setgroups(tid, size, list));
+};
+
+/**
+ * execve: the file's capabilities come from the trace's own getxattr(PATH,
+ * "security.capability") answer or --file-caps; without either it is a plain file. Only a
+ * success or EPERM is judged: any other failure (ENOENT, EACCES, ENOEXEC, …) happens before the
+ * credential computation and leaves the task unchanged.
+ */
+const onExecve: Handler = (r, tid, rec, args) => {
+  let path: string | undefined;
+  if (rec.name === 'execveat') {
+    const dir = (args[0] ?? '').trim();
+    const name = parsePath(args[1] ?? '');
+    if (name !== undefined && (name.startsWith('/') || dir.startsWith('AT_FDCWD'))) path = name;
+  } else path = parsePath(args[0] ?? '');
+  const e = recordedErrno(rec);
+  if (e === undefined || rec.ret === undefined) return skip('result not printed');
+  if (e !== 0 && e !== 1 /* EPERM */) return skip(`execve failed for a reason outside the model (${rec.errno})`);
+  const th = r.rt.findThread(tid);
+  if (th === undefined) return skip('task not created in the trace');
+  const saved = th.cred.clone();
+  const fc = path === undefined ? undefined : r.fileCapsFor(path);
+  const p = r.rt.execve(tid, { fileCaps: fc ?? null });
+  if (p.errno === 0 && p.tid !== undefined && p.tid !== tid) r.retarget(rec.pid, tid, p.tid);
+  if (p.errno === 0) r.dropDeadThreads();
+  const out = compareExact(rec, p);
+  if (out !== null && out.kind !== 'match' && p.errno === 0 && e !== 0) {
+    // The kernel refused the exec; keep the task's old credential.
+    const now = r.rt.findThread(p.tid ?? tid);
+    if (now) now.cred = saved;
+  }
+  return out;
+};
+
 const HANDLERS = new Map<string, Handler>([
   ['clone', onClone],
   ['clone3', onClone],
@@ -611,6 +743,17 @@ const HANDLERS = new Map<string, Handler>([
   ['capset', onCapset],
   ['prctl', onPrctl],
   ['unshare', onUnshare],
+  ['setuid', onSetid],
+  ['setreuid', onSetid],
+  ['setresuid', onSetid],
+  ['setfsuid', onSetid],
+  ['setgid', onSetid],
+  ['setregid', onSetid],
+  ['setresgid', onSetid],
+  ['setfsgid', onSetid],
+  ['setgroups', onSetgroups],
+  ['execve', onExecve],
+  ['execveat', onExecve],
 ]);
 
 /** Syscall names the reader reports to the replay. */
@@ -626,7 +769,11 @@ export function abbreviate(s: string, max: number): string {
 export async function replayStream(stream: Readable, opts: ReplayOptions): Promise<ReplaySummary> {
   const r = new Replayer(opts);
   stream.setEncoding('latin1');
-  for await (const chunk of stream) r.feed(chunk as string);
+  const progress = opts.onProgress;
+  for await (const chunk of stream) {
+    r.feed(chunk as string);
+    if (progress) progress(r.bytes, r.lines);
+  }
   return r.end();
 }
 

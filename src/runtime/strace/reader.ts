@@ -421,21 +421,8 @@ export class StraceReader {
   private exitLine(pid: number, s: string, i: number, line: number, replaying: boolean): void {
     // +++ exited with N +++ | +++ killed by SIGX [(core dumped)] +++ | +++ superseded by execve in pid N +++
     const body = s.slice(i + 4, s.endsWith(' +++') ? s.length - 4 : s.length);
-    let who: number;
-    if (pid < 0) who = this.resolvePid(pid, s, line, replaying, '', false) ?? 0;
-    else if (pid === this.firstPid || this.live.has(pid) || replaying) who = pid;
-    else if (this.firstPid === undefined && this.pendingClones === 0 && this.firstAlive) {
-      this.bindFirst(pid, line);
-      who = pid;
-    } else {
-      const w = this.waiting.get(pid);
-      if (w !== undefined) {
-        w.push({ line, text: s });
-        this.waitingCount++;
-        return;
-      }
-      who = pid;
-    }
+    const who = this.resolvePid(pid, s, line, replaying, '', false);
+    if (who === undefined) return; // a child not created yet: replayed after its clone returns
     if (body.startsWith('exited with ')) {
       const st = Number(body.slice(12));
       this.exited(who);

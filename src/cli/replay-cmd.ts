@@ -1,0 +1,240 @@
+/**
+ * `capctl replay`: replay strace traces through the runtime and report where the model and the
+ * kernel disagree. Thin: flags → ReplayOptions → src/runtime/replay.ts → output.
+ */
+import { createReadStream, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { CapctlError, inputError } from '../caps/errors.js';
+import { parseCapText } from '../caps/text.js';
+import { decodeFileCaps, encodeFileCaps, type FileCaps, fileCapsFromTriple } from '../caps/xattr.js';
+import { loadProfile } from '../policy/index.js';
+import type { PrivPolicy } from '../priv/policy-hook.js';
+import type { Credential } from '../runtime/credential.js';
+import { createFreeBSDHost, type FreeBSDHost, reportableCapsFor } from '../runtime/freebsd-host.js';
+import { linuxHost, type PrivilegeHost } from '../runtime/host.js';
+import {
+  type Divergence,
+  ReplayInputError,
+  ReplayMalformedError,
+  type ReplaySummary,
+  replayStream,
+} from '../runtime/replay.js';
+import { printJson } from './output.js';
+
+interface ReplayOpts {
+  status?: string;
+  securebits?: string;
+  fileCaps: string[];
+  check?: boolean;
+  strict?: boolean;
+  json?: boolean;
+  host: string;
+  jailParam: string[];
+  profile?: string;
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+/** `PATH=TEXT` with TEXT in libcap's text form (`cap_net_raw=ep`); an empty TEXT is a plain file. */
+export function parseFileCapsFlag(spec: string): [string, FileCaps | null] {
+  const k = spec.indexOf('=');
+  if (k <= 0)
+    throw inputError('usage', `--file-caps wants PATH=TEXT (e.g. /usr/bin/ping=cap_net_raw=ep), got "${spec}"`);
+  const path = spec.slice(0, k);
+  const text = spec.slice(k + 1);
+  if (text.trim() === '') return [path, null];
+  const parsed = parseCapText(text);
+  return [path, decodeFileCaps(encodeFileCaps(fileCapsFromTriple(parsed, parsed.beyond)))];
+}
+
+function parseJailParams(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of list) {
+    const k = p.indexOf('=');
+    if (k <= 0) throw inputError('usage', `--jail-param wants K=V (e.g. allow.raw_sockets=1), got "${p}"`);
+    out[p.slice(0, k)] = p.slice(k + 1);
+  }
+  return out;
+}
+
+/**
+ * A Linux host restricted by a profile: a capability outside the profile's allow mask is
+ * denied at a 'profile' stage before Linux's own effective-set test.
+ */
+function profiledLinuxHost(policy: PrivPolicy): PrivilegeHost {
+  return {
+    kind: 'linux',
+    capable(cred: Credential, cap: number, op) {
+      const allowed = cap < 32 ? (policy.capAllowLo >>> cap) & 1 : (policy.capAllowHi >>> (cap - 32)) & 1;
+      if (!allowed)
+        return { errno: 1, stage: 'profile', reason: `profile ${policy.name} does not allow this capability` };
+      return linuxHost.capable(cred, cap, op);
+    },
+  };
+}
+
+function restrictTo(host: FreeBSDHost): (c: Credential) => void {
+  const allow = reportableCapsFor(host);
+  return (c) => {
+    c.effLo &= allow.lo;
+    c.effHi &= allow.hi;
+    c.prmLo &= allow.lo;
+    c.prmHi &= allow.hi;
+    c.inhLo &= allow.lo;
+    c.inhHi &= allow.hi;
+    c.bndLo &= allow.lo;
+    c.bndHi &= allow.hi;
+    c.ambLo &= allow.lo;
+    c.ambHi &= allow.hi;
+  };
+}
+
+function formatDivergence(d: Divergence): string {
+  return `${d.file}:${d.line}: pid ${d.pid}: ${d.call}\n  recorded:  ${d.recorded}\n  predicted: ${d.predicted}\n`;
+}
+
+function summaryLine(t: { calls: number; matched: number; diverged: number; notModeled: number }): string {
+  return `replayed ${t.calls} calls: ${t.matched} matched, ${t.diverged} diverged, ${t.notModeled} not modeled`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('replay')
+    .description('replay strace traces through the per-thread capability model and report divergences')
+    .argument('<TRACE...>', 'strace output files (strace -f -o FILE …, or -f on stderr); "-" reads stdin')
+    .requiredOption('--status <FILE>', '/proc/PID/status of the process that started the traced program')
+    .option('--securebits <N>', 'securebits of that process (not in /proc/PID/status; e.g. 0x10)', '0')
+    .option(
+      '--file-caps <PATH=TEXT>',
+      'file capabilities of an executed file, e.g. /usr/bin/ping=cap_net_raw=ep (repeatable)',
+      collect,
+      [],
+    )
+    .option('--check', 'exit 1 when any call diverged')
+    .option('--strict', 'a malformed trace line is fatal (exit 2) instead of skipped')
+    .option('--json', 'print the summary and divergences as JSON')
+    .option('--host <KIND>', 'privilege decisions by "linux" or "freebsd" (priv_check in a jail)', 'linux')
+    .option(
+      '--jail-param <K=V>',
+      'jail(8) parameter for --host freebsd, e.g. allow.raw_sockets=1 (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--profile <FILE>',
+      'YAML profile whose decisions apply (FreeBSD priv_check stages; on linux its capability mask)',
+    )
+    .addHelpText(
+      'after',
+      `
+Record a trace and the starting credential:
+  cat /proc/$$/status > status.txt
+  strace -f -o trace.txt capsh --caps=cap_net_raw+eip --keep=1 --user=nobody -- -c 'ping -c1 ::1'
+
+Examples:
+  capctl replay trace.txt --status status.txt
+  capctl replay trace.txt --status status.txt --check          # exit 1 on any divergence
+  capctl replay a.txt b.txt --status status.txt --json
+  capctl replay trace.txt --status status.txt --file-caps /usr/bin/ping=cap_net_raw=ep
+  capctl replay trace.txt --status status.txt --host freebsd --jail-param allow.raw_sockets=1
+
+Each TRACE is replayed independently from the same starting credential. Every divergence is
+printed with file, line, recorded and predicted result, then one summary line:
+  replayed N calls: M matched, D diverged, U not modeled`,
+    )
+    .action(async (traces: string[], opts: ReplayOpts) => {
+      const statusPath = opts.status as string;
+      let status: string;
+      try {
+        status = readFileSync(statusPath === '-' ? 0 : statusPath, 'utf8');
+      } catch (e) {
+        throw new CapctlError('io', `cannot read --status ${statusPath}: ${(e as Error).message}`, 'io');
+      }
+      const securebits = Number(opts.securebits);
+      if (!Number.isInteger(securebits) || securebits < 0 || securebits > 0xfff)
+        throw inputError('usage', `--securebits wants a number 0..0xfff, got "${opts.securebits}"`);
+      const fileCaps = new Map<string, FileCaps>();
+      for (const spec of opts.fileCaps) {
+        const [p, fc] = parseFileCapsFlag(spec);
+        if (fc) fileCaps.set(p, fc);
+      }
+      if (opts.host !== 'linux' && opts.host !== 'freebsd')
+        throw inputError('usage', `--host must be linux or freebsd, got "${opts.host}"`);
+      if (opts.jailParam.length > 0 && opts.host !== 'freebsd')
+        throw inputError('usage', '--jail-param needs --host freebsd');
+      const policy = opts.profile !== undefined ? loadProfile(opts.profile) : undefined;
+      let host: PrivilegeHost = linuxHost;
+      let adjust: ((c: Credential) => void) | undefined;
+      if (opts.host === 'freebsd') {
+        const fb = createFreeBSDHost({ jailParams: parseJailParams(opts.jailParam), policy });
+        host = fb;
+        adjust = restrictTo(fb);
+      } else if (policy) host = profiledLinuxHost(policy);
+
+      if (traces.filter((t) => t === '-').length > 1) throw inputError('usage', 'stdin ("-") can be given once');
+      const summaries: ReplaySummary[] = [];
+      const divergences: Divergence[] = [];
+      const progress = process.stderr.isTTY && !opts.json;
+      let malformedShown = 0;
+      for (const trace of traces) {
+        const stream = trace === '-' ? process.stdin : createReadStream(trace, { highWaterMark: 1 << 20 });
+        await new Promise<void>((resolve, reject) => {
+          if (trace === '-') resolve();
+          stream.once('open', () => resolve());
+          stream.once('error', (e: Error) => reject(new CapctlError('io', `cannot read ${trace}: ${e.message}`, 'io')));
+        });
+        let last = Date.now();
+        let shown = false;
+        const onProgress = progress
+          ? (bytes: number, lines: number) => {
+              const now = Date.now();
+              if (now - last < 1000) return;
+              last = now;
+              shown = true;
+              process.stderr.write(`\r${trace}: ${(bytes / 1e6).toFixed(1)} MB, ${lines} lines`);
+            }
+          : undefined;
+        try {
+          const s = await replayStream(stream, {
+            status,
+            securebits,
+            fileCaps,
+            host,
+            adjustInitialCredential: adjust,
+            file: trace,
+            strict: opts.strict,
+            onProgress,
+            onDivergence: (d) => {
+              if (opts.json) divergences.push(d);
+              else process.stdout.write(formatDivergence(d));
+            },
+            onMalformed: (m) => {
+              if (malformedShown++ < 20)
+                process.stderr.write(`${trace}:${m.line}: malformed line skipped (${m.reason})\n`);
+            },
+          });
+          summaries.push(s);
+        } catch (e) {
+          if (e instanceof ReplayMalformedError) throw inputError('malformed-trace', e.message);
+          if (e instanceof ReplayInputError) throw inputError('bad-status', `--status ${statusPath}: ${e.message}`);
+          throw e;
+        } finally {
+          if (shown) process.stderr.write('\r\x1b[K');
+        }
+      }
+      const total = { calls: 0, matched: 0, diverged: 0, notModeled: 0, malformed: 0 };
+      for (const s of summaries) {
+        total.calls += s.calls;
+        total.matched += s.matched;
+        total.diverged += s.diverged;
+        total.notModeled += s.notModeled;
+        total.malformed += s.malformed;
+      }
+      if (malformedShown > 20) process.stderr.write(`capctl: ${malformedShown - 20} more malformed lines not shown\n`);
+      if (opts.json) printJson({ summary: summaryLine(total), total, traces: summaries, divergences });
+      else process.stdout.write(`${summaryLine(total)}\n`);
+      if (opts.check && total.diverged > 0) process.exitCode = 1;
+    });
+}
