@@ -57,9 +57,19 @@ function rowOf(st: ProcStatus, withTid: boolean): PsRow {
 export function scanProcesses(pids: number[] | undefined, threads: boolean): PsRow[] {
   const rows: PsRow[] = [];
   const explicit = pids !== undefined;
+  // In a full scan a task we may not read (hidepid=1 gives EACCES) is skipped like one that
+  // exited; a PID the user named is reported.
+  const read = (pid: number, tid?: number) => {
+    try {
+      return readProcStatus(pid, tid);
+    } catch (err) {
+      if (explicit) throw err;
+      return null;
+    }
+  };
   for (const pid of pids ?? listPids()) {
     if (!threads) {
-      const st = readProcStatus(pid);
+      const st = read(pid);
       if (st === null) {
         if (explicit) throw inputError('no-such-process', `no such process: ${pid}`);
         continue;
@@ -70,7 +80,7 @@ export function scanProcesses(pids: number[] | undefined, threads: boolean): PsR
     const tids = listTids(pid);
     if (tids.length === 0 && explicit) throw inputError('no-such-process', `no such process: ${pid}`);
     for (const tid of tids) {
-      const st = readProcStatus(pid, tid);
+      const st = read(pid, tid);
       if (st !== null) rows.push(rowOf(st, true));
     }
   }
