@@ -3,13 +3,36 @@
  * `register(program)` function. Keep this list in the order `capctl --help` should show.
  */
 import type { Command } from 'commander';
+import { register as attach } from './attach-cmd.js';
 import { register as audit } from './audit-cmd.js';
+import { register as bindings } from './bindings-cmd.js';
+import { register as capExplain } from './cap-explain-cmd.js';
 import { register as caps } from './caps-cmd.js';
+import { register as check } from './check-cmd.js';
 import { register as decode } from './decode-cmd.js';
 import { register as getcap } from './getcap-cmd.js';
+import { register as jail } from './jail-cmd.js';
+import { register as priv } from './priv-cmd.js';
+import { register as profile } from './profile-cmd.js';
 import { register as ps } from './ps-cmd.js';
 import { register as replay } from './replay-cmd.js';
 import { register as setcap } from './setcap-cmd.js';
 import { register as text } from './text-cmd.js';
 
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [caps, text, decode, ps, getcap, setcap, audit, replay];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  caps,
+  text,
+  decode,
+  ps,
+  getcap,
+  setcap,
+  profile,
+  attach,
+  bindings,
+  jail,
+  audit,
+  replay,
+  priv,
+  capExplain,
+  check,
+];

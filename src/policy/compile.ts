@@ -340,6 +340,13 @@ export class CompiledProfile implements PrivPolicy {
     return new Set(ch ? this.outcomes(ch).map(verdict) : [verdict(this.privRule[p] ?? -1)]);
   }
 
+  /** The first rule (in decision order) through which some request is granted `p`, or -1. */
+  privGrantRule(p: number): number {
+    const ch = this.privChains[p];
+    const rs = ch ? this.outcomes(ch) : [this.privRule[p] ?? -1];
+    return rs.find((r) => r >= 0 && this.ruleAllow[r] === 1) ?? -1;
+  }
+
   /** PrivPolicy.explainPriv: the rule behind the table's verdict, for reason chains. */
   explainPriv(priv: number): string | undefined {
     const ch = this.privChains[priv];

@@ -6,9 +6,10 @@
  */
 import { CapSet } from '../caps/capset.js';
 import { CapctlError } from '../caps/errors.js';
+import { type AttachResult, attachProfile, type Binding, findBinding, validateTarget } from './bindings.js';
 import { type CompiledProfile, compileProfile } from './compile.js';
 import { type LoadOptions, loadResolvedProfile } from './load.js';
-import { SET_NAMES, UID_ANY_MAX } from './types.js';
+import { SET_NAMES, type TargetKind, UID_ANY_MAX } from './types.js';
 
 export { buildEnforcer, casbinDecide, modelConf, policyLines } from './casbin.js';
 export {
@@ -75,4 +76,44 @@ export function loadProfileOrDenyAll(path: string): { policy: CompiledProfile; e
     const e = err instanceof CapctlError ? err : new CapctlError('invalid-profile', String(err));
     return { policy: denyAllPolicy, error: e };
   }
+}
+
+export {
+  type AttachResult,
+  addBinding,
+  atomicWrite,
+  type Binding,
+  checkProfileFileModes,
+  findBinding,
+  hashFiles,
+  readBindings,
+  removeBinding,
+  resolveStateDir,
+  validateTarget,
+  withStateLock,
+} from './bindings.js';
+export { type JailParam, type JailPlan, planJail } from './jail.js';
+
+/**
+ * The profile bound to a target, for a runtime: denyAllPolicy (with the reason) when there is
+ * no binding or its profile no longer loads — a runtime never runs unconfined by accident.
+ */
+export function profileForTarget(
+  stateDir: string,
+  kind: TargetKind,
+  target: string,
+): { policy: CompiledProfile; binding?: Binding; error?: CapctlError } {
+  const b = findBinding(stateDir, kind, validateTarget(kind, target));
+  if (!b) {
+    return {
+      policy: denyAllPolicy,
+      error: new CapctlError('no-binding', `no profile is attached to ${kind} ${target}`),
+    };
+  }
+  return { ...loadProfileOrDenyAll(b.profile), binding: b };
+}
+
+/** capctl attach: loads the profile with loadProfile (fail closed) and records the binding. */
+export function attach(stateDir: string, kind: TargetKind, target: string, profilePath: string): Promise<AttachResult> {
+  return attachProfile(stateDir, kind, target, profilePath, (p) => loadProfile(p));
 }

@@ -530,6 +530,6 @@ function finish(own: FileProfile, m: Merged, file: string, issues: ProfileIssue[
     rules: m.rules,
     jail: m.jail,
     audit,
-    warnings: issues.filter((i) => i.severity === 'warning').map(formatIssue),
+    warnings: sortIssues(issues.filter((i) => i.severity === 'warning')),
   };
 }

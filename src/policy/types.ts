@@ -1,5 +1,6 @@
 /** The shapes of a profile: as written (ProfileDoc), and resolved after extends (Profile). */
 import type { CapSet } from '../caps/capset.js';
+import type { ProfileIssue } from './source.js';
 
 export type CapSetName = 'bounding' | 'permitted' | 'effective' | 'inheritable' | 'ambient';
 export const SET_NAMES: readonly CapSetName[] = ['bounding', 'permitted', 'effective', 'inheritable', 'ambient'];
@@ -89,5 +90,5 @@ export interface Profile {
   rules: readonly Rule[];
   jail: Readonly<Record<string, string>>;
   audit: AuditSettings;
-  warnings: readonly string[];
+  warnings: readonly ProfileIssue[];
 }
