@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { type AuditFilter, compileFilter, Summary } from '../audit/query.js';
 import { type ReadProblem, readAuditRecords } from '../audit/reader.js';
 import type { AuditRecord, Verdict } from '../audit/record.js';
+import { SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
 import { inputError } from '../caps/errors.js';
 import { formatTable, printJson } from './output.js';
 
@@ -145,4 +146,51 @@ Examples:
       }
       reportProblems(problems);
     });
+
+  withFilterOptions(
+    audit
+      .command('suggest')
+      .description('turn denials into a profile that would have allowed them (YAML on stdout)')
+      .argument('<LOG...>', 'log files, "-" for stdin'),
+  )
+    .option('--name <NAME>', 'name of the suggested profile', 'suggested')
+    .option('--extends <PROFILE>', 'make the suggestion extend this profile (e.g. k8s-restricted)')
+    .option('--target <KIND>', 'jail | chroot | container')
+    .option('--no-complain', 'ignore complain-mode records (by default they count as needs)')
+    .addHelpText(
+      'after',
+      `
+Each needed capability or privilege becomes an allow rule narrowed to the system calls that
+needed it, with the evidence as a comment; FreeBSD privileges add the jail parameters they need.
+Check the result with: capctl profile validate FILE
+
+Examples:
+  capctl audit suggest audit.log --name nginx --extends docker-default > nginx.yaml
+  capctl audit suggest /var/log/audit/audit.log --cap CAP_NET_RAW --json`,
+    )
+    .action(
+      async (
+        files: string[],
+        o: FilterOpts & { name: string; extends?: string; target?: string; complain: boolean },
+      ) => {
+        if (o.target !== undefined && !['jail', 'chroot', 'container'].includes(o.target)) {
+          throw inputError('bad-target', `--target must be jail, chroot or container, not "${o.target}"`);
+        }
+        const keep = compileFilter(filterFrom(o));
+        const builder = new SuggestBuilder({
+          name: o.name,
+          ...(o.extends !== undefined ? { extendsProfile: o.extends } : {}),
+          ...(o.target !== undefined ? { target: o.target as 'jail' | 'chroot' | 'container' } : {}),
+          includeComplain: o.complain,
+        });
+        const problems = await scan(files, (r) => {
+          if (keep(r)) builder.add(r);
+        });
+        const s = builder.build();
+        if (o.json) printJson(s);
+        else process.stdout.write(suggestionYaml(s, files));
+        for (const i of s.ignored.slice(0, 5)) process.stderr.write(`capctl: not suggested: ${i.why}\n`);
+        reportProblems(problems);
+      },
+    );
 }
