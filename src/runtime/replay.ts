@@ -189,7 +189,7 @@ export class Replayer {
         const t = this.tids.get(0);
         if (t !== undefined) {
           this.tids.delete(0);
-          this.tids.set(rec.pid, t);
+          if (!this.tids.has(rec.pid)) this.tids.set(rec.pid, t);
         }
         return;
       }
@@ -258,6 +258,15 @@ export class Replayer {
   }
 
   // ------------------------------------------------------------------ helpers for handlers
+
+  /**
+   * A header pid from the first process while its own pid is still unknown (strace on stderr
+   * prints no pid for a lone process): libcap and libcap-ng pass getpid() there, so an unknown
+   * pid names the caller itself. Later lines keep arriving as pid 0 until the reader learns it.
+   */
+  claimFirstPid(tid: number, pid: number): void {
+    if (pid > 0 && this.tids.get(0) === tid && !this.tids.has(pid) && !this.gone.has(pid)) this.tids.set(pid, tid);
+  }
 
   /** Trace pid -> runtime tid for a pid argument; GONE_TID for a reaped pid; undefined if unknown. */
   tidOf(pid: number): number | undefined {
@@ -490,6 +499,7 @@ const onCapget: Handler = (r, tid, rec, args) => {
   const dataNull = dataText === 'NULL';
   let pidUnknown = false;
   if (hdr !== null && hdr !== BAD_ADDRESS && hdr.pid > 0) {
+    r.claimFirstPid(tid, hdr.pid);
     const t = r.tidOf(hdr.pid);
     if (t === undefined) pidUnknown = true;
     else hdr.pid = t;
@@ -527,6 +537,7 @@ const onCapset: Handler = (r, tid, rec, args) => {
   if (hdr === undefined) return skip('capset header not decoded');
   if (hdr !== null && hdr !== BAD_ADDRESS && hdr.pid > 0) {
     // Any pid other than the caller's own tid is EPERM, known or not.
+    r.claimFirstPid(tid, hdr.pid);
     hdr.pid = r.tidOf(hdr.pid) ?? GONE_TID;
   }
   const dataText = (args[1] ?? '').trim();
