@@ -4,11 +4,55 @@
  * kernel returns. Pure model: no I/O.
  */
 import { CapctlError, inputError } from '../caps/errors.js';
+import {
+  CLONE_NEWCGROUP,
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  CLONE_NEWTIME,
+  CLONE_NEWUSER,
+  CLONE_NEWUTS,
+  CLONE_THREAD,
+} from './abi.js';
 import { sysCapget, sysCapset } from './capability.js';
-import { Credential } from './credential.js';
+import { Credential, INIT_USER_NS, type UserNamespace } from './credential.js';
 import { type ExecFile, type ExecOptions, type ExecResult, sysExecve } from './exec.js';
 import { type DecisionEvent, type DecisionListener, linuxHost, type PrivilegedOp, type PrivilegeHost } from './host.js';
 import { sysPrctl, type ULong } from './prctl.js';
+import {
+  applyNewNamespaces,
+  type BindInput,
+  type ChownInput,
+  type MknodInput,
+  newUserNamespace,
+  type Rlimit,
+  sysAcct,
+  sysBind,
+  sysChown,
+  sysChroot,
+  sysClockSettime,
+  sysIoperm,
+  sysIopl,
+  sysKill,
+  sysMknod,
+  sysMlock,
+  sysMount,
+  sysPtraceAttach,
+  sysReboot,
+  sysRemovexattrCaps,
+  sysSethostname,
+  sysSetpriority,
+  sysSetrlimit,
+  sysSettimeofday,
+  sysSetxattrCaps,
+  sysSocket,
+  sysSwapoff,
+  sysSwapon,
+  sysTgkill,
+  sysUmount,
+  sysUnshare,
+} from './privileged.js';
 import type { BadAddress, CapUserData, CapUserHeader, SyscallResult } from './result.js';
 import {
   sysSetfsgid,
@@ -37,13 +81,30 @@ export interface Sysctl {
   yamaPtraceScope: 0 | 1 | 2 | 3 | undefined;
 }
 
+/** Kernel build options that change syscall results. */
+export interface KernelConfig {
+  /** CONFIG_X86_IOPL_IOPERM: iopl/ioperm exist (default false: ENOSYS, as on the 6.18 reference host). */
+  x86IoplIoperm: boolean;
+}
+
 export interface RuntimeOptions {
   host?: PrivilegeHost;
+  kernelConfig?: Partial<KernelConfig>;
   onDecision?: DecisionListener;
   sysctl?: Partial<Sysctl>;
   /** First id the runtime allocates when a caller does not choose one (default 100). */
   firstId?: number;
 }
+
+const CLONE_NEW_ANY =
+  CLONE_NEWUSER |
+  CLONE_NEWNS |
+  CLONE_NEWUTS |
+  CLONE_NEWIPC |
+  CLONE_NEWNET |
+  CLONE_NEWPID |
+  CLONE_NEWCGROUP |
+  CLONE_NEWTIME;
 
 const DEFAULT_SYSCTL: Sysctl = {
   ipUnprivilegedPortStart: 1024,
@@ -56,6 +117,7 @@ const DEFAULT_SYSCTL: Sysctl = {
 export class Runtime {
   readonly host: PrivilegeHost;
   readonly sysctl: Sysctl;
+  readonly kernelConfig: KernelConfig;
   /** True when a decision listener is attached (hot paths test this before building events). */
   listening: boolean;
   private listener: DecisionListener | undefined;
@@ -66,6 +128,7 @@ export class Runtime {
   constructor(opts: RuntimeOptions = {}) {
     this.host = opts.host ?? linuxHost;
     this.sysctl = { ...DEFAULT_SYSCTL, ...opts.sysctl };
+    this.kernelConfig = { x86IoplIoperm: false, ...opts.kernelConfig };
     this.listener = opts.onDecision;
     this.listening = this.listener !== undefined;
     this.nextId = opts.firstId ?? 100;
@@ -117,6 +180,7 @@ export class Runtime {
     const t = new Thread(id, p, parent.cred.clone());
     t.nice = parent.nice;
     t.iopl = parent.iopl;
+    t.ns = parent.ns;
     p.threads.add(t);
     this.processes.set(id, p);
     this.threads.set(id, t);
@@ -130,14 +194,24 @@ export class Runtime {
     const t = new Thread(id, caller.process, caller.cred.clone());
     t.nice = caller.nice;
     t.iopl = caller.iopl;
+    t.ns = caller.ns;
     caller.process.threads.add(t);
     this.threads.set(id, t);
     return t;
   }
 
-  /** clone(flags): CLONE_THREAD → cloneThread, otherwise fork. */
+  /**
+   * clone(flags) as recorded (the caller already knows it succeeded): CLONE_THREAD →
+   * cloneThread, otherwise fork; CLONE_NEWUSER and the other CLONE_NEW* flags give the child
+   * new namespaces (with NEWUSER: every capability in the new user namespace).
+   */
   clone(tid: number, flags: number, newTid?: number): Thread {
-    return flags & 0x00010000 ? this.cloneThread(tid, newTid) : this.fork(tid, newTid);
+    const child = flags & CLONE_THREAD ? this.cloneThread(tid, newTid) : this.fork(tid, newTid);
+    if (!(flags & CLONE_THREAD) && flags & CLONE_NEW_ANY) {
+      const userns = flags & CLONE_NEWUSER ? newUserNamespace(child.cred) : child.cred.userns;
+      applyNewNamespaces(child, flags, userns);
+    }
+    return child;
   }
 
   /**
@@ -233,28 +307,41 @@ export class Runtime {
   }
 
   /**
-   * capable(cap) for a privileged operation on a resource owned by the initial user namespace
-   * (or `ownerNs`): the user-namespace walk of cap_capable() first, then the host's decision.
-   * Returns 0 or `deniedErrno` (the syscall's own errno for a denial, e.g. EACCES for bind).
+   * ns_capable(owner, cap) for a privileged operation on a resource owned by user namespace
+   * `owner` (default: the initial one), following cap_capable():
+   *   walk from `owner` up: at the credential's own namespace → the host decides (Linux: cap in E);
+   *   owner's parent is the credential's ns and the credential's euid created it → allowed;
+   *   reached a level at or above the credential's without meeting it → denied.
+   * Returns 0, or `deniedErrno` (the syscall's own errno for a denial, e.g. EACCES for bind).
    */
-  privileged(t: Thread, cap: number, op: PrivilegedOp, deniedErrno: number): number {
+  privileged(
+    t: Thread,
+    cap: number,
+    op: PrivilegedOp,
+    deniedErrno: number,
+    owner: UserNamespace = INIT_USER_NS,
+  ): number {
     const c = t.cred;
-    let errno: number;
-    let stage: string;
-    let reason: string;
-    let host: 'linux' | 'freebsd' = this.host.kind;
-    if (c.userns.level !== 0) {
-      // cap_capable(): a credential in a child user namespace holds no capability over
-      // resources owned by the initial namespace.
-      errno = deniedErrno;
-      stage = 'user-namespace';
-      reason = 'credential is in a child user namespace; the resource belongs to the initial one';
-      host = 'linux';
-    } else {
-      const d = this.host.capable(c, cap, op);
-      errno = d.errno === 0 ? 0 : deniedErrno;
-      stage = d.stage;
-      reason = d.reason;
+    let errno = deniedErrno;
+    let stage = 'user-namespace';
+    let reason = 'the credential\u2019s user namespace has no capabilities over the resource\u2019s namespace';
+    let host: 'linux' | 'freebsd' = 'linux';
+    for (let ns: UserNamespace | undefined = owner; ns; ns = ns.parent) {
+      if (ns === c.userns) {
+        const d = this.host.capable(c, cap, op);
+        errno = d.errno === 0 ? 0 : deniedErrno;
+        stage = d.stage;
+        reason = d.reason;
+        host = this.host.kind;
+        break;
+      }
+      if (ns.level <= c.userns.level) break;
+      if (ns.parent === c.userns && ns.ownerUid === c.euid) {
+        errno = 0;
+        stage = 'user-namespace-owner';
+        reason = 'the credential created the namespace that owns the resource';
+        break;
+      }
     }
     const fn = this.listener;
     if (fn) {
@@ -313,6 +400,117 @@ export class Runtime {
   /** execve of `file`; see ExecFile / ExecOptions. On success `ret` 0, `atSecure`, and the caller's (possibly new) `tid`. */
   execve(tid: number, file: ExecFile = {}, opts: ExecOptions = {}): ExecResult {
     return sysExecve(this, this.caller(tid), file, opts);
+  }
+
+  // ---------------------------------------------------------------- privileged operations
+  // Each documents (in privileged.ts) the capability it checks and the inputs it needs.
+
+  /** socket(domain, type, protocol); success is ret 0 standing for a new descriptor. */
+  socket(tid: number, domain: number, type: number, protocol = 0): SyscallResult {
+    return sysSocket(this, this.caller(tid), domain, type, protocol);
+  }
+  /** bind() of an inet socket: family and type of the socket, and the port. */
+  bind(tid: number, b: BindInput): SyscallResult {
+    return sysBind(this, this.caller(tid), b);
+  }
+  /** mknod/mknodat. */
+  mknod(tid: number, m: MknodInput): SyscallResult {
+    return sysMknod(this, this.caller(tid), m);
+  }
+  chroot(tid: number, p: { exists?: boolean; searchable?: boolean } = {}): SyscallResult {
+    return sysChroot(this, this.caller(tid), p);
+  }
+  kill(tid: number, pid: number, sig: number, opts: { sameSession?: boolean } = {}): SyscallResult {
+    return sysKill(this, this.caller(tid), pid, sig, opts);
+  }
+  tgkill(
+    tid: number,
+    tgid: number,
+    targetTid: number,
+    sig: number,
+    opts: { sameSession?: boolean } = {},
+  ): SyscallResult {
+    return sysTgkill(this, this.caller(tid), tgid, targetTid, sig, opts);
+  }
+  sethostname(tid: number, len: number, nameReadable = true): SyscallResult {
+    return sysSethostname(this, this.caller(tid), 'sethostname', len, nameReadable);
+  }
+  setdomainname(tid: number, len: number, nameReadable = true): SyscallResult {
+    return sysSethostname(this, this.caller(tid), 'setdomainname', len, nameReadable);
+  }
+  mount(tid: number, m: { flags: number; targetExists?: boolean }): SyscallResult {
+    return sysMount(this, this.caller(tid), m);
+  }
+  umount2(tid: number, m: { flags: number; targetExists?: boolean }): SyscallResult {
+    return sysUmount(this, this.caller(tid), m);
+  }
+  /** ptrace(PTRACE_ATTACH or PTRACE_SEIZE, pid). */
+  ptraceAttach(tid: number, pid: number): SyscallResult {
+    return sysPtraceAttach(this, this.caller(tid), pid);
+  }
+  setpriority(
+    tid: number,
+    which: number,
+    who: number,
+    niceval: number,
+    opts: { rlimitNice?: number } = {},
+  ): SyscallResult {
+    return sysSetpriority(this, this.caller(tid), which, who, niceval, opts);
+  }
+  /** chown/fchown/lchown/fchownat: the file's owner and group plus the requested ones. */
+  chown(tid: number, ch: ChownInput): SyscallResult {
+    return sysChown(this, this.caller(tid), ch);
+  }
+  /** acct(path): `pathGiven` false for acct(NULL). */
+  acct(tid: number, pathGiven: boolean): SyscallResult {
+    return sysAcct(this, this.caller(tid), pathGiven);
+  }
+  reboot(tid: number, magic1: number, magic2: number, cmd: number): SyscallResult {
+    return sysReboot(this, this.caller(tid), magic1, magic2, cmd);
+  }
+  settimeofday(
+    tid: number,
+    tv: { sec: number; usec: number } | null,
+    tz: { minuteswest: number } | null = null,
+  ): SyscallResult {
+    return sysSettimeofday(this, this.caller(tid), tv, tz);
+  }
+  clockSettime(tid: number, clockid: number, tp: { sec: number; nsec: number }): SyscallResult {
+    return sysClockSettime(this, this.caller(tid), clockid, tp);
+  }
+  iopl(tid: number, level: number): SyscallResult {
+    return sysIopl(this, this.caller(tid), level);
+  }
+  ioperm(tid: number, from: number, num: number, turnOn: number): SyscallResult {
+    return sysIoperm(this, this.caller(tid), from, num, turnOn);
+  }
+  swapon(tid: number, flags: number): SyscallResult {
+    return sysSwapon(this, this.caller(tid), flags);
+  }
+  swapoff(tid: number): SyscallResult {
+    return sysSwapoff(this, this.caller(tid));
+  }
+  /** setrlimit/prlimit64 on the caller; `oldMax` is the current hard limit. */
+  setrlimit(tid: number, resource: number, lim: Rlimit, oldMax: bigint | number): SyscallResult {
+    return sysSetrlimit(this, this.caller(tid), resource, lim, oldMax);
+  }
+  mlock(
+    tid: number,
+    addr: number,
+    len: number,
+    m: { memlockLimit: bigint | number; lockedPages?: number },
+  ): SyscallResult {
+    return sysMlock(this, this.caller(tid), addr, len, m);
+  }
+  unshare(tid: number, flags: number, opts: { chrooted?: boolean } = {}): SyscallResult {
+    return sysUnshare(this, this.caller(tid), flags, opts);
+  }
+  /** setxattr of security.capability with `value` (the raw bytes). */
+  setxattrCaps(tid: number, value: Uint8Array, opts: { fileWritable?: boolean } = {}): SyscallResult {
+    return sysSetxattrCaps(this, this.caller(tid), value, opts);
+  }
+  removexattrCaps(tid: number, opts: { fileWritable?: boolean; present?: boolean } = {}): SyscallResult {
+    return sysRemovexattrCaps(this, this.caller(tid), opts);
   }
 }
 

@@ -3,7 +3,31 @@
  * Linux, where task->cred is per-thread and the raw set*id/capset syscalls change only the
  * calling thread.
  */
-import type { Credential } from './credential.js';
+import { type Credential, INIT_USER_NS, type UserNamespace } from './credential.js';
+
+/**
+ * The non-user namespaces a thread lives in (its nsproxy), each reduced to the user namespace
+ * that owns it: ns_capable(owner, cap) is what privileged operations on that namespace check.
+ */
+export interface NamespaceOwners {
+  readonly net: UserNamespace;
+  readonly uts: UserNamespace;
+  readonly mnt: UserNamespace;
+  readonly ipc: UserNamespace;
+  readonly pid: UserNamespace;
+  readonly cgroup: UserNamespace;
+  readonly time: UserNamespace;
+}
+
+export const INIT_NAMESPACES: NamespaceOwners = Object.freeze({
+  net: INIT_USER_NS,
+  uts: INIT_USER_NS,
+  mnt: INIT_USER_NS,
+  ipc: INIT_USER_NS,
+  pid: INIT_USER_NS,
+  cgroup: INIT_USER_NS,
+  time: INIT_USER_NS,
+});
 
 /** mm dumpability: SUID_DUMP_DISABLE 0, SUID_DUMP_USER 1, SUID_DUMP_ROOT 2 (fs.suid_dumpable). */
 export type Dumpable = 0 | 1 | 2;
@@ -34,6 +58,8 @@ export class Thread {
   nice = 0;
   /** iopl level 0..3 (x86 I/O privilege, per thread). */
   iopl = 0;
+  /** Owners of the thread's namespaces (shared with the parent until unshare()). */
+  ns: NamespaceOwners = INIT_NAMESPACES;
   /** Exited but not yet released (a leader waits for its thread group and its parent). */
   exited = false;
   constructor(tid: number, process: Process, cred: Credential) {
