@@ -17,7 +17,8 @@
  *                     (any one of them, or all for combine=all privileges)
  *   6. grants         PRIV_KMEM_READ always; PRIV_DEBUG_UNPRIV if unprivileged_proc_debug
  *   7. policy grant   mac_priv_grant() -> the profile's POLICY_GRANT
- *   8. EPERM
+ *   8. EPERM, reported as decided by stage 5 (superuser / capability): the grants in 6-7 are
+ *      narrow exceptions, and "the thread lacks CAP_X" is what a person can act on
  *
  * The hot path is `privCheck`: integer work on tables compiled once per prison (jail + profile),
  * no allocation, and a small integer result. Reason strings are built only by `explainPrivCheck`.
@@ -88,6 +89,8 @@ const CODE_FAST_DENY = code(EPERM, STAGE_FAST_PATH);
 const CODE_FAST_JAILED = code(EPERM, STAGE_FAST_PATH, R_FAST_JAILED);
 const CODE_SUSER_OK = code(0, STAGE_SUPERUSER);
 const CODE_CAP_OK = code(0, STAGE_CAPABILITY);
+const CODE_SUSER_DENY = code(EPERM, STAGE_SUPERUSER);
+const CODE_CAP_DENY = code(EPERM, STAGE_CAPABILITY);
 
 /** errno of a result code: 0 when allowed. */
 export function codeErrno(c: number): number {
@@ -110,7 +113,7 @@ export interface Prison {
   readonly policy: PrivPolicy | undefined;
   /** Decided before the superuser step (policy veto, jail filter, sysctl grant); 0 = go on. */
   readonly pre: Uint32Array;
-  /** Decided after the superuser step failed (grants, policy grant, or EPERM). */
+  /** Decided after the superuser step failed (grants, policy grant); 0 = EPERM. */
   readonly post: Uint32Array;
   /** 0: effective uid; 1: real uid (MAXFILES, MAXPROC, PROC_LIMIT); 2: refused (READ_DIR in a jail). */
   readonly suserMode: Uint8Array;
@@ -163,7 +166,7 @@ export function compilePrison(jail: JailConfig = makeJailConfig(), policy?: Priv
     if (p === PRIV_KMEM_READ) post[p] = code(0, STAGE_GRANT, R_GRANT_KMEM);
     else if (p === PRIV_DEBUG_UNPRIV && jail.unprivilegedProcDebug) post[p] = code(0, STAGE_GRANT, R_GRANT_DEBUG);
     else if (verdict === POLICY_GRANT) post[p] = code(0, STAGE_POLICY_GRANT);
-    else post[p] = code(EPERM, STAGE_DEFAULT);
+    else post[p] = 0; // nothing grants it: EPERM, charged to the superuser/capability stage
   }
   return {
     jail,
@@ -220,8 +223,12 @@ export function privCheck(cred: PrivCred, priv: number): number {
   if (pre !== 0) return pre;
   // 5. Superuser, or the bridge's capability stage.
   if (superuserGrants(cred, pr, i)) return cred.bridge ? CODE_CAP_OK : CODE_SUSER_OK;
-  // 6-8. Grants, policy grant, EPERM: precompiled.
-  return pr.post[i]!;
+  // 6-7. Grants and policy grant: precompiled.
+  const post = pr.post[i]!;
+  if (post !== 0) return post;
+  // 8. EPERM. The denial is reported against the stage that could have granted and did not
+  // (superuser, or the capability stage on the bridge): that is what a person acts on.
+  return cred.bridge ? CODE_CAP_DENY : CODE_SUSER_DENY;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -279,7 +286,8 @@ function superuserLine(cred: PrivCred, pr: Prison, priv: number, granted: boolea
   const name = privName(priv);
   const stage = cred.bridge ? 'capability' : 'superuser';
   const suserName = pr.jailed ? 'allow.suser' : 'security.bsd.suser_enabled';
-  if (!pr.suser) return `${stage}: ${suserName}=0, so ${cred.bridge ? 'no capability' : 'uid 0'} confers privilege`;
+  if (!pr.suser)
+    return `${stage}: ${suserName}=0, so ${cred.bridge ? 'no capability confers' : 'uid 0 confers no'} privilege`;
   if (pr.suserMode[priv] === 2) return `${stage}: ${name} is refused to jailed root at the superuser step`;
   if (!cred.bridge) {
     const real = pr.suserMode[priv] === 1;
@@ -357,7 +365,7 @@ export function explainPrivCheck(cred: PrivCred, priv: number): PrivDecision {
     chain.push(`sysctl: ${sysctl}=1 grants ${name} to anyone the jail filter let through`);
     return done();
   }
-  const granted = stage === STAGE_SUPERUSER || stage === STAGE_CAPABILITY;
+  const granted = codeAllowed(c) && (stage === STAGE_SUPERUSER || stage === STAGE_CAPABILITY);
   chain.push(superuserLine(cred, pr, priv, granted));
   if (granted) return done();
   if (stage === STAGE_GRANT) {
@@ -373,7 +381,7 @@ export function explainPrivCheck(cred: PrivCred, priv: number): PrivDecision {
     chain.push(`policy-grant: profile ${pol?.name} grants ${name}${why ? ` (${why})` : ''}`);
     return done();
   }
-  chain.push(`default: nothing granted ${name}: EPERM`);
+  chain.push(`no grant applies to ${name} (KMEM_READ, DEBUG_UNPRIV, profile): EPERM`);
   return done();
 }
 

@@ -102,7 +102,7 @@ describe('FreeBSD PrivilegeHost (contract 1)', () => {
       effective: cred.effective.remove(CAP('CAP_NET_RAW')),
       permitted: cred.permitted,
     });
-    expect(host.capable(dropped, CAP('CAP_NET_RAW'), raw)).toMatchObject({ errno: 1, stage: 'default' });
+    expect(host.capable(dropped, CAP('CAP_NET_RAW'), raw)).toMatchObject({ errno: 1, stage: 'capability' });
   });
   it('reserved port denial surfaces as EACCES via the caller remap', () => {
     const host = createFreeBSDHost({ jailParams: { 'allow.reserved_ports': '0' } });
@@ -140,7 +140,7 @@ describe('FreeBSD PrivilegeHost (contract 1)', () => {
     ).toMatchObject({ errno: 1, stage: 'jail' });
     const nosu = createFreeBSDHost({ jailParams: { 'allow.suser': '0' } });
     const d = nosu.capable(Credential.root(), CAP('CAP_SETUID'), { syscall: 'setuid', detail: '1000' });
-    expect(d).toMatchObject({ errno: 1, stage: 'default' });
+    expect(d).toMatchObject({ errno: 1, stage: 'capability' });
     expect(d.reason).toMatch(/allow\.suser=0/);
   });
   it('securelevel and children.max are caller checks', () => {

@@ -38,12 +38,12 @@ describe('priv_check scenarios (bridge)', () => {
       P('PRIV_NETINET_RAW'),
     );
     expect(d.allowed).toBe(false);
-    expect(d.stage).toBe('default');
+    expect(d.stage).toBe('capability');
     expect(d.chain).toEqual([
       'policy: no profile attached',
       'jail: PRIV_NETINET_RAW needs vnet|allow.raw_sockets; this jail has vnet=inherit, allow.raw_sockets=1: allowed',
       'capability: effective set lacks CAP_NET_RAW (uid 0 alone does not count on the bridge)',
-      'default: nothing granted PRIV_NETINET_RAW: EPERM',
+      'no grant applies to PRIV_NETINET_RAW (KMEM_READ, DEBUG_UNPRIV, profile): EPERM',
     ]);
   });
   it('with allow.raw_sockets and CAP_NET_RAW: allowed at the capability stage', () => {
@@ -77,7 +77,7 @@ describe('priv_check scenarios (bridge)', () => {
     expect(bridged.chain[2]).toBe('capability: allow.suser=0, so no capability confers privilege');
     const native = explainPrivCheck(nativeCred(pr, 0), P('PRIV_CRED_SETUID'));
     expect(native.allowed).toBe(false);
-    expect(native.chain[2]).toBe('superuser: allow.suser=0, so uid 0 confers privilege');
+    expect(native.chain[2]).toBe('superuser: allow.suser=0, so uid 0 confers no privilege');
     expect(explainPrivCheck(root(jail()), P('PRIV_CRED_SETUID')).allowed).toBe(true);
   });
   it('mount with allow.mount but enforce_statfs=2: denied at the jail stage', () => {
@@ -162,13 +162,13 @@ describe('priv_check stages (native FreeBSD credentials)', () => {
     expect(explainPrivCheck(user(jail({ 'allow.mlock': '1' })), P('PRIV_VM_MLOCK')).stage).toBe('sysctl');
     expect(
       explainPrivCheck(user(jail({ jailed: '0', 'security.bsd.unprivileged_mlock': '0' })), P('PRIV_VM_MLOCK')).stage,
-    ).toBe('default');
+    ).toBe('superuser');
   });
   it('grants KMEM_READ to anyone and DEBUG_UNPRIV per allow.unprivileged_proc_debug', () => {
     expect(explainPrivCheck(nativeCred(jail(), 1000), P('PRIV_KMEM_READ')).stage).toBe('grant');
     expect(explainPrivCheck(nativeCred(jail(), 1000), P('PRIV_DEBUG_UNPRIV')).stage).toBe('grant');
     const off = jail({ 'allow.unprivileged_proc_debug': '0' });
-    expect(explainPrivCheck(nativeCred(off, 1000), P('PRIV_DEBUG_UNPRIV')).stage).toBe('default');
+    expect(explainPrivCheck(nativeCred(off, 1000), P('PRIV_DEBUG_UNPRIV')).stage).toBe('superuser');
   });
   it('policy veto runs before the jail filter; policy grant runs last and cannot beat the jail', () => {
     const pol = makePrivPolicy({

@@ -45,7 +45,7 @@ describe('bridge through the runtime (capget/capset keep Linux semantics)', () =
     const noRaw = (lo & ~(1 << NET_RAW)) >>> 0;
     expect(set(rt, t.tid, [noRaw, reportable.hi], [lo, reportable.hi]).ret).toBe(0);
     const op = { syscall: 'socket', detail: 'AF_INET SOCK_RAW' };
-    expect(host.capable(t.cred, NET_RAW, op)).toMatchObject({ errno: 1, stage: 'default' });
+    expect(host.capable(t.cred, NET_RAW, op)).toMatchObject({ errno: 1, stage: 'capability' });
     // Raise it again: still in permitted, so capset allows it and the socket works.
     expect(set(rt, t.tid, [lo, reportable.hi], [lo, reportable.hi]).ret).toBe(0);
     expect(host.capable(t.cred, NET_RAW, op)).toMatchObject({ errno: 0, stage: 'capability' });
