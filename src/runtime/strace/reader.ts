@@ -108,6 +108,16 @@ export class StraceReader {
     return this.lineNo;
   }
 
+  /** Calls waiting for their `<... resumed>` half (bounded by the number of live tasks). */
+  get pendingCalls(): number {
+    return this.pending.size;
+  }
+
+  /** Lines held for children whose creating clone has not returned yet. */
+  get waitingLines(): number {
+    return this.waitingCount;
+  }
+
   constructor(opts: ReaderOptions) {
     this.names = opts.names;
     this.onRecord = opts.onRecord;
@@ -280,7 +290,9 @@ export class StraceReader {
       return;
     }
     if (c === 45 /* - */) {
-      if (s.startsWith('---', i)) return; // signal delivery / stop: does not change credentialsthis.malformed(line, s, 'unrecognised line'); return;
+      if (s.startsWith('---', i)) return; // signal delivery / stop: does not change credentials
+      this.malformed(line, s, 'unrecognised line');
+      return;
     }
     if (c === 43 /* + */) {
       this.exitLine(pid, s, i, line, replaying);
@@ -294,15 +306,18 @@ export class StraceReader {
       if (!((d >= 97 && d <= 122) || (d >= 48 && d <= 57) || d === 95 || (d >= 65 && d <= 90) || d === 63)) break;
     }
     if (s.charCodeAt(j) !== 40 /* ( */) {
-      if (s.startsWith('strace: ', i)) return; // strace's own messages (attached/detached/...)this.malformed(line, s, 'expected NAME('); return;
+      if (s.startsWith('strace: ', i)) return; // strace's own messages (attached/detached/...)
+      this.malformed(line, s, 'expected NAME(');
+      return;
     }
     const name = s.slice(i, j);
     if (!this.names.has(name) && !CLONE_NAMES.has(name)) return;
     const who = this.resolvePid(pid, s, line, replaying, name, false);
     if (who === undefined) return;
     if (s.endsWith('<unfinished ...>')) {
+      // strace writes "ARGS <unfinished ...>" (ARGS ending ", " when cut between arguments).
       let a = s.length - 16;
-      while (a > j + 1 && s.charCodeAt(a - 1) === 32) a--;
+      if (a > j + 1 && s.charCodeAt(a - 1) === 32) a--;
       this.pending.set(who, { name, args: s.slice(j + 1, a), entryLine: line });
       if (CLONE_NAMES.has(name)) this.pendingClones++;
       return;
