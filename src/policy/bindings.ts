@@ -295,7 +295,12 @@ export async function attachProfile(
 ): Promise<AttachResult> {
   const t = validateTarget(kind, target);
   const p = load(profilePath);
-  if (p.profile.target !== undefined && p.profile.target !== kind) {
+  // FreeBSD runs OCI containers as jails (ocijail, runj), so a container profile suits a jail.
+  const fits =
+    p.profile.target === undefined ||
+    p.profile.target === kind ||
+    (p.profile.target === 'container' && kind === 'jail');
+  if (!fits) {
     throw inputError(
       'wrong-target',
       `profile ${p.name} is for a ${p.profile.target}; it cannot be attached to a ${kind} (use --${p.profile.target}, or drop "target:" from the profile)`,
