@@ -63,7 +63,26 @@ export function createFreeBSDHost(opts: FreeBSDHostOptions): FreeBSDHost {
     return scratch;
   };
 
+  // Allowed decisions that pass the caller's checks repeat; their HostDecision is cached per
+  // (capability, privilege, stage, path) so the common path builds no strings.
+  const allowed = new Map<string, HostDecision>();
   const checkPriv = (cred: PrivCred, cap: number, priv: number, via: string, ctx: CallerContext = {}) => {
+    const code = privCheck(cred, priv);
+    if (codeAllowed(code)) {
+      const caller = callerAfterAllow(prison, priv, ctx);
+      if (caller.errno === 0) {
+        const key = `${cap}/${priv}/${code}/${via}`;
+        let hit = allowed.get(key);
+        if (!hit) {
+          const d = explainPrivCheck(cred, priv);
+          hit = Object.freeze(
+            decision(0, d.stage, `${capNameOf(cap)} -> ${privName(priv)} (${via}): ${d.chain.join('; ')}`),
+          );
+          allowed.set(key, hit);
+        }
+        return hit;
+      }
+    }
     const d = explainPrivCheck(cred, priv);
     const head = `${capNameOf(cap)} -> ${privName(priv)} (${via})`;
     if (!d.allowed) {
@@ -72,8 +91,7 @@ export function createFreeBSDHost(opts: FreeBSDHostOptions): FreeBSDHost {
       return decision(remap.errno, d.stage, `${head}: ${d.chain.join('; ')}${tail}`);
     }
     const caller = callerAfterAllow(prison, priv, ctx);
-    if (caller.errno !== 0) return decision(caller.errno, 'caller', `${head}: ${d.chain.join('; ')}; ${caller.reason}`);
-    return decision(0, d.stage, `${head}: ${d.chain.join('; ')}`);
+    return decision(caller.errno, 'caller', `${head}: ${d.chain.join('; ')}; ${caller.reason}`);
   };
 
   return {
