@@ -77,12 +77,24 @@ export function toU64(v: ULong): bigint {
   return BigInt.asUintN(64, BigInt(v));
 }
 
+/**
+ * The unsigned value of an argument as a number when it is a safe integer (the common case,
+ * no allocation), else as a bigint above Number.MAX_SAFE_INTEGER. Mixed number/bigint
+ * comparisons are exact in JavaScript, so `x <= 40` and `x === 0` work on either form.
+ */
+type U = number | bigint;
+function norm(v: ULong): U {
+  if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) return v;
+  const b = toU64(v);
+  return b <= 0x1fffffffffffffn ? Number(b) : b;
+}
+
 const R_EINVAL = fail(EINVAL);
 const R_EPERM = fail(EPERM);
 
 /** cap_valid(x): 0 <= x <= CAP_LAST_CAP, on the unsigned value. */
-function capValid(x: bigint): boolean {
-  return x <= 40n;
+function capValid(x: U): boolean {
+  return x <= 40;
 }
 
 export function sysPrctl(
@@ -95,7 +107,7 @@ export function sysPrctl(
   a5: ULong,
 ): SyscallResult {
   const opt = optionInt(option);
-  const arg2 = toU64(a2);
+  const arg2 = norm(a2);
   const c = t.cred;
   switch (opt) {
     case PR_CAPBSET_READ:
@@ -129,14 +141,16 @@ export function sysPrctl(
       //  [4] (changed == 0 || changed & ~0xf00) && !capable(CAP_SETPCAP)
       //      only a real change confined to the EXEC_* bits and their locks (6.14+) is
       //      unprivileged; even a no-op needs CAP_SETPCAP.
-      const old = BigInt(c.securebits);
-      const changed = old ^ arg2;
-      const allLocks = BigInt(SECURE_ALL_LOCKS);
+      const old = c.securebits;
+      // Bits above 0xfff only matter to [3]; [1] and [2] look at the low 12 bits.
+      const low = typeof arg2 === 'number' && arg2 <= 0xffffffff ? arg2 & 0xfff : Number(BigInt(arg2) & 0xfffn);
+      const beyond = arg2 > 0xfff;
+      const changedLow = old ^ low;
       let why = '';
-      if (((old & allLocks) >> 1n) & changed) why = 'a locked securebit would change';
-      else if (old & allLocks & ~arg2) why = 'a set lock bit would be cleared';
-      else if (arg2 & ~BigInt(SECURE_ALL_LOCKS | SECURE_ALL_BITS)) why = 'bits outside 0xfff';
-      else if ((changed === 0n || (changed & ~0xf00n) !== 0n) && !c.hasEffective(CAP_SETPCAP)) {
+      if (((old & SECURE_ALL_LOCKS) >> 1) & changedLow) why = 'a locked securebit would change';
+      else if (old & SECURE_ALL_LOCKS & ~low) why = 'a set lock bit would be cleared';
+      else if (beyond) why = 'bits outside 0xfff';
+      else if ((changedLow === 0 || (changedLow & ~0xf00) !== 0) && !c.hasEffective(CAP_SETPCAP)) {
         if (rt.listening)
           rt.emitRule(t, 'prctl', CAP_SETPCAP, EPERM, 'capability', 'PR_SET_SECUREBITS needs CAP_SETPCAP');
         return R_EPERM;
@@ -145,7 +159,7 @@ export function sysPrctl(
         if (rt.listening) rt.emitRule(t, 'prctl', -1, EPERM, 'securebits', why);
         return R_EPERM;
       }
-      c.securebits = Number(arg2);
+      c.securebits = low;
       if (rt.listening) rt.emitRule(t, 'prctl', CAP_SETPCAP, 0, 'capability', 'PR_SET_SECUREBITS allowed');
       return OK;
     }
@@ -155,25 +169,25 @@ export function sysPrctl(
 
     case PR_SET_KEEPCAPS:
       // arg2 > 1 (unsigned) → EINVAL; KEEP_CAPS_LOCKED → EPERM; no privilege needed.
-      if (arg2 > 1n) return R_EINVAL;
+      if (arg2 > 1) return R_EINVAL;
       if (c.secure(SECURE_KEEP_CAPS_LOCKED)) {
         if (rt.listening) rt.emitRule(t, 'prctl', -1, EPERM, 'securebits', 'SECBIT_KEEP_CAPS is locked');
         return R_EPERM;
       }
-      c.securebits = arg2 === 1n ? c.securebits | SECBIT_KEEP_CAPS : c.securebits & ~SECBIT_KEEP_CAPS;
+      c.securebits = arg2 === 1 ? c.securebits | SECBIT_KEEP_CAPS : c.securebits & ~SECBIT_KEEP_CAPS;
       return OK;
 
     case PR_CAP_AMBIENT:
-      return ambient(rt, t, arg2, toU64(a3), toU64(a4), toU64(a5));
+      return ambient(rt, t, arg2, norm(a3), norm(a4), norm(a5));
 
     case PR_SET_NO_NEW_PRIVS:
       // if (arg2 != 1 || arg3 || arg4 || arg5) return -EINVAL; sticky, per thread.
-      if (arg2 !== 1n || toU64(a3) !== 0n || toU64(a4) !== 0n || toU64(a5) !== 0n) return R_EINVAL;
+      if (arg2 !== 1 || norm(a3) !== 0 || norm(a4) !== 0 || norm(a5) !== 0) return R_EINVAL;
       c.noNewPrivs = true;
       return OK;
 
     case PR_GET_NO_NEW_PRIVS:
-      if (arg2 !== 0n || toU64(a3) !== 0n || toU64(a4) !== 0n || toU64(a5) !== 0n) return R_EINVAL;
+      if (arg2 !== 0 || norm(a3) !== 0 || norm(a4) !== 0 || norm(a5) !== 0) return R_EINVAL;
       return ok(c.noNewPrivs ? 1 : 0);
 
     case PR_GET_DUMPABLE:
@@ -181,8 +195,8 @@ export function sysPrctl(
 
     case PR_SET_DUMPABLE:
       // if (arg2 != SUID_DUMP_DISABLE && arg2 != SUID_DUMP_USER) return -EINVAL;
-      if (arg2 !== 0n && arg2 !== 1n) return R_EINVAL;
-      t.process.dumpable = arg2 === 1n ? 1 : 0;
+      if (arg2 !== 0 && arg2 !== 1) return R_EINVAL;
+      t.process.dumpable = arg2 === 1 ? 1 : 0;
       return OK;
 
     default:
@@ -199,19 +213,19 @@ export function sysPrctl(
  *   RAISE: cap ∉ P || cap ∉ I || SECBIT_NO_CAP_AMBIENT_RAISE → EPERM; A |= cap
  *   LOWER: A &= ~cap
  */
-function ambient(rt: Runtime, t: Thread, arg2: bigint, arg3: bigint, arg4: bigint, arg5: bigint): SyscallResult {
+function ambient(rt: Runtime, t: Thread, arg2: U, arg3: U, arg4: U, arg5: U): SyscallResult {
   const c = t.cred;
-  if (arg2 === BigInt(PR_CAP_AMBIENT_CLEAR_ALL)) {
-    if (arg3 | arg4 | arg5) return R_EINVAL;
+  if (arg2 === PR_CAP_AMBIENT_CLEAR_ALL) {
+    if (arg3 !== 0 || arg4 !== 0 || arg5 !== 0) return R_EINVAL;
     c.ambLo = 0;
     c.ambHi = 0;
     return OK;
   }
-  if (!capValid(arg3) || arg4 !== 0n || arg5 !== 0n) return R_EINVAL;
+  if (!capValid(arg3) || arg4 !== 0 || arg5 !== 0) return R_EINVAL;
   const cap = Number(arg3);
-  if (arg2 === BigInt(PR_CAP_AMBIENT_IS_SET)) return ok(c.hasAmbient(cap) ? 1 : 0);
-  if (arg2 !== BigInt(PR_CAP_AMBIENT_RAISE) && arg2 !== BigInt(PR_CAP_AMBIENT_LOWER)) return R_EINVAL;
-  if (arg2 === BigInt(PR_CAP_AMBIENT_RAISE)) {
+  if (arg2 === PR_CAP_AMBIENT_IS_SET) return ok(c.hasAmbient(cap) ? 1 : 0);
+  if (arg2 !== PR_CAP_AMBIENT_RAISE && arg2 !== PR_CAP_AMBIENT_LOWER) return R_EINVAL;
+  if (arg2 === PR_CAP_AMBIENT_RAISE) {
     if (!c.hasPermitted(cap) || !c.hasInheritable(cap) || c.secure(SECURE_NO_CAP_AMBIENT_RAISE)) {
       if (rt.listening) {
         const why = c.secure(SECURE_NO_CAP_AMBIENT_RAISE)
