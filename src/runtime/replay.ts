@@ -24,12 +24,24 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { decodeFileCaps, type FileCaps } from '../caps/xattr.js';
 import { Credential, type ProcStatusFields } from './credential.js';
-import { errnoByName, errnoName } from './errno.js';
+import {
+  EACCES,
+  EAFNOSUPPORT,
+  EFAULT,
+  EINVAL,
+  ENOSPC,
+  EPERM,
+  EPROTONOSUPPORT,
+  ESOCKTNOSUPPORT,
+  ESRCH,
+  errnoByName,
+  errnoName,
+} from './errno.js';
 import type { DecisionListener, PrivilegeHost } from './host.js';
 import { isModelledPrctl } from './prctl.js';
 import { BAD_ADDRESS, type BadAddress, type CapUserData, type CapUserHeader, type SyscallResult } from './result.js';
 import { Runtime } from './runtime.js';
-import { CAP_VERSION_1, CLONE_NEWUSER } from './strace/constants.js';
+import { CAP_VERSION_1, CLONE_NEWUSER, CLONE_THREAD } from './strace/constants.js';
 import { type MalformedRecord, StraceReader, type SyscallRecord, type TraceRecord } from './strace/reader.js';
 import {
   evalInt,
@@ -298,6 +310,7 @@ export class Replayer {
     }
     const child = this.rt.clone(parentTid, flags, childTid);
     childTid = child.tid;
+    if (!(flags & CLONE_THREAD) && this.isChrooted(parentTid)) this.chrooted.add(child.tgid);
     this.tids.set(childPid, childTid);
     if (flags & CLONE_NEWUSER) this.unknownCred.add(childTid);
   }
@@ -314,6 +327,8 @@ export class Replayer {
     const p = this.rt.process(tid);
     if (p === undefined || !p.zombie) return;
     this.rt.reap(tid);
+    this.sockets.delete(tid);
+    this.chrooted.delete(tid);
     for (const [k, v] of this.tids) if (v === tid) this.tids.delete(k);
     this.gone.add(pid);
   }
@@ -327,6 +342,30 @@ export class Replayer {
   /** Forget trace pids whose runtime thread is gone (the other threads at exec). */
   dropDeadThreads(): void {
     for (const [k, v] of this.tids) if (this.rt.findThread(v) === undefined) this.tids.delete(k);
+  }
+
+  /** socket() results per process (runtime tgid -> fd -> family/type), for bind(). */
+  private readonly sockets = new Map<number, Map<number, { family: number; type: number }>>();
+  private readonly chrooted = new Set<number>();
+
+  rememberSocket(tid: number, fd: number, family: number, type: number): void {
+    const tgid = this.rt.findThread(tid)?.tgid ?? tid;
+    let m = this.sockets.get(tgid);
+    if (m === undefined) this.sockets.set(tgid, (m = new Map()));
+    m.set(fd, { family, type });
+  }
+
+  socketOf(tid: number, fd: number): { family: number; type: number } | undefined {
+    const tgid = this.rt.findThread(tid)?.tgid ?? tid;
+    return this.sockets.get(tgid)?.get(fd);
+  }
+
+  markChrooted(tid: number): void {
+    this.chrooted.add(this.rt.findThread(tid)?.tgid ?? tid);
+  }
+
+  isChrooted(tid: number): boolean {
+    return this.chrooted.has(this.rt.findThread(tid)?.tgid ?? tid);
   }
 
   markUnknown(tid: number): void {
@@ -424,17 +463,17 @@ function compareExact(rec: SyscallRecord, p: SyscallResult): Outcome {
 
 /**
  * A privileged operation: success versus the same errno (the return value of a successful
- * socket() is a descriptor number the model does not choose). A recorded failure the model
- * does not produce — ENOENT, EEXIST, EADDRINUSE, EAFNOSUPPORT … — comes from a check outside
- * the capability model and counts as not modeled.
+ * socket() is a descriptor number the model does not choose). `decides` lists the errnos the
+ * model's checks produce for this call; a recorded failure with any other errno (ENOENT, EEXIST,
+ * EADDRINUSE, a directory's EACCES …) comes from a check outside the capability model and
+ * counts as not modeled.
  */
-function comparePrivileged(rec: SyscallRecord, p: SyscallResult): Outcome {
-  if (p.unmodelled) return skip(p.unmodelled);
+function comparePrivileged(rec: SyscallRecord, p: SyscallResult, decides: readonly number[]): Outcome {
+  if (p.unmodelled) return skip('outside the runtime model');
   const e = recordedErrno(rec);
   if (rec.ret === undefined || e === undefined) return skip('result not printed');
   if (e === p.errno) return MATCH;
-  if (e !== 0 && e !== 1 /* EPERM */ && e !== 13 /* EACCES */)
-    return skip(`failed for a reason outside the model (${rec.errno})`);
+  if (e !== 0 && !decides.includes(e)) return skip(`failed for a reason outside the model (${rec.errno})`);
   return { kind: 'diverge', predicted: formatResult(p) };
 }
 
@@ -617,9 +656,15 @@ const onWait: Handler = (r, _tid, rec) => {
 };
 
 const onUnshare: Handler = (r, tid, rec, args) => {
-  const flags = evalInt(args[0] ?? '') ?? 0;
-  if (rec.ret === 0 && flags & CLONE_NEWUSER) r.markUnknown(tid);
-  return skip('unshare not modelled');
+  const flags = evalInt(args[0] ?? '');
+  if (flags === undefined) return skip('unshare flags not decoded');
+  const p = r.rt.unshare(tid, flags, { chrooted: r.isChrooted(tid) });
+  const out = comparePrivileged(rec, p, [EPERM, EINVAL, ENOSPC]);
+  if (p.errno === 0 && rec.errno !== undefined) {
+    // The kernel refused for a reason outside the model; the model's new namespaces are wrong.
+    r.markUnknown(tid);
+  }
+  return out;
 };
 
 /** A uid/gid argument: `-1` (unchanged) or a number. */
@@ -738,6 +783,85 @@ const onExecve: Handler = (r, tid, rec, args) => {
   return out;
 };
 
+/** The leading integer of an fd argument (`3`, `3<socket:[1234]>` with -y). */
+function fdArg(text: string | undefined): number | undefined {
+  const m = /^\s*(-?\d+)/.exec(text ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+const onSocket: Handler = (r, tid, rec, args) => {
+  const domain = evalInt(args[0] ?? '');
+  const type = evalInt(args[1] ?? '');
+  const proto = evalInt(args[2] ?? '0');
+  if (domain === undefined || type === undefined || proto === undefined) return skip('socket arguments not decoded');
+  const p = r.rt.socket(tid, domain, type, proto);
+  if (rec.ret !== undefined && rec.ret >= 0) r.rememberSocket(tid, rec.ret, domain, type & 0xf);
+  return comparePrivileged(rec, p, [EPERM, EACCES, EINVAL, EAFNOSUPPORT, EPROTONOSUPPORT, ESOCKTNOSUPPORT]);
+};
+
+const onBind: Handler = (r, tid, rec, args) => {
+  const fd = fdArg(args[0]);
+  const sock = fd === undefined ? undefined : r.socketOf(tid, fd);
+  if (sock === undefined) return skip('bind on a socket not created in the trace');
+  const addr = parseStruct(args[1] ?? '');
+  if (addr === undefined) return skip('bind address not decoded');
+  const portText = addr.get('sin_port') ?? addr.get('sin6_port');
+  const m = /htons\((\d+)\)/.exec(portText ?? '');
+  if (sock.family !== 2 && sock.family !== 10) return skip('bind on a non-inet socket');
+  if (!m) return skip('bind port not decoded');
+  const p = r.rt.bind(tid, { family: sock.family, sockType: sock.type, port: Number(m[1]) });
+  return comparePrivileged(rec, p, [EACCES]);
+};
+
+const onMknod: Handler = (r, tid, rec, args) => {
+  const a = rec.name === 'mknodat' ? args.slice(1) : args;
+  const mode = evalInt(a[1] ?? '');
+  if (mode === undefined) return skip('mknod mode not decoded');
+  const dm = /makedev\((0x[0-9a-f]+|\d+),\s*(0x[0-9a-f]+|\d+)\)/.exec(a[2] ?? '');
+  const dev = dm ? Number(dm[1]) * 256 + Number(dm[2]) : (parseNumber(a[2] ?? '0') ?? 0);
+  // A missing parent or an unwritable directory is outside what the trace says: ENOENT and
+  // EACCES are outside the model here, EPERM is the CAP_MKNOD decision.
+  return comparePrivileged(rec, r.rt.mknod(tid, { mode, dev }), [EPERM, EINVAL]);
+};
+
+const onChroot: Handler = (r, tid, rec) => {
+  const p = r.rt.chroot(tid);
+  if (rec.ret === 0) r.markChrooted(tid);
+  return comparePrivileged(rec, p, [EPERM]);
+};
+
+const onKill: Handler = (r, tid, rec, args) => {
+  const pid = parseNumber(args[0] ?? '');
+  const sig = evalInt(args[1] ?? '');
+  if (pid === undefined || sig === undefined) return skip('kill arguments not decoded');
+  if (pid <= 0) return skip('kill of a process group or broadcast');
+  const target = r.tidOf(pid);
+  if (target === undefined) return skip('kill of a pid outside the trace');
+  return comparePrivileged(rec, r.rt.kill(tid, target, sig), [EPERM, ESRCH, EINVAL]);
+};
+
+const onTgkill: Handler = (r, tid, rec, args) => {
+  const tgid = parseNumber(args[0] ?? '');
+  const ttid = parseNumber(args[1] ?? '');
+  const sig = evalInt(args[2] ?? '');
+  if (tgid === undefined || ttid === undefined || sig === undefined) return skip('tgkill arguments not decoded');
+  const a = tgid > 0 ? r.tidOf(tgid) : tgid;
+  const b = ttid > 0 ? r.tidOf(ttid) : ttid;
+  if (a === undefined || b === undefined) return skip('tgkill of a pid outside the trace');
+  // The runtime's tgid for a trace process is the runtime tid of its leader.
+  const leader = a > 0 ? (r.rt.findThread(a)?.tgid ?? a) : a;
+  return comparePrivileged(rec, r.rt.tgkill(tid, leader, b, sig), [EPERM, ESRCH, EINVAL]);
+};
+
+const onSethostname: Handler = (r, tid, rec, args) => {
+  const len = parseNumber(args[1] ?? '');
+  if (len === undefined) return skip('sethostname length not decoded');
+  const readable = (args[0] ?? '').trim() !== 'NULL';
+  const p =
+    rec.name === 'setdomainname' ? r.rt.setdomainname(tid, len, readable) : r.rt.sethostname(tid, len, readable);
+  return comparePrivileged(rec, p, [EPERM, EINVAL, EFAULT]);
+};
+
 const HANDLERS = new Map<string, Handler>([
   ['clone', onClone],
   ['clone3', onClone],
@@ -765,6 +889,15 @@ const HANDLERS = new Map<string, Handler>([
   ['setgroups', onSetgroups],
   ['execve', onExecve],
   ['execveat', onExecve],
+  ['socket', onSocket],
+  ['bind', onBind],
+  ['mknod', onMknod],
+  ['mknodat', onMknod],
+  ['chroot', onChroot],
+  ['kill', onKill],
+  ['tgkill', onTgkill],
+  ['sethostname', onSethostname],
+  ['setdomainname', onSethostname],
 ]);
 
 /** Syscall names the reader reports to the replay. */

@@ -72,6 +72,10 @@ const SOCKET = {
   IPPROTO_UDP: 17,
   IPPROTO_ICMPV6: 58,
   IPPROTO_RAW: 255,
+  ETH_P_ALL: 0x0003,
+  ETH_P_IP: 0x0800,
+  ETH_P_ARP: 0x0806,
+  ETH_P_IPV6: 0x86dd,
 } as const;
 
 /** File type and mode bits (mknod), include/uapi/linux/stat.h. */

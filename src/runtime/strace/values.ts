@@ -100,6 +100,11 @@ function evalTerm(t: string): number | undefined {
   }
   const named = NAMES.get(t);
   if (named !== undefined) return named;
+  // socket(AF_PACKET, …, htons(ETH_P_ALL)): the protocol in network byte order.
+  if (t.startsWith('htons(') && t.endsWith(')')) {
+    const v = evalInt(t.slice(6, -1));
+    return v === undefined ? undefined : ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
+  }
   // `makedev(0x1, 0x3)` and other call-like terms are not integers.
   return undefined;
 }
