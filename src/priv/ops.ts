@@ -383,6 +383,29 @@ export const OP_RULE_SPECS: readonly OpRuleSpec[] = [
   },
 ];
 
+/**
+ * Operations the Linuxulator cannot perform at all, whatever the privileges: the host answers
+ * them with the errno the Linuxulator returns (stage 'linuxulator') instead of a privilege.
+ */
+export const UNSUPPORTED_OPS: readonly {
+  syscalls: readonly string[];
+  detail: RegExp;
+  errno: number;
+  reason: string;
+}[] = [
+  {
+    syscalls: ['socket'],
+    detail: /AF_PACKET|PF_PACKET/,
+    errno: 97, // EAFNOSUPPORT
+    reason: 'the Linuxulator has no AF_PACKET sockets (linux_to_bsd_domain() knows no such family): EAFNOSUPPORT',
+  },
+];
+
+export function unsupportedOp(syscall: string, detail: string | undefined) {
+  for (const u of UNSUPPORTED_OPS) if (u.syscalls.includes(syscall) && u.detail.test(detail ?? '')) return u;
+  return undefined;
+}
+
 export interface OpRule {
   readonly syscalls: ReadonlySet<string>;
   readonly cap: number;

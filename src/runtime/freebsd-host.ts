@@ -11,7 +11,8 @@
  *   3. If priv_check allows, the caller's own checks run (securelevel, allow.mount.<fs>,
  *      children.max, allow.set_hostname: src/priv/caller.ts), stage 'caller'.
  *   4. A denial returns the caller's errno (EACCES for a reserved port, else EPERM).
- * An operation no rule names falls back to the capability's privileges: allowed if any of the
+ * An operation the Linuxulator cannot perform at all (AF_PACKET sockets) is answered with its
+ * errno at stage 'linuxulator'. An operation no rule names falls back to the capability's privileges: allowed if any of the
  * high-confidence ones (or, for analogy-only capabilities, any mapped one) passes.
  *
  * capget/capset/prctl/set*id/exec keep Linux semantics (runtime); only the initial sets differ
@@ -24,7 +25,7 @@ import { privName } from '../priv/catalog.js';
 import { codeAllowed, compilePrison, explainPrivCheck, type Prison, type PrivCred, privCheck } from '../priv/check.js';
 import { makeJailConfig } from '../priv/jail.js';
 import { capHasNoCounterpart, capNameOf, privsForCap } from '../priv/mapping.js';
-import { opRuleFor } from '../priv/ops.js';
+import { opRuleFor, unsupportedOp } from '../priv/ops.js';
 import type { PrivPolicy } from '../priv/policy-hook.js';
 import { Credential } from './credential.js';
 import type { HostDecision, PrivilegedOp, PrivilegeHost } from './host.js';
@@ -120,6 +121,8 @@ export function createFreeBSDHost(opts: FreeBSDHostOptions): FreeBSDHost {
           `${name} has no FreeBSD counterpart; the effective set (or the profile) lacks it`,
         );
       }
+      const unsupported = unsupportedOp(op.syscall, op.detail);
+      if (unsupported) return decision(unsupported.errno, 'linuxulator', `${capNameOf(cap)}: ${unsupported.reason}`);
       const rule = opRuleFor(op.syscall, cap, op.detail);
       if (rule) {
         return checkPriv(pc, cap, rule.priv, rule.path, rule.caller ? rule.caller(op.detail ?? '') : {});

@@ -188,3 +188,14 @@ describe('FreeBSD PrivilegeHost (contract 1)', () => {
     );
   });
 });
+
+describe('FreeBSD host: operations the Linuxulator cannot perform', () => {
+  it('AF_PACKET sockets fail with EAFNOSUPPORT whatever the capabilities', () => {
+    const host = createFreeBSDHost({ jailParams: { jailed: '0' } });
+    const d = host.capable(Credential.root(), CAP('CAP_NET_RAW'), {
+      syscall: 'socket',
+      detail: 'AF_PACKET SOCK_RAW 768',
+    });
+    expect(d).toMatchObject({ errno: 97, stage: 'linuxulator' });
+  });
+});
