@@ -366,7 +366,6 @@ export const OP_RULE_SPECS: readonly OpRuleSpec[] = [
   { syscalls: ['perf_event_open'], cap: 'CAP_PERFMON', priv: 'PRIV_PMC_SYSTEM', path: 'hwpmc system-mode PMC' },
   { syscalls: ['perf_event_open'], cap: 'CAP_SYS_ADMIN', priv: 'PRIV_PMC_SYSTEM', path: 'hwpmc system-mode PMC' },
   { syscalls: ['ioctl'], cap: 'CAP_SYS_TTY_CONFIG', priv: 'PRIV_KEYBOARD', path: 'kbd ioctls' },
-  { syscalls: ['vhangup'], cap: 'CAP_SYS_TTY_CONFIG', priv: 'PRIV_TTY_CONSOLE', path: 'tty revoke' },
   {
     syscalls: ['ioctl'],
     cap: 'CAP_SYS_ADMIN',
