@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI_BUILT, capctl, IS_ROOT } from './helpers.js';
+import { CLI_BUILT, capctl, IS_ROOT, type RunResult } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'capctl-clierr-'));
 const plain = join(dir, 'plain');

@@ -63,7 +63,7 @@ function randomFileText(): string {
 /** setcap for every (text, file, rootid) in one bash process; returns each exit status. */
 function batchSetcap(jobs: { text: string; file: string; rootid: number }[]): number[] {
   const list = join(dir, `jobs-${Math.floor(rand() * 1e9)}`);
-  writeFileSync(list, jobs.map((j) => `${j.rootid}\t${j.file}\t${j.text}`).join('\n') + '\n');
+  writeFileSync(list, `${jobs.map((j) => `${j.rootid}\t${j.file}\t${j.text}`).join('\n')}\n`);
   const script =
     'while IFS=$(printf "\\t") read -r r f t; do if [ "$r" = 0 ]; then setcap "$t" "$f" 2>/dev/null; else setcap -n "$r" "$t" "$f" 2>/dev/null; fi; echo $?; done < "$1"';
   const res = run('bash', ['-c', script, 'setcap-batch', list]);
