@@ -2,11 +2,11 @@
  * Bad input to every caps command exits 2 with exactly one line on stderr and no stack trace,
  * run through the built CLI as a user would.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI_BUILT, capctl, IS_ROOT, type RunResult } from './helpers.js';
+import { CLI, CLI_BUILT, capctl, hasTool, IS_ROOT, type RunResult, run } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'capctl-clierr-'));
 const plain = join(dir, 'plain');
@@ -86,6 +86,23 @@ describe.runIf(CLI_BUILT)('bad input: exit 2, one line, no stack trace', () => {
 
   it.runIf(IS_ROOT).each(ROOT_CASES)('capctl %j (root)', (args, re) => {
     expectOneLineError(args, re);
+  });
+
+  it.runIf(IS_ROOT && hasTool('setpriv'))('as uid 1000: unreadable file, and setcap without CAP_SETFCAP', () => {
+    chmodSync(dir, 0o755); // mkdtemp makes it 0700; uid 1000 must reach `plain`
+    const secret = join(dir, 'secret');
+    mkdirSync(secret, { mode: 0o700 });
+    writeFileSync(join(secret, 'f'), '');
+    const asUser = (args: string[]) =>
+      run('setpriv', ['--reuid=1000', '--regid=1000', '--clear-groups', process.execPath, CLI, ...args]);
+    const a = asUser(['getcap', join(secret, 'f')]);
+    expect(a.status).toBe(2);
+    expect(a.stderr).toBe(`capctl: ${join(secret, 'f')}: Permission denied\n`);
+    const b = asUser(['setcap', 'cap_kill+p', plain]);
+    expect(b.status).toBe(2);
+    expect(b.stderr).toBe(
+      `capctl: ${plain}: Operation not permitted (writing security.capability needs CAP_SETFCAP in the effective set)\n`,
+    );
   });
 
   it('a bad line in stdin batch mode names the line; earlier lines are printed', () => {
