@@ -122,7 +122,9 @@ Examples:
         printJson(list);
         return;
       }
-      const rows = list.map((d) => [String(d.number), d.name, d.group, jailText(d), capsText(d)]);
+      // Long priv.h headings are cut in the table (--json has them whole).
+      const cut = (t: string) => (t.length > 28 ? `${t.slice(0, 27)}…` : t);
+      const rows = list.map((d) => [String(d.number), d.name, cut(d.group), jailText(d), capsText(d)]);
       process.stdout.write(`${formatTable(['#', 'NAME', 'GROUP', 'JAIL', 'CAPABILITIES'], rows)}\n`);
     });
 
