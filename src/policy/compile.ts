@@ -30,6 +30,8 @@ export const CAP_ALLOW = 1;
 export const CAP_COMPLAIN = 3;
 /** decidePriv results beyond POLICY_NONE / POLICY_DENY / POLICY_GRANT. */
 export const PRIV_COMPLAIN = 3;
+/** capFast/privFast marker: the decision depends on uid or syscall. */
+const CONDITIONAL = 255;
 
 export const ORDER_INDEX_SPAN = 100000;
 
@@ -105,6 +107,14 @@ export class CompiledProfile implements PrivPolicy {
   private readonly ruleUidMax: Float64Array;
   private readonly ruleSyscalls: readonly (ReadonlySet<string> | null)[];
   private readonly complain: boolean;
+  /** What decideCap returns for a denial: CAP_DENY, or CAP_COMPLAIN in complain mode. */
+  private readonly capDenyCode: number;
+  /** What decidePriv returns for a veto: POLICY_DENY, or PRIV_COMPLAIN in complain mode. */
+  private readonly privDenyCode: number;
+  /** Per capability: CAP_ALLOW or the deny code, or CONDITIONAL. */
+  private readonly capFast: Uint8Array;
+  /** Per privilege: the constant verdict with the mode applied, or CONDITIONAL. */
+  private readonly privFast: Uint8Array;
 
   constructor(profile: Profile) {
     this.profile = profile;
@@ -112,6 +122,8 @@ export class CompiledProfile implements PrivPolicy {
     this.mode = profile.mode;
     this.audit = profile.audit;
     this.complain = profile.mode === 'complain';
+    this.capDenyCode = this.complain ? CAP_COMPLAIN : CAP_DENY;
+    this.privDenyCode = this.complain ? PRIV_COMPLAIN : POLICY_DENY;
     const rules = decisionRules(profile);
     this.rules = rules;
     const n = rules.length;
@@ -194,6 +206,12 @@ export class CompiledProfile implements PrivPolicy {
     this.capCondLo = cLo >>> 0;
     this.capCondHi = cHi >>> 0;
     this.capChains = capChains;
+    this.capFast = new Uint8Array(CAP_COUNT);
+    for (let c = 0; c < CAP_COUNT; c++) {
+      const [cond, allow] = c < 32 ? [this.capCondLo, this.capAllowBitsLo] : [this.capCondHi, this.capAllowBitsHi];
+      const bit = 1 << (c & 31);
+      this.capFast[c] = (cond & bit) !== 0 ? CONDITIONAL : (allow & bit) !== 0 ? CAP_ALLOW : this.capDenyCode;
+    }
 
     const words = PRIV_TABLE_SIZE >>> 5;
     this.privGrantBits = new Uint32Array(words);
@@ -217,6 +235,19 @@ export class CompiledProfile implements PrivPolicy {
       }
     }
     this.privChains = privChains;
+    this.privFast = new Uint8Array(PRIV_TABLE_SIZE);
+    for (let p = 0; p < PRIV_TABLE_SIZE; p++) {
+      const w = p >>> 5;
+      const bit = 1 << (p & 31);
+      this.privFast[p] =
+        (this.privCondBits[w]! & bit) !== 0
+          ? CONDITIONAL
+          : (this.privDenyBits[w]! & bit) !== 0
+            ? this.privDenyCode
+            : (this.privGrantBits[w]! & bit) !== 0
+              ? POLICY_GRANT
+              : POLICY_NONE;
+    }
 
     // The PrivPolicy projection: priv_check's tables carry no uid or syscall. A conditional
     // capability counts as holdable if some condition lets it be used (each use is still
@@ -260,18 +291,12 @@ export class CompiledProfile implements PrivPolicy {
    * profile would deny; allow and audit). `syscall` is '' when the check is not made by a syscall.
    */
   decideCap(cap: number, uid = 0, syscall = ''): number {
-    if (cap < 0 || cap >= CAP_COUNT) return this.complain ? CAP_COMPLAIN : CAP_DENY;
-    let allowed: boolean;
-    if (cap < 32) {
-      const bit = 1 << cap;
-      if ((this.capCondLo & bit) === 0) allowed = (this.capAllowBitsLo & bit) !== 0;
-      else allowed = this.ruleAllowed(this.walk(this.capChains[cap]!, uid, syscall));
-    } else {
-      const bit = 1 << (cap - 32);
-      if ((this.capCondHi & bit) === 0) allowed = (this.capAllowBitsHi & bit) !== 0;
-      else allowed = this.ruleAllowed(this.walk(this.capChains[cap]!, uid, syscall));
-    }
-    return allowed ? CAP_ALLOW : this.complain ? CAP_COMPLAIN : CAP_DENY;
+    // capFast is the allow and conditional masks with the mode folded in, one byte per
+    // capability; only conditional capabilities walk their chain.
+    if (!(cap >= 0 && cap < CAP_COUNT)) return this.capDenyCode;
+    const v = this.capFast[cap]!;
+    if (v !== CONDITIONAL) return v;
+    return this.ruleAllowed(this.walk(this.capChains[cap]!, uid, syscall)) ? CAP_ALLOW : this.capDenyCode;
   }
 
   private ruleAllowed(r: number): boolean {
@@ -283,17 +308,13 @@ export class CompiledProfile implements PrivPolicy {
    * decide), POLICY_DENY, POLICY_GRANT, or PRIV_COMPLAIN (complain mode: would deny; no veto, audit).
    */
   decidePriv(priv: number, uid = 0, syscall = ''): number {
-    if (priv < 0 || priv >= PRIV_TABLE_SIZE) return POLICY_NONE;
-    const w = priv >>> 5;
-    const bit = 1 << (priv & 31);
-    let v: number;
-    if ((this.privCondBits[w]! & bit) === 0) {
-      v = (this.privDenyBits[w]! & bit) !== 0 ? POLICY_DENY : (this.privGrantBits[w]! & bit) !== 0 ? POLICY_GRANT : 0;
-    } else {
-      const r = this.walk(this.privChains[priv]!, uid, syscall);
-      v = r < 0 ? POLICY_NONE : this.ruleAllow[r] === 1 ? POLICY_GRANT : POLICY_DENY;
-    }
-    return v === POLICY_DENY && this.complain ? PRIV_COMPLAIN : v;
+    // privFast folds the three bit tables and the mode into one byte per privilege; only
+    // conditional privileges walk their chain.
+    if (!(priv >= 0 && priv < PRIV_TABLE_SIZE)) return POLICY_NONE;
+    const v = this.privFast[priv]!;
+    if (v !== CONDITIONAL) return v;
+    const r = this.walk(this.privChains[priv]!, uid, syscall);
+    return r < 0 ? POLICY_NONE : this.ruleAllow[r] === 1 ? POLICY_GRANT : this.privDenyCode;
   }
 
   /** Index (into `rules`) of the rule that decides a capability request, or -1 for none. */
