@@ -10,6 +10,7 @@
  */
 import { CapSet } from '../caps/capset.js';
 import { inputError } from '../caps/errors.js';
+import type { ProcStatus } from '../caps/procstatus.js';
 import { SECURE_ALL_BITS, SECURE_ALL_LOCKS, VALID_HI, VALID_LO } from './abi.js';
 
 /**
@@ -175,6 +176,23 @@ export class Credential {
       securebits,
       noNewPrivs:
         nnp === undefined ? false : nnp === true || nnp === 1 || (typeof nnp === 'string' && nnp.trim() === '1'),
+    });
+  }
+
+  /** From a status file parsed by parseProcStatus() (src/caps/procstatus.ts), plus securebits. */
+  static fromStatus(st: ProcStatus, securebits = 0): Credential {
+    const q = (x: ProcStatus['uid']) => [x.real, x.effective, x.saved, x.fs] as const;
+    return Credential.from({
+      uid: q(st.uid),
+      gid: q(st.gid),
+      groups: st.groups,
+      inheritable: st.inheritable,
+      permitted: st.permitted,
+      effective: st.effective,
+      bounding: st.bounding,
+      ambient: st.ambient,
+      securebits,
+      noNewPrivs: st.noNewPrivs,
     });
   }
 

@@ -10,7 +10,7 @@ import { CapctlError } from '../caps/errors.js';
 import { decodeFileCaps, type FileCaps } from '../caps/xattr.js';
 import { S_ISGID, S_ISUID, S_IXGRP, SECBIT_KEEP_CAPS, SECURE_NOROOT, VALID_HI } from './abi.js';
 import { CAP_SETUID } from './caps-const.js';
-import type { Credential } from './credential.js';
+import type { Credential, UserNamespace } from './credential.js';
 import { EINVAL, EPERM } from './errno.js';
 import type { SyscallResult } from './result.js';
 import type { Runtime } from './runtime.js';
@@ -130,9 +130,13 @@ export function sysExecve(rt: Runtime, t: Thread, file: ExecFile, opts: ExecOpti
   if (!opts.fileCapsDisabled && suidOk && file.fileCaps) {
     const fc = fileCapWords(file.fileCaps);
     if (fc === 'einval') return FAIL_EINVAL;
-    // get_vfs_caps_from_disk(): a v3 rootid that is not root of the caller's ns (or an
-    // ancestor's) is -ENODATA, i.e. no file capabilities. v1/v2 mean the fs's root (0).
-    const rootidOwns = fc.rootid === 0 && old.userns.level === 0;
+    // get_vfs_caps_from_disk() / rootid_owns_currentns(): the rootid (v1/v2: the fs's root,
+    // kuid 0 on the initial-namespace mounts modelled here) must be uid 0 of the caller's user
+    // namespace or of an ancestor; otherwise -ENODATA, i.e. no file capabilities.
+    let rootidOwns = false;
+    for (let ns: UserNamespace | undefined = old.userns; ns; ns = ns.parent) {
+      if ((ns.level === 0 ? 0 : ns.rootKuid) === fc.rootid) rootidOwns = true;
+    }
     if (rootidOwns) {
       if (fc.effective) effective = true;
       hasFcap = true;

@@ -279,6 +279,20 @@ describe('§8 execve', () => {
 });
 
 describe('execve: beyond §8', () => {
+  it('in a child user namespace (no uid map) a v2 file capability is honoured: its rootid 0 is root of an ancestor (checked on 6.18)', () => {
+    const { rt, tid } = setup(user());
+    expect(rt.unshare(tid, CLONE_NEWUSER).errno).toBe(0);
+    expect(rt.execve(tid, { fileCaps: fcap(NET_RAW, 'ep') }).errno).toBe(0);
+    const s = state(rt, tid);
+    expect([s.e, s.p, s.a]).toEqual([NET_RAW, NET_RAW, 0n]);
+    // A set-uid-root file is ignored there: its owner has no mapping in the namespace.
+    const u = setup(user());
+    u.rt.unshare(u.tid, CLONE_NEWUSER);
+    u.rt.execve(u.tid, { mode: 0o4755, uid: 0 });
+    expect(state(u.rt, u.tid).ids).toEqual([1000, 1000, 1000, 1000]);
+    expect(state(u.rt, u.tid).p).toBe(0n);
+  });
+
   it('a malformed security.capability fails the exec with EINVAL', () => {
     expect(run(user(), { fileCaps: new Uint8Array([1, 2, 3]) }).res.errno).toBe(EINVAL);
     expect(run(user(), { fileCaps: new Uint8Array(20).fill(0xff) }).res.errno).toBe(EINVAL);
