@@ -68,9 +68,6 @@ function requests(n: number): Req[] {
 
 async function decisionRows(label: string, p: CompiledProfile, e: Enforcer): Promise<BenchRow[]> {
   const reqs = requests(BATCH);
-  const caps = Int32Array.from(reqs.map((r) => r.cap));
-  const privs = Int32Array.from(reqs.map((r) => r.priv));
-  const uids = Float64Array.from(reqs.map((r) => r.uid));
   // Sanity: the fast path and casbin agree on this very batch before anything is timed.
   for (let i = 0; i < 256; i++) {
     const r = reqs[i]!;
@@ -146,18 +143,20 @@ export async function run(): Promise<BenchRow[]> {
     ['7 stock profiles', stock],
     ['generated 250-rule profile', [big]],
   ] as const) {
-    const ms = (await bestMs(() => files.forEach((f) => loadProfile(f)), 5)) / files.length;
+    const ms =
+      (await bestMs(() => {
+        for (const f of files) loadProfile(f);
+      }, 5)) / files.length;
+    const compiled = files.map((f) => loadProfile(f));
     const casbinMs =
       (await bestMs(async () => {
-        for (const f of files) await buildEnforcer(loadProfile(f).rules);
-      }, 3)) /
-        files.length -
-      ms;
+        for (const p of compiled) await buildEnforcer(p.rules);
+      }, 3)) / files.length;
     rows.push({
       name: `load+validate+compile per profile, ${label}`,
       value: ms,
       unit: 'ms',
-      baseline: { name: 'building the casbin enforcer for it', value: Math.max(casbinMs, 0) },
+      baseline: { name: 'building the casbin enforcer from the loaded rules', value: casbinMs },
       note: `target ≤ 5 ms: ${ms <= 5 ? 'met' : 'missed'} (lower is better)`,
     });
   }
