@@ -232,6 +232,27 @@ describe.runIf(oracle !== undefined)('text format vs libcap.so.2 (koffi oracle)'
     expectNoMismatch(bad, 'round-trip');
   });
 
+  it.runIf(CLI_BUILT)('capctl text --effective/--permitted/--inheritable formats hex sets as cap_to_text', () => {
+    for (const t of triples.slice(0, 8)) {
+      const r = capctl([
+        'text',
+        '--effective',
+        t.effective.toHex(),
+        '--permitted',
+        t.permitted.toHex(),
+        '--inheritable',
+        t.inheritable.toHex(),
+      ]);
+      expect(r.status).toBe(0);
+      const want = oracle!.format({
+        effective: words(t.effective),
+        permitted: words(t.permitted),
+        inheritable: words(t.inheritable),
+      });
+      expect(r.stdout).toBe(`${want}\n`);
+    }
+  });
+
   it.runIf(CLI_BUILT)(`accepts and rejects the same ${TEXTS} random texts as cap_from_text`, () => {
     const texts = Array.from({ length: TEXTS }, randomText);
     const got = cliBatch(texts);
