@@ -19,7 +19,6 @@
  */
 import { CAP_COUNT, CAPABILITIES } from '../caps/catalog.js';
 import { POLICY_DENY, POLICY_GRANT, POLICY_NONE, PRIV_TABLE_SIZE, type PrivPolicy } from '../priv/policy-hook.js';
-import { keyMatches } from './names.js';
 import { privCatalog } from './privdata.js';
 import { type AuditSettings, type Mode, PRIORITY_IMPLICIT, type Profile, type Rule, UID_ANY_MAX } from './types.js';
 
@@ -150,9 +149,12 @@ export class CompiledProfile implements PrivPolicy {
       const seenCap = new Set<number>();
       const seenPriv = new Set<number>();
       for (const o of rules[i]!.objects) {
-        if (o.includes('*')) {
-          for (const c of CAPABILITIES) if (keyMatches(c.name, o)) seenCap.add(c.number);
-          for (const [num, nm] of names) if (keyMatches(nm, o)) seenPriv.add(num);
+        const star = o.indexOf('*');
+        if (star >= 0) {
+          // keyMatch(name, o) for names at least as long as the prefix is startsWith(prefix).
+          const prefix = o.slice(0, star);
+          for (const c of CAPABILITIES) if (c.name.startsWith(prefix)) seenCap.add(c.number);
+          for (const [num, nm] of names) if (nm.startsWith(prefix)) seenPriv.add(num);
         } else {
           const c = capNameToNum.get(o);
           if (c !== undefined) seenCap.add(c);
