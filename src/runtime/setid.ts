@@ -33,6 +33,11 @@ export function makeKid(c: Credential, id: number): number {
   return INVALID; // unmapped child namespace
 }
 
+/** from_kuid_munged(): what a getter reports for a kid; an unmapped id reads as overflowuid 65534. */
+function munged(c: Credential, kid: number): number {
+  return c.userns.level === 0 ? kid : 65534;
+}
+
 /** make_kuid(cred->user_ns, 0): the kuid that counts as root for commoncap, or INVALID. */
 export function rootUid(c: Credential): number {
   if (c.userns.level === 0) return 0;
@@ -230,7 +235,7 @@ export function sysSetresuid(rt: Runtime, t: Thread, ruid: number, euid: number,
  */
 export function sysSetfsuid(rt: Runtime, t: Thread, uid: number): SyscallResult {
   const old = t.cred;
-  const oldFsuid = old.fsuid;
+  const oldFsuid = munged(old, old.fsuid);
   const kuid = makeKid(old, uid);
   if (kuid === INVALID) return ok(oldFsuid);
   if (
@@ -330,7 +335,7 @@ export function sysSetresgid(rt: Runtime, t: Thread, rgid: number, egid: number,
 /** setfsgid(gid) — __sys_setfsgid: returns the old fsgid; changes it if gid is one of the caller's gids or with CAP_SETGID. */
 export function sysSetfsgid(rt: Runtime, t: Thread, gid: number): SyscallResult {
   const old = t.cred;
-  const oldFsgid = old.fsgid;
+  const oldFsgid = munged(old, old.fsgid);
   const kgid = makeKid(old, gid);
   if (kgid === INVALID) return ok(oldFsgid);
   if (
@@ -365,7 +370,9 @@ export function sysSetgroups(
   list: readonly number[] | BadAddress | null,
 ): SyscallResult {
   const old = t.cred;
-  if (!setidCapable(rt, t, 'setgroups', CAP_SETGID)) return R_EPERM;
+  // may_setgroups(): CAP_SETGID, and setgroups allowed in the user namespace — never in a child
+  // namespace without a gid_map (the only kind this model creates).
+  if (!setidCapable(rt, t, 'setgroups', CAP_SETGID) || old.userns.level !== 0) return R_EPERM;
   const n32 = size >>> 0;
   if (n32 > NGROUPS_MAX) return R_EINVAL;
   if (n32 > 0) {

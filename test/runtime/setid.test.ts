@@ -1,6 +1,6 @@
 /** Spec §8 kernel-confirmed cases, uid changes (A={NBS}, I={CHOWN,NBS} before): one test per bullet. */
 import { describe, expect, it } from 'vitest';
-import { EINVAL, EPERM, PR_SET_KEEPCAPS, PR_SET_SECUREBITS } from '../../src/runtime/index.js';
+import { CLONE_NEWUSER, EINVAL, EPERM, PR_SET_KEEPCAPS, PR_SET_SECUREBITS } from '../../src/runtime/index.js';
 import { caps, HOST_FULL, set3, setup } from './helpers.js';
 
 const NBS = caps('NET_BIND_SERVICE');
@@ -176,5 +176,16 @@ describe('uid family: kernel/sys.c rules beyond §8', () => {
     expect(rt.prctl(tid, 3).ret).toBe(1);
     rt.setresuid(tid, -1, 1000, -1);
     expect(rt.prctl(tid, 3).ret).toBe(0);
+  });
+  it('in a child user namespace without maps (checked on 6.18): ids are EINVAL, setgroups EPERM, setfs*id report overflowuid 65534', () => {
+    const { rt, tid } = setup({ uid: 1000, effective: 0n, permitted: 0n });
+    expect(rt.unshare(tid, CLONE_NEWUSER).errno).toBe(0);
+    expect(rt.setfsuid(tid, 0)).toEqual({ ret: 65534, errno: 0 });
+    expect(rt.setfsuid(tid, -1)).toEqual({ ret: 65534, errno: 0 });
+    expect(rt.setfsgid(tid, 5)).toEqual({ ret: 65534, errno: 0 });
+    expect(rt.setgroups(tid, 0, null)).toEqual({ ret: -1, errno: EPERM });
+    expect(rt.setuid(tid, 0)).toEqual({ ret: -1, errno: EINVAL });
+    expect(rt.setresuid(tid, -1, -1, -1)).toEqual({ ret: 0, errno: 0 });
+    expect(rt.setgid(tid, 0)).toEqual({ ret: -1, errno: EINVAL });
   });
 });
