@@ -105,6 +105,15 @@ describe.runIf(CLI_BUILT)('bad input: exit 2, one line, no stack trace', () => {
     );
   });
 
+  it('a reader closing the pipe early ends output quietly (no EPIPE stack trace)', () => {
+    const r = run('bash', [
+      '-c',
+      `yes cap_chown+p | head -n 100000 | "${process.execPath}" "${CLI}" text - | head -n 1; echo "rc=\${PIPESTATUS[2]}"`,
+    ]);
+    expect(r.stdout).toBe('cap_chown=p\nrc=0\n');
+    expect(r.stderr).toBe('');
+  });
+
   it('a bad line in stdin batch mode names the line; earlier lines are printed', () => {
     const r = capctl(['text', '-'], 'cap_chown+p\ncap_chown+ep x\n=ep\n');
     expect(r.status).toBe(2);
