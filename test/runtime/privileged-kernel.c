@@ -31,6 +31,36 @@
 #include <grp.h>
 
 static const char *dir;
+static pid_t target_pid;
+
+/*
+ * A ptrace target for the ptrace_* operations: forked before the probe's credential changes, it
+ * becomes uid 1000 (which makes it non-dumpable) and, for the _dumpable variant, dumpable again;
+ * it exits when the probe exits (EOF on the pipe). PTRACE_SEIZE does not stop it.
+ */
+static void start_target(const char *name) {
+  int go[2], hold[2];
+  target_pid = -1;
+  if (strncmp(name, "ptrace_seize", 12) || pipe(go) || pipe(hold)) return;
+  pid_t t = fork();
+  if (t == 0) {
+    close(go[0]);
+    close(hold[1]);
+    if (setresuid(1000, 1000, 1000)) _exit(1);
+    if (strstr(name, "_dumpable")) prctl(PR_SET_DUMPABLE, 1);
+    if (write(go[1], "x", 1) < 0) _exit(1);
+    char c;
+    while (read(hold[0], &c, 1) > 0) {
+    }
+    _exit(0);
+  }
+  close(go[1]);
+  close(hold[0]);
+  char c;
+  if (read(go[0], &c, 1) == 1) target_pid = t;
+  close(go[0]);
+  /* hold[1] stays open in the probe until it exits. */
+}
 
 static int capset_raw(unsigned long long e, unsigned long long p, unsigned long long i) {
   struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -200,6 +230,10 @@ static long op(const char *name) {
     unsigned char v[20] = {1, 0, 0, 2, 0, 0x20, 0, 0};
     return setxattr(path, "security.capability", v, sizeof v, 0);
   }
+  if (!strcmp(name, "ptrace_seize_uid1000") || !strcmp(name, "ptrace_seize_uid1000_dumpable")) {
+    if (target_pid <= 0) return -2;
+    return syscall(SYS_ptrace, 0x4206 /* PTRACE_SEIZE */, target_pid, 0, 0);
+  }
   fprintf(stderr, "unknown op %s\n", name);
   exit(3);
 }
@@ -222,6 +256,7 @@ int main(int argc, char **argv) {
         snprintf(rf, sizeof rf, "%s/r%d", dir, getpid());
         int rfd = creat(rf, 0644);
         if (rfd >= 0) close(rfd);
+        start_target(argv[i]);
         if (setup(*c) != 0) {
           snprintf(buf, sizeof buf, "%c %s setup-failed %d\n", *c, argv[i], errno);
         } else {

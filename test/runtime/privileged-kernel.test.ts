@@ -91,6 +91,8 @@ const OPS = [
   'ptrace_missing',
   'setxattr_caps_badsize',
   'setxattr_caps_v2',
+  'ptrace_seize_uid1000',
+  'ptrace_seize_uid1000_dumpable',
 ] as const;
 
 function statusField(name: string): string {
@@ -254,6 +256,17 @@ function predict(env: Env, op: (typeof OPS)[number]): SyscallResult {
       return rt.ptraceAttach(t, 4000000);
     case 'setxattr_caps_badsize':
       return rt.setxattrCaps(t, new Uint8Array([0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0]));
+    case 'ptrace_seize_uid1000':
+    case 'ptrace_seize_uid1000_dumpable': {
+      // The target was forked as root and became uid 1000 (non-dumpable), maybe dumpable again.
+      const target = rt.spawn(Credential.from({ bounding: rt.cred(parent).bounding, groups: [] }), {
+        tid: 12,
+        ppid: t,
+      });
+      rt.setresuid(target.tid, 1000, 1000, 1000);
+      if (op.endsWith('_dumpable')) rt.prctl(target.tid, 4, 1);
+      return rt.ptraceAttach(t, target.tid);
+    }
     case 'setxattr_caps_v2':
       return rt.setxattrCaps(t, new Uint8Array([1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
   }
