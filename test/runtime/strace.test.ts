@@ -9,7 +9,7 @@ import {
   splitArgs,
 } from '../../src/runtime/strace/values.js';
 
-const NAMES = new Set(['capget', 'capset', 'prctl', 'getpid', 'execve', 'setresuid', 'wait4']);
+const NAMES = new Set(['capget', 'capset', 'prctl', 'getpid', 'execve', 'setresuid', 'wait4', 'clone3']);
 
 function read(text: string, chunk = 0): TraceRecord[] {
   const out: TraceRecord[] = [];
@@ -133,6 +133,54 @@ describe('strace reader: line formats', () => {
     expect(recs.filter((r) => r.kind === 'malformed')).toEqual([]);
     expect(recs.find((r) => r.kind === 'superseded')).toEqual({ kind: 'superseded', pid: 20, oldPid: 21, line: 3 });
     expect(calls(recs).at(-1)).toEqual({ pid: 20, name: 'execve', ret: 0, errno: undefined, line: 4 });
+  });
+
+  it("a thread that execs before its creator's clone3 returns: the clone is inferred from the thread", () => {
+    // Recorded on 6.18 / strace 6.1 (stderr): the new thread runs and execs; the leader's
+    // clone3 never reports the child's tid because the exec kills the leader first.
+    const text = [
+      '1795730156.833887 clone3({flags=CLONE_VM|CLONE_FS|CLONE_THREAD, exit_signal=0}strace: Process 22221 attached',
+      ' <unfinished ...>',
+      '[pid 22221] 1795730156.834432 setresuid(-1, 0, -1) = 0',
+      '[pid 22221] 1795730156.834801 execve("/bin/true", ["true"], 0x7ffe /* 0 vars */ <unfinished ...>',
+      '[pid 22210] 1795730156.835004 <... clone3 resumed> <unfinished ...>) = ?',
+      '1795730156.835236 +++ superseded by execve in pid 22221 +++',
+      '1795730156.835305 <... execve resumed>) = 0',
+    ].join('\n');
+    const recs = read(text);
+    expect(recs.filter((r) => r.kind === 'malformed')).toEqual([]);
+    const seq = recs.map((r) =>
+      r.kind === 'syscall'
+        ? `${r.pid}:${r.name}=${r.ret}`
+        : r.kind === 'superseded'
+          ? `superseded ${r.oldPid}->${r.pid}`
+          : r.kind,
+    );
+    expect(seq).toEqual([
+      'firstpid',
+      '22210:clone3=22221',
+      '22221:setresuid=0',
+      'superseded 22221->22210',
+      '22210:execve=0',
+    ]);
+  });
+
+  it('-o: an exec from a thread ends its line with "<pid changed to N ...>" and resumes as N', () => {
+    const text = [
+      '31361 getpid() = 31361',
+      '31381 execve("/bin/true", ["true"], 0x7f60 /* 0 vars */ <pid changed to 31361 ...>',
+      '31361 +++ superseded by execve in pid 31381 +++',
+      '31361 <... execve resumed>)             = 0',
+    ].join('\n');
+    const recs = read(text);
+    expect(recs.filter((r) => r.kind === 'malformed')).toEqual([]);
+    expect(calls(recs).at(-1)).toEqual({ pid: 31361, name: 'execve', ret: 0, errno: undefined, line: 4 });
+    expect(recs.find((r) => r.kind === 'superseded')).toEqual({
+      kind: 'superseded',
+      pid: 31361,
+      oldPid: 31381,
+      line: 3,
+    });
   });
 
   it('parses "?" returns, killed-by lines and restart errnos', () => {

@@ -102,6 +102,8 @@ export class StraceReader {
   /** Lines of pids not yet created by a clone we have seen return. */
   private readonly waiting = new Map<number, { line: number; text: string }[]>();
   private waitingCount = 0;
+  /** Clone-family calls that completed with `= ?` (their caller was killed by an exec). */
+  private readonly orphanClones: SyscallRecord[] = [];
 
   /** Number of lines seen so far. */
   get lines(): number {
@@ -160,8 +162,10 @@ export class StraceReader {
     }
     // Children whose creating call never returned in the trace: report their calls anyway
     // under their own pid; replay treats a pid it never saw created as outside the trace.
-    for (const [pid, lines] of this.waiting) {
+    for (const [pid, lines] of [...this.waiting]) {
+      if (this.adoptOrphan(pid)) continue;
       this.waiting.delete(pid);
+      this.waitingCount -= lines.length;
       this.live.add(pid);
       for (const l of lines) this.logicalLine(l.text, l.line, true);
     }
@@ -175,6 +179,7 @@ export class StraceReader {
         });
     }
     this.pending.clear();
+    for (const rec of this.orphanClones.splice(0)) this.onRecord(rec);
   }
 
   private physicalLine(text: string): void {
@@ -314,6 +319,18 @@ export class StraceReader {
     if (!this.names.has(name) && !CLONE_NAMES.has(name)) return;
     const who = this.resolvePid(pid, s, line, replaying, name, false);
     if (who === undefined) return;
+    if (s.charCodeAt(s.length - 1) === 62 /* > */ && s.endsWith(' ...>')) {
+      // -o: an exec by a non-leader thread ends its line with " <pid changed to LEADER ...>";
+      // the call resumes under the leader's pid.
+      const pc = s.lastIndexOf(' <pid changed to ');
+      if (pc > j) {
+        const to = Number(s.slice(pc + 17, s.length - 5));
+        if (Number.isInteger(to) && to > 0) {
+          this.pending.set(to, { name, args: s.slice(j + 1, pc), entryLine: line });
+          return;
+        }
+      }
+    }
     if (s.endsWith('<unfinished ...>')) {
       // strace writes "ARGS <unfinished ...>" (ARGS ending ", " when cut between arguments).
       let a = s.length - 16;
@@ -415,22 +432,42 @@ export class StraceReader {
       aux: res.aux,
       retText: res.text,
     };
+    if (CLONE_NAMES.has(name) && res.ret === undefined) {
+      // `<... clone3 resumed> <unfinished ...>) = ?`: the caller died (another thread exec'd)
+      // after the kernel made the child but before strace saw the return value. The child's
+      // lines are waiting; pair it with this call when it shows itself (adoptOrphan).
+      this.orphanClones.push(rec);
+      return;
+    }
     if (pid === 0 && name === 'getpid' && res.ret !== undefined && res.ret > 0 && this.firstPid === undefined) {
       this.bindFirst(res.ret, line);
       this.onRecord({ ...rec, pid: res.ret });
       return;
     }
     this.onRecord(rec);
-    if (CLONE_NAMES.has(name) && res.ret !== undefined && res.ret > 0) {
-      const child = res.ret;
-      this.live.add(child);
-      const w = this.waiting.get(child);
-      if (w !== undefined) {
-        this.waiting.delete(child);
-        this.waitingCount -= w.length;
-        for (const l of w) this.logicalLine(l.text, l.line, true);
-      }
+    if (CLONE_NAMES.has(name) && res.ret !== undefined && res.ret > 0) this.childCreated(res.ret);
+  }
+
+  private childCreated(child: number): void {
+    this.live.add(child);
+    const w = this.waiting.get(child);
+    if (w !== undefined) {
+      this.waiting.delete(child);
+      this.waitingCount -= w.length;
+      for (const l of w) this.logicalLine(l.text, l.line, true);
     }
+  }
+
+  /**
+   * A waiting child whose creating call ended without a return value: report that call as
+   * having returned the child's pid (the kernel did create it: it ran), then its lines.
+   */
+  private adoptOrphan(child: number): boolean {
+    const rec = this.orphanClones.shift();
+    if (rec === undefined) return false;
+    this.onRecord({ ...rec, ret: child, retText: `${child} (inferred: the caller died before the return)` });
+    this.childCreated(child);
+    return true;
   }
 
   private exitLine(pid: number, s: string, i: number, line: number, replaying: boolean): void {
@@ -451,6 +488,7 @@ export class StraceReader {
     }
     if (body.startsWith('superseded by execve in pid ')) {
       const old = Number(body.slice(28));
+      if (this.waiting.has(old)) this.adoptOrphan(old);
       if (!Number.isInteger(old)) {
         this.malformed(line, s, 'bad "superseded by execve" line');
         return;
