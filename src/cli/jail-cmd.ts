@@ -2,7 +2,15 @@
 
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { attach, displayPath, loadProfile, planJail, resolveStateDir, validateTarget } from '../policy/index.js';
+import {
+  attach,
+  checkTargetFits,
+  displayPath,
+  loadProfile,
+  planJail,
+  resolveStateDir,
+  validateTarget,
+} from '../policy/index.js';
 import { printJson } from './output.js';
 import { resolveProfileArg } from './profile-cmd.js';
 
@@ -40,7 +48,9 @@ Examples:
     .action(async (name: string, opts: CreateOpts) => {
       validateTarget('jail', name);
       const file = resolveProfileArg(opts.profile);
-      const plan = planJail(loadProfile(file), name, resolve(opts.path));
+      const profile = loadProfile(file);
+      checkTargetFits(profile.name, profile.profile.target, 'jail');
+      const plan = planJail(profile, name, resolve(opts.path));
       let recorded: string | undefined;
       if (!opts.dryRun) {
         const dir = resolveStateDir({ stateDir: opts.stateDir });

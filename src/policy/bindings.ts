@@ -272,6 +272,16 @@ export function findBinding(dir: string, kind: TargetKind, target: string): Bind
   return readBindings(dir).find((x) => x.kind === kind && x.target === target);
 }
 
+/** A profile made for one kind of target is refused for another (a container profile fits a jail). */
+export function checkTargetFits(name: string, target: TargetKind | undefined, kind: TargetKind): void {
+  // FreeBSD runs OCI containers as jails (ocijail, runj), so a container profile suits a jail.
+  if (target === undefined || target === kind || (target === 'container' && kind === 'jail')) return;
+  throw inputError(
+    'wrong-target',
+    `profile ${name} is for a ${target}; it cannot be attached to a ${kind} (use --${target}, or drop "target:" from the profile)`,
+  );
+}
+
 export interface AttachResult {
   binding: Binding;
   replaced?: Binding;
@@ -295,17 +305,7 @@ export async function attachProfile(
 ): Promise<AttachResult> {
   const t = validateTarget(kind, target);
   const p = load(profilePath);
-  // FreeBSD runs OCI containers as jails (ocijail, runj), so a container profile suits a jail.
-  const fits =
-    p.profile.target === undefined ||
-    p.profile.target === kind ||
-    (p.profile.target === 'container' && kind === 'jail');
-  if (!fits) {
-    throw inputError(
-      'wrong-target',
-      `profile ${p.name} is for a ${p.profile.target}; it cannot be attached to a ${kind} (use --${p.profile.target}, or drop "target:" from the profile)`,
-    );
-  }
+  checkTargetFits(p.name, p.profile.target, kind);
   checkProfileFileModes(p.profile.files);
   const binding: Binding = {
     kind,

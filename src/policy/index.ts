@@ -84,6 +84,7 @@ export {
   atomicWrite,
   type Binding,
   checkProfileFileModes,
+  checkTargetFits,
   findBinding,
   hashFiles,
   readBindings,
