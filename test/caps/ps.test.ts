@@ -79,8 +79,10 @@ function rowFields(r: Row): Record<string, string> {
   };
 }
 
-function psJson(args: string[]): Row[] {
+function psJson(args: string[], mayBeGone = false): Row[] {
   const r = capctl(['ps', '--json', ...args]);
+  // A named process that exited in the meantime is "no such process" (exit 2): nothing to compare.
+  if (mayBeGone && r.status === 2 && /no such process/.test(r.stderr)) return [];
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   return JSON.parse(r.stdout) as Row[];
@@ -103,18 +105,24 @@ function crossCheck(rows: Row[], threads: boolean): { bad: string[]; compared: n
     if (proc === undefined || text === undefined) continue; // exited meanwhile
     compared++;
     if (JSON.stringify(proc) === JSON.stringify(rowFields(r)) && text === r.text) continue;
-    // Ask everyone again: a process that changed its state (or exec'd) between reads agrees now.
-    const again = psJson(threads ? ['--threads', String(r.pid)] : [String(idOf(r))]).find((x) => idOf(x) === idOf(r));
-    const proc2 = procFields(pathOf(r));
-    const text2 = getpcaps([idOf(r)]).get(idOf(r));
-    if (again === undefined || proc2 === undefined || text2 === undefined) continue;
-    if (JSON.stringify(proc2) === JSON.stringify(rowFields(again)) && text2 === again.text) {
-      changed++;
-      continue;
+    // Ask everyone again (up to three times): a process that changed its state, exec'd, or (a
+    // kworker) renamed itself between the reads agrees on a later round.
+    let last = '';
+    let settled = false;
+    let gone = false;
+    for (let round = 0; round < 3 && !settled && !gone; round++) {
+      const again = psJson(threads ? ['--threads', String(r.pid)] : [String(idOf(r))], true).find(
+        (x) => idOf(x) === idOf(r),
+      );
+      const proc2 = procFields(pathOf(r));
+      const text2 = getpcaps([idOf(r)]).get(idOf(r));
+      if (again === undefined || proc2 === undefined || text2 === undefined) gone = true;
+      else if (JSON.stringify(proc2) === JSON.stringify(rowFields(again)) && text2 === again.text) settled = true;
+      else
+        last = `${idOf(r)}: capctl ${JSON.stringify(rowFields(again))} ${again.text} / proc ${JSON.stringify(proc2)} / getpcaps ${text2}`;
     }
-    bad.push(
-      `${idOf(r)}: capctl ${JSON.stringify(rowFields(again))} ${again.text} / proc ${JSON.stringify(proc2)} / getpcaps ${text2}`,
-    );
+    if (settled) changed++;
+    else if (!gone) bad.push(last);
   }
   return { bad, compared, changed };
 }
@@ -157,7 +165,7 @@ describe.runIf(CLI_BUILT)('capctl ps', () => {
     const { bad, compared, changed } = crossCheck(rows, false);
     expect(bad).toEqual([]);
     expect(compared).toBeGreaterThan(rows.length * 0.8);
-    expect(changed).toBeLessThan(Math.max(5, compared * 0.1));
+    expect(changed).toBeLessThan(Math.max(5, compared * 0.25));
   });
 
   it.runIf(HAVE_GETPCAPS)('agrees with /proc/PID/task/TID and getpcaps TID for every live thread', () => {
