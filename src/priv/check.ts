@@ -111,12 +111,25 @@ export function codeAllowed(c: number): boolean {
 export interface Prison {
   readonly jail: JailConfig;
   readonly policy: PrivPolicy | undefined;
-  /** Decided before the superuser step (policy veto, jail filter, sysctl grant); 0 = go on. */
+  /** Decided before the superuser step (fast-path refusal, policy veto, jail filter, sysctl grant); 0 = go on. */
   readonly pre: Uint32Array;
-  /** Decided after the superuser step failed (grants, policy grant); 0 = EPERM. */
-  readonly post: Uint32Array;
-  /** 0: effective uid; 1: real uid (MAXFILES, MAXPROC, PROC_LIMIT); 2: refused (READ_DIR in a jail). */
+  /** Native stage 5: 0 effective uid; 1 real uid (MAXFILES, MAXPROC, PROC_LIMIT); 2 refused (suser off, READ_DIR in a jail). */
   readonly suserMode: Uint8Array;
+  /**
+   * Bridge stage 5: the capabilities that count for each privilege here, as two words:
+   * caps(priv) & profileCaps, or 0 when nothing can grant it (suser off, READ_DIR in a jail, or
+   * a combine=all privilege whose capabilities the profile does not all allow).
+   */
+  readonly needLo: Uint32Array;
+  readonly needHi: Uint32Array;
+  /** 1 for combine=all privileges (every capability in need* must be effective). */
+  readonly needAll: Uint8Array;
+  /** Result codes when stage 5 grants (bridge / native): 'capability' or 'superuser', or 'fast-path'. */
+  readonly okBridge: Uint32Array;
+  readonly okNative: Uint32Array;
+  /** Result codes when stage 5 does not grant: a grant (6-7), else EPERM charged to stage 5 (or the fast path). */
+  readonly denyBridge: Uint32Array;
+  readonly denyNative: Uint32Array;
   readonly suser: boolean;
   readonly jailed: boolean;
   /** The VFS fast paths are taken only without a policy (the kernel's slow path runs MAC). */
@@ -143,92 +156,111 @@ export interface PrivCred {
 /** Compile a jail configuration and an optional profile into the per-privilege tables. */
 export function compilePrison(jail: JailConfig = makeJailConfig(), policy?: PrivPolicy): Prison {
   const pass = compileJailFilter(jail);
-  const pre = new Uint32Array(PRIV_TABLE_SIZE);
-  const post = new Uint32Array(PRIV_TABLE_SIZE);
-  const suserMode = new Uint8Array(PRIV_TABLE_SIZE);
+  const n = PRIV_TABLE_SIZE;
+  const pre = new Uint32Array(n);
+  const suserMode = new Uint8Array(n);
+  const needLo = new Uint32Array(n);
+  const needHi = new Uint32Array(n);
+  const needAll = new Uint8Array(n);
+  const okBridge = new Uint32Array(n);
+  const okNative = new Uint32Array(n);
+  const denyBridge = new Uint32Array(n);
+  const denyNative = new Uint32Array(n);
   const verdicts = policy?.privVerdicts;
-  for (let p = 0; p < PRIV_TABLE_SIZE; p++) {
+  const fastPath = policy === undefined;
+  const allowLo = policy ? policy.capAllowLo >>> 0 : 0xffffffff;
+  const allowHi = policy ? policy.capAllowHi >>> 0 : 0x1ff;
+  for (let p = 0; p < n; p++) {
     if (!privValid(p)) {
       pre[p] = CODE_INVALID;
       continue;
     }
+    const fast = fastPath && (p === PRIV_VFS_LOOKUP || p === PRIV_VFS_GENERATION);
     const verdict = verdicts ? verdicts[p] : 0;
-    if (verdict === POLICY_DENY) pre[p] = code(EPERM, STAGE_POLICY);
+    // Stages 1-4: what does not depend on the credential.
+    if (fast) {
+      // priv_check_cred_vfs_generation refuses jailed credentials; both skip the jail switch.
+      if (p === PRIV_VFS_GENERATION && jail.jailed) pre[p] = CODE_FAST_JAILED;
+    } else if (verdict === POLICY_DENY) pre[p] = code(EPERM, STAGE_POLICY);
     else if (pass[p] === 0)
       pre[p] = code(EPERM, STAGE_JAIL, jailRuleFor(p)?.rule === 'param' ? R_JAIL_PARAM : R_JAIL_NEVER);
     else if ((p === PRIV_VM_MLOCK || p === PRIV_VM_MUNLOCK) && jail.unprivilegedMlock)
       pre[p] = code(0, STAGE_SYSCTL, R_SYSCTL_MLOCK);
     else if (p === PRIV_MSGBUF && jail.unprivilegedReadMsgbuf) pre[p] = code(0, STAGE_SYSCTL, R_SYSCTL_MSGBUF);
 
-    if (p === PRIV_MAXFILES || p === PRIV_MAXPROC || p === PRIV_PROC_LIMIT) suserMode[p] = 1;
-    else if (p === PRIV_VFS_READ_DIR && jail.jailed) suserMode[p] = 2;
+    // Stage 5 inputs.
+    const refused = !jail.suser || (p === PRIV_VFS_READ_DIR && jail.jailed);
+    if (refused) suserMode[p] = 2;
+    else if (p === PRIV_MAXFILES || p === PRIV_MAXPROC || p === PRIV_PROC_LIMIT) suserMode[p] = 1;
+    const lo = PRIV_CAP_LO[p]! & allowLo;
+    const hi = PRIV_CAP_HI[p]! & allowHi;
+    const all = PRIV_CAP_ALL[p] === 1;
+    const coverable = !all || (lo === PRIV_CAP_LO[p] && hi === PRIV_CAP_HI[p]);
+    if (!refused && coverable) {
+      needLo[p] = lo;
+      needHi[p] = hi;
+    }
+    needAll[p] = all ? 1 : 0;
+    okBridge[p] = fast ? CODE_FAST_OK : CODE_CAP_OK;
+    okNative[p] = fast ? CODE_FAST_OK : CODE_SUSER_OK;
 
-    if (p === PRIV_KMEM_READ) post[p] = code(0, STAGE_GRANT, R_GRANT_KMEM);
-    else if (p === PRIV_DEBUG_UNPRIV && jail.unprivilegedProcDebug) post[p] = code(0, STAGE_GRANT, R_GRANT_DEBUG);
-    else if (verdict === POLICY_GRANT) post[p] = code(0, STAGE_POLICY_GRANT);
-    else post[p] = 0; // nothing grants it: EPERM, charged to the superuser/capability stage
+    // Stages 6-8.
+    let post = 0;
+    if (fast) post = 0;
+    else if (p === PRIV_KMEM_READ) post = code(0, STAGE_GRANT, R_GRANT_KMEM);
+    else if (p === PRIV_DEBUG_UNPRIV && jail.unprivilegedProcDebug) post = code(0, STAGE_GRANT, R_GRANT_DEBUG);
+    else if (verdict === POLICY_GRANT) post = code(0, STAGE_POLICY_GRANT);
+    denyBridge[p] = post !== 0 ? post : fast ? CODE_FAST_DENY : CODE_CAP_DENY;
+    denyNative[p] = post !== 0 ? post : fast ? CODE_FAST_DENY : CODE_SUSER_DENY;
   }
   return {
     jail,
     policy,
     pre,
-    post,
     suserMode,
+    needLo,
+    needHi,
+    needAll,
+    okBridge,
+    okNative,
+    denyBridge,
+    denyNative,
     suser: jail.suser,
     jailed: jail.jailed,
-    fastPath: policy === undefined,
-    capAllowLo: policy ? policy.capAllowLo >>> 0 : 0xffffffff,
-    capAllowHi: policy ? policy.capAllowHi >>> 0 : 0x1ff,
+    fastPath,
+    capAllowLo: allowLo,
+    capAllowHi: allowHi,
   };
-}
-
-/**
- * Stage 5 for one credential: does the superuser policy (native) or the capability stage
- * (bridge) grant `priv`?
- *
- *   native:  suser_enabled && (mode == ruid ? ruid : uid) == 0 && !(jailed && priv == READ_DIR)
- *   bridge:  suser_enabled && !(jailed && priv == READ_DIR) &&
- *            any:  (pE & profileCaps & caps(priv)) != 0
- *            all:  caps(priv) != 0 && (pE & profileCaps & caps(priv)) == caps(priv)
- */
-function superuserGrants(cred: PrivCred, pr: Prison, priv: number): boolean {
-  if (!pr.suser) return false;
-  const mode = pr.suserMode[priv]!;
-  if (mode === 2) return false;
-  if (!cred.bridge) return (mode === 1 ? cred.ruid : cred.uid) === 0;
-  const lo = PRIV_CAP_LO[priv]!;
-  const hi = PRIV_CAP_HI[priv]!;
-  const eLo = cred.effLo & pr.capAllowLo;
-  const eHi = cred.effHi & pr.capAllowHi;
-  if (PRIV_CAP_ALL[priv] === 1) return (lo | hi) !== 0 && (eLo & lo) >>> 0 === lo && (eHi & hi) >>> 0 === hi;
-  return ((eLo & lo) | (eHi & hi)) !== 0;
 }
 
 /**
  * priv_check(cred, priv). Returns a result code: `codeErrno(c)` is 0 (allowed) or EPERM (EINVAL
  * for a number outside PRIV_VALID, where the kernel would panic on its KASSERT), `codeStage(c)`
- * the stage that decided. No allocation.
+ * the stage that decided. No allocation: a range check, one table read for stages 1-4, the
+ * stage-5 test (uid compare, or two masked word tests), one table read for the result.
+ *
+ * Stage 5, with the prison's tables already folding in suser_enabled, READ_DIR and the profile:
+ *   native:  mode != refused && (mode == ruid ? cr_ruid : cr_uid) == 0
+ *   bridge:  any:  (pE & need(priv)) != 0
+ *            all:  need(priv) != 0 && (pE & need(priv)) == need(priv)
+ *   where need(priv) = caps(priv) & profileCaps   (0 when nothing may grant it)
  */
 export function privCheck(cred: PrivCred, priv: number): number {
   const i = priv >>> 0;
   if (i !== priv || i >= PRIV_TABLE_SIZE) return CODE_INVALID;
   const pr = cred.prison;
-  // 1. Fast paths (priv_check_cred_vfs_lookup / priv_check_cred_vfs_generation).
-  if ((i === PRIV_VFS_LOOKUP || i === PRIV_VFS_GENERATION) && pr.fastPath) {
-    if (i === PRIV_VFS_GENERATION && pr.jailed) return CODE_FAST_JAILED;
-    return superuserGrants(cred, pr, i) ? CODE_FAST_OK : CODE_FAST_DENY;
-  }
-  // 2-4. Policy veto, jail filter, sysctl grants: precompiled per prison.
   const pre = pr.pre[i]!;
   if (pre !== 0) return pre;
-  // 5. Superuser, or the bridge's capability stage.
-  if (superuserGrants(cred, pr, i)) return cred.bridge ? CODE_CAP_OK : CODE_SUSER_OK;
-  // 6-7. Grants and policy grant: precompiled.
-  const post = pr.post[i]!;
-  if (post !== 0) return post;
-  // 8. EPERM. The denial is reported against the stage that could have granted and did not
-  // (superuser, or the capability stage on the bridge): that is what a person acts on.
-  return cred.bridge ? CODE_CAP_DENY : CODE_SUSER_DENY;
+  if (cred.bridge) {
+    const lo = pr.needLo[i]!;
+    const hi = pr.needHi[i]!;
+    const eLo = (cred.effLo & lo) >>> 0;
+    const eHi = (cred.effHi & hi) >>> 0;
+    const ok = pr.needAll[i] === 0 ? (eLo | eHi) !== 0 : (lo | hi) !== 0 && eLo === lo && eHi === hi;
+    return ok ? pr.okBridge[i]! : pr.denyBridge[i]!;
+  }
+  const m = pr.suserMode[i]!;
+  return m !== 2 && (m === 1 ? cred.ruid : cred.uid) === 0 ? pr.okNative[i]! : pr.denyNative[i]!;
 }
 
 // ---------------------------------------------------------------------------------------------
