@@ -22,7 +22,7 @@ import { printJson } from './output.js';
 
 export type Request = { kind: 'priv'; priv: number; text: string } | { kind: 'cap'; cap: number; text: string };
 
-/** A PRIV_* or CAP_* name (prefix optional, any case) or a number with its prefix (`priv:497`). */
+/** A PRIV_* or CAP_* name (prefix optional when unambiguous, any case), or a privilege number. */
 export function parseRequest(arg: string): Request {
   const t = arg.trim();
   const priv = /^priv_/i.test(t) || /^\d+$/.test(t) ? privByName(t) : undefined;
