@@ -38,7 +38,10 @@ export interface ExecFile {
 
 /** Exec-time conditions that are not credentials (check_unsafe_exec()). */
 export interface ExecOptions {
-  /** The fs_struct is shared with a task outside the thread group (LSM_UNSAFE_SHARE). */
+  /**
+   * The fs_struct is shared with a task outside the thread group (LSM_UNSAFE_SHARE). Default:
+   * derived from the runtime's clone(CLONE_FS) history.
+   */
   sharedFs?: boolean;
   /** Being ptrace()d by a tracer without CAP_SYS_PTRACE over the new user ns (LSM_UNSAFE_PTRACE). */
   tracedByUnprivileged?: boolean;
@@ -177,7 +180,11 @@ export function sysExecve(rt: Runtime, t: Thread, file: ExecFile, opts: ExecOpti
   // 6.18: the ids changed if the new euid differs or the new egid is not one the caller holds.
   const idChanged = n.euid !== old.euid || !old.inGroup(n.egid);
   const capGained = (n.prmLo & ~old.prmLo) !== 0 || (n.prmHi & ~old.prmHi) !== 0;
-  const unsafe = nnp || opts.sharedFs === true || opts.tracedByUnprivileged === true;
+  // check_unsafe_exec(): the fs_struct is shared with a task outside the thread group.
+  let groupFsUsers = 0;
+  for (const o of t.process.threads) if (!o.exited && o.fs === t.fs) groupFsUsers++;
+  const sharedFs = opts.sharedFs ?? t.fs.users > groupFsUsers;
+  const unsafe = nnp || sharedFs || opts.tracedByUnprivileged === true;
   if ((idChanged || capGained) && unsafe) {
     // ns_capable(CAP_SETUID) is asked of the current (old) credential.
     if (!old.hasEffective(CAP_SETUID) || nnp) {

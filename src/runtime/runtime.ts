@@ -5,6 +5,7 @@
  */
 import { CapctlError, inputError } from '../caps/errors.js';
 import {
+  CLONE_FS,
   CLONE_NEWCGROUP,
   CLONE_NEWIPC,
   CLONE_NEWNET,
@@ -172,7 +173,7 @@ export class Runtime {
   }
 
   /** fork()/vfork()/clone() without CLONE_THREAD: a new process whose only thread copies the caller's credential. */
-  fork(tid: number, childTid?: number): Thread {
+  fork(tid: number, childTid?: number, flags = 0): Thread {
     const parent = this.caller(tid);
     const id = this.allocId(childTid);
     const p = new Process(id, parent.tgid);
@@ -181,6 +182,10 @@ export class Runtime {
     t.nice = parent.nice;
     t.iopl = parent.iopl;
     t.ns = parent.ns;
+    if (flags & CLONE_FS) {
+      t.fs = parent.fs;
+      t.fs.users++;
+    }
     p.threads.add(t);
     this.processes.set(id, p);
     this.threads.set(id, t);
@@ -188,13 +193,17 @@ export class Runtime {
   }
 
   /** clone(CLONE_THREAD|...): a new thread in the caller's thread group with a copy of the caller's credential. */
-  cloneThread(tid: number, newTid?: number): Thread {
+  cloneThread(tid: number, newTid?: number, flags = CLONE_FS): Thread {
     const caller = this.caller(tid);
     const id = this.allocId(newTid);
     const t = new Thread(id, caller.process, caller.cred.clone());
     t.nice = caller.nice;
     t.iopl = caller.iopl;
     t.ns = caller.ns;
+    if (flags & CLONE_FS) {
+      t.fs = caller.fs;
+      t.fs.users++;
+    }
     caller.process.threads.add(t);
     this.threads.set(id, t);
     return t;
@@ -206,7 +215,7 @@ export class Runtime {
    * new namespaces (with NEWUSER: every capability in the new user namespace).
    */
   clone(tid: number, flags: number, newTid?: number): Thread {
-    const child = flags & CLONE_THREAD ? this.cloneThread(tid, newTid) : this.fork(tid, newTid);
+    const child = flags & CLONE_THREAD ? this.cloneThread(tid, newTid, flags) : this.fork(tid, newTid, flags);
     if (!(flags & CLONE_THREAD) && flags & CLONE_NEW_ANY) {
       const userns = flags & CLONE_NEWUSER ? newUserNamespace(child.cred) : child.cred.userns;
       applyNewNamespaces(child, flags, userns);
@@ -232,6 +241,7 @@ export class Runtime {
 
   private retireThread(t: Thread): void {
     const p = t.process;
+    if (!t.exited) t.fs.users--;
     t.exited = true;
     if (!t.isLeader) {
       p.threads.delete(t);
@@ -273,6 +283,7 @@ export class Runtime {
     const p = t.process;
     for (const o of [...p.threads]) {
       if (o === t) continue;
+      if (!o.exited) o.fs.users--;
       p.threads.delete(o);
       this.threads.delete(o.tid);
     }

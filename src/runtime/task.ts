@@ -50,6 +50,11 @@ export class Process {
   }
 }
 
+/** A task's fs_struct (cwd, root, umask): shared by clone(CLONE_FS), counted by users. */
+export class FsStruct {
+  users = 1;
+}
+
 export class Thread {
   tid: number;
   readonly process: Process;
@@ -58,6 +63,8 @@ export class Thread {
   nice = 0;
   /** iopl level 0..3 (x86 I/O privilege, per thread). */
   iopl = 0;
+  /** The fs_struct; sharing it with another process makes exec "unsafe" (LSM_UNSAFE_SHARE). */
+  fs: FsStruct = new FsStruct();
   /** Owners of the thread's namespaces (shared with the parent until unshare()). */
   ns: NamespaceOwners = INIT_NAMESPACES;
   /** Exited but not yet released (a leader waits for its thread group and its parent). */

@@ -139,6 +139,20 @@ describe('execve details', () => {
     rt.execve(tid, { mode: 0o4755, uid: 0 }, { sharedFs: true });
     expect([rt.cred(tid).euid, rt.cred(tid).permitted.toBigInt()]).toEqual([0, caps('SETUID')]);
   });
+  it('sharing the fs_struct with another process (clone CLONE_FS) makes exec unsafe; threads of the group do not', () => {
+    const user = { uid: 1000, effective: 0n, permitted: 0n };
+    const a = setup(user);
+    a.rt.cloneThread(a.tid); // pthread: CLONE_FS within the group
+    a.rt.execve(a.tid, { mode: 0o4755, uid: 0 });
+    expect(a.rt.cred(a.tid).euid).toBe(0);
+    const b = setup(user);
+    const sharer = b.rt.clone(b.tid, 0x200 /* CLONE_FS */ | 17);
+    b.rt.execve(b.tid, { mode: 0o4755, uid: 0 });
+    expect(b.rt.cred(b.tid).euid).toBe(1000);
+    b.rt.exit(sharer.tid);
+    b.rt.execve(b.tid, { mode: 0o4755, uid: 0 });
+    expect(b.rt.cred(b.tid).euid).toBe(0);
+  });
   it('file caps are ignored when disabled at boot; exec of a set-id file leaves the process non-dumpable', () => {
     const { rt, tid } = setup({ uid: 1000, effective: 0n, permitted: 0n });
     const fcaps = {
