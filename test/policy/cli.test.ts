@@ -40,7 +40,7 @@ describe('capctl attach under concurrency', () => {
     }[];
     expect(listed.map((b) => b.target).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `c${i}`).sort());
     expect(listed.every((b) => b.status === 'ok')).toBe(true);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('capctl profile', () => {

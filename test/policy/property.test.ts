@@ -171,5 +171,5 @@ describe('compiled tables equal casbin (policies/model.conf)', () => {
     expect(allows).toBeGreaterThan(compared / 20);
     expect(compared - allows).toBeGreaterThan(compared / 20);
     expect(conditional).toBeGreaterThan(compared / 50);
-  }, 120_000);
+  }, 240_000);
 });
