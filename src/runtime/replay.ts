@@ -240,7 +240,7 @@ export class Replayer {
       out = skip('credential unknown (new user namespace)');
       if (CLONE_FAMILY.has(rec.name) && rec.ret !== undefined && rec.ret > 0) this.inheritUnknown(tid, rec);
     } else {
-      out = handler(this, tid, rec, splitArgs(rec.args));
+      out = handler(this, tid, rec, FAST_SPLIT.has(rec.name) ? splitCapArgs(rec.args) : splitArgs(rec.args));
     }
     if (out === null) return;
     const s = this.stats;
@@ -428,9 +428,9 @@ export class ReplayInputError extends Error {
 
 function recordedText(rec: SyscallRecord): string {
   if (rec.name === 'capget' && rec.ret === 0) {
-    const a = splitArgs(rec.args);
-    const d = a[1] !== undefined ? parseStruct(a[1]) : undefined;
-    if (d) return `0 ${formatData(capDataWords(d, 2) ?? [0, 0, 0, 0, 0, 0], 2)}`;
+    const a = splitCapArgs(rec.args);
+    const w = a[1] !== undefined ? capDataWords(a[1], 2) : undefined;
+    if (w) return `0 ${formatData(w, 2)}`;
   }
   return rec.retText;
 }
@@ -491,11 +491,20 @@ function capHeader(text: string | undefined): CapUserHeader | BadAddress | null 
   return { version: v >>> 0, pid };
 }
 
-/** The six data words from a printed `{effective=…, permitted=…, inheritable=…}`. */
-function capDataWords(s: Map<string, string>, elements: number): number[] | undefined {
-  const e = parseCapMask(s.get('effective') ?? '');
-  const p = parseCapMask(s.get('permitted') ?? '');
-  const i = parseCapMask(s.get('inheritable') ?? '');
+/**
+ * The six data words from a printed `{effective=…, permitted=…, inheritable=…}`, found with
+ * indexOf rather than a general struct parse (these are the longest lines in a trace).
+ */
+function capDataWords(text: string, elements: number): number[] | undefined {
+  const t = text.trim();
+  if (t.charCodeAt(0) !== 123 || t.charCodeAt(t.length - 1) !== 125) return undefined;
+  const e0 = t.indexOf('effective=');
+  const p0 = t.indexOf(', permitted=', e0);
+  const i0 = t.indexOf(', inheritable=', p0);
+  if (e0 !== 1 || p0 < 0 || i0 < 0) return undefined;
+  const e = parseCapMask(t.slice(e0 + 10, p0));
+  const p = parseCapMask(t.slice(p0 + 12, i0));
+  const i = parseCapMask(t.slice(i0 + 14, t.length - 1));
   if (!e || !p || !i) return undefined;
   if (elements === 1) return [e.lo, p.lo, i.lo, 0, 0, 0];
   return [e.lo, p.lo, i.lo, e.hi, p.hi, i.hi];
@@ -518,6 +527,21 @@ function cloneFlags(rec: SyscallRecord): number {
   if (text === undefined) return 0;
   // The exit signal shares clone()'s flags word: `CLONE_…|SIGCHLD`.
   return evalInt(text) ?? 0;
+}
+
+/** capget/capset print `HEADER, DATA`: the header is a short struct, NULL or an address. */
+const FAST_SPLIT: ReadonlySet<string> = new Set(['capget', 'capset']);
+
+/**
+ * Split capget/capset arguments without scanning the (long) data struct: the header ends at
+ * its first `}` (it holds no nested braces), or at the first comma when it is not a struct.
+ */
+function splitCapArgs(text: string): string[] {
+  const end = text.charCodeAt(0) === 123 /* { */ ? text.indexOf('}') + 1 : text.indexOf(',');
+  if (end <= 0) return splitArgs(text);
+  const comma = text.indexOf(',', end);
+  if (comma < 0) return [text.slice(0, end)];
+  return [text.slice(0, end), text.slice(comma + 1).trim()];
 }
 
 // ==================================================================== handlers
@@ -559,9 +583,8 @@ const onCapget: Handler = (r, tid, rec, args) => {
       return { kind: 'diverge', predicted: `${formatResult(p)} ${formatData(data.words, elements)}` };
     return base;
   }
-  const s = parseStruct(dataText);
-  if (s === undefined) return skip('capget data not printed');
-  const got = capDataWords(s, elements);
+  if (dataText.charCodeAt(0) !== 123) return skip('capget data not printed');
+  const got = capDataWords(dataText, elements);
   if (got === undefined) return skip('capget data not decoded');
   const w = data.words;
   const n = elements * 3;
@@ -583,14 +606,13 @@ const onCapset: Handler = (r, tid, rec, args) => {
   let data: CapUserData | BadAddress | null;
   if (dataText === 'NULL') data = null;
   else {
-    const s = parseStruct(dataText);
-    if (s === undefined) {
+    if (dataText.charCodeAt(0) !== 123) {
       // strace prints the address when it could not read the data: so could not the kernel.
       data = parseNumber(dataText) !== undefined ? BAD_ADDRESS : null;
       if (data === null) return skip('capset data not decoded');
     } else {
       const el = hdr !== null && hdr !== BAD_ADDRESS ? elementsFor(hdr.version) : 2;
-      const w = capDataWords(s, el);
+      const w = capDataWords(dataText, el);
       if (w === undefined) return skip('capset data not decoded');
       data = { words: w };
     }

@@ -86,6 +86,7 @@ interface Pending {
 }
 
 export class StraceReader {
+  /** Names to report, clone-family included: one lookup per line decides. */
   private readonly names: ReadonlySet<string>;
   private readonly onRecord: (rec: TraceRecord) => void;
   private carry = '';
@@ -121,7 +122,7 @@ export class StraceReader {
   }
 
   constructor(opts: ReaderOptions) {
-    this.names = opts.names;
+    this.names = new Set([...opts.names, ...CLONE_NAMES]);
     this.onRecord = opts.onRecord;
   }
 
@@ -170,7 +171,7 @@ export class StraceReader {
       for (const l of lines) this.logicalLine(l.text, l.line, true);
     }
     for (const [pid, p] of this.pending) {
-      if (this.names.has(p.name) || CLONE_NAMES.has(p.name))
+      if (this.names.has(p.name))
         this.onRecord({
           kind: 'malformed',
           line: p.entryLine,
@@ -273,7 +274,7 @@ export class StraceReader {
         return;
       }
       const name = s.slice(i + 5, e);
-      if (!this.names.has(name) && !CLONE_NAMES.has(name)) return;
+      if (!this.names.has(name)) return;
       const who = this.resolvePid(pid, s, line, replaying, name, true);
       if (who === undefined) return;
       const p = this.pending.get(who);
@@ -316,7 +317,7 @@ export class StraceReader {
       return;
     }
     const name = s.slice(i, j);
-    if (!this.names.has(name) && !CLONE_NAMES.has(name)) return;
+    if (!this.names.has(name)) return;
     const who = this.resolvePid(pid, s, line, replaying, name, false);
     if (who === undefined) return;
     if (s.charCodeAt(s.length - 1) === 62 /* > */ && s.endsWith(' ...>')) {

@@ -130,6 +130,21 @@ export interface MaskWords {
  * read as the low word. With `-X verbose` the comment after a number names its bits.
  */
 export function parseCapMask(text: string): MaskWords | undefined {
+  // Traces print the same few sets over and over: remember recent answers by their text.
+  const hit = maskCache.get(text);
+  if (hit !== undefined) return hit;
+  const v = parseCapMaskUncached(text);
+  if (v !== undefined) {
+    if (maskCache.size >= MASK_CACHE_SIZE) maskCache.clear();
+    maskCache.set(text, Object.freeze(v));
+  }
+  return v;
+}
+
+const MASK_CACHE_SIZE = 512;
+const maskCache = new Map<string, MaskWords>();
+
+function parseCapMaskUncached(text: string): MaskWords | undefined {
   const t = text.trim();
   if (t === '0') return { lo: 0, hi: 0 };
   const terms = splitTopLevelBar(t);
@@ -157,7 +172,7 @@ export function parseCapMask(text: string): MaskWords | undefined {
     let toHi: boolean;
     if (named || comment === 'CAP_???') toHi = true;
     else if (comment !== '') {
-      const inner = parseCapMask(comment);
+      const inner = parseCapMaskUncached(comment);
       toHi = inner !== undefined && inner.lo === 0 && inner.hi !== 0;
     } else toHi = numeric.length === 2 && k === 1;
     if (toHi) hi |= v;
