@@ -4,7 +4,7 @@ export * from './errno.js';
 export type { ExecFile, ExecOptions, ExecResult } from './exec.js';
 export * from './host.js';
 export { isModelledPrctl, optionInt, toU64, type ULong } from './prctl.js';
-export type { BindInput, ChownInput, MknodInput, Rlimit } from './privileged.js';
+export type { BindInput, ChownInput, MknodInput, Rlimit, SetnsTarget } from './privileged.js';
 export * from './result.js';
 export * from './runtime.js';
 export * from './task.js';

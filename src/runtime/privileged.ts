@@ -731,6 +731,63 @@ export function sysUnshare(rt: Runtime, t: Thread, flags: number, opts: { chroot
   return OK;
 }
 
+/** The namespace a setns() file descriptor refers to: kind and the thread whose namespace it is. */
+export interface SetnsTarget {
+  kind: 'net' | 'uts' | 'ipc' | 'mnt' | 'user';
+  /** The thread whose namespace the fd names (e.g. from the fd's /proc/TID/ns/KIND path). */
+  ofTid: number;
+}
+
+const NS_TYPE: Record<SetnsTarget['kind'], number> = {
+  net: CLONE_NEWNET,
+  uts: CLONE_NEWUTS,
+  ipc: CLONE_NEWIPC,
+  mnt: CLONE_NEWNS,
+  user: CLONE_NEWUSER,
+};
+
+/**
+ * setns(fd, nstype) with a namespace fd — kernel/nsproxy.c and each ns's install():
+ *   nstype != 0 and not the fd's type → EINVAL
+ *   net/uts/ipc: CAP_SYS_ADMIN over the namespace's owner and in the caller's own user ns → EPERM
+ *   mnt: CAP_SYS_ADMIN over its owner, CAP_SYS_CHROOT and CAP_SYS_ADMIN in the caller's ns
+ *     → EPERM; then a shared fs_struct → EINVAL
+ *   user: the same namespace → EINVAL; multi-threaded or shared fs_struct → EINVAL;
+ *     CAP_SYS_ADMIN over the target → EPERM; joining gives every capability in it
+ * Joining the namespace of a thread that is not in the runtime is unmodelled.
+ */
+export function sysSetns(rt: Runtime, t: Thread, target: SetnsTarget, nstype: number): SyscallResult {
+  const want = NS_TYPE[target.kind];
+  if (nstype !== 0 && nstype >>> 0 !== want) return fail(EINVAL);
+  const other = rt.findThread(target.ofTid);
+  if (other === undefined)
+    return unmodelled(`setns into the namespace of ${target.ofTid}, which is not in the runtime`);
+  const op = { syscall: 'setns', detail: `${target.kind} of ${target.ofTid}` };
+  const own = t.cred.userns;
+  if (target.kind === 'user') {
+    const ns = other.cred.userns;
+    if (ns === own) return fail(EINVAL);
+    let live = 0;
+    for (const o of t.process.threads) if (!o.exited) live++;
+    if (live > 1) return fail(EINVAL);
+    if (t.fs.users !== 1) return fail(EINVAL);
+    if (rt.privileged(t, CAP_SYS_ADMIN, op, EPERM, ns) !== 0) return fail(EPERM);
+    applyNewNamespaces(t, CLONE_NEWUSER, ns);
+    return OK;
+  }
+  const owner = other.ns[target.kind];
+  if (rt.privileged(t, CAP_SYS_ADMIN, op, EPERM, owner) !== 0) return fail(EPERM);
+  if (target.kind === 'mnt') {
+    if (rt.privileged(t, CAP_SYS_CHROOT, op, EPERM, own) !== 0) return fail(EPERM);
+    if (rt.privileged(t, CAP_SYS_ADMIN, op, EPERM, own) !== 0) return fail(EPERM);
+    if (t.fs.users !== 1) return fail(EINVAL);
+  } else if (rt.privileged(t, CAP_SYS_ADMIN, op, EPERM, own) !== 0) {
+    return fail(EPERM);
+  }
+  t.ns = Object.freeze({ ...t.ns, [target.kind]: owner });
+  return OK;
+}
+
 /**
  * Install namespaces created by unshare() or clone(CLONE_NEW*) on thread `t`: with NEWUSER the
  * credential moves into `userns` with every capability (set_cred_user_ns()); every new

@@ -28,6 +28,7 @@ import {
   type MknodInput,
   newUserNamespace,
   type Rlimit,
+  type SetnsTarget,
   sysAcct,
   sysBind,
   sysChown,
@@ -43,6 +44,7 @@ import {
   sysReboot,
   sysRemovexattrCaps,
   sysSethostname,
+  sysSetns,
   sysSetpriority,
   sysSetrlimit,
   sysSettimeofday,
@@ -515,6 +517,10 @@ export class Runtime {
   }
   unshare(tid: number, flags: number, opts: { chrooted?: boolean } = {}): SyscallResult {
     return sysUnshare(this, this.caller(tid), flags, opts);
+  }
+  /** setns(fd, nstype) where the fd names `target.kind` namespace of thread `target.ofTid`. */
+  setns(tid: number, target: SetnsTarget, nstype = 0): SyscallResult {
+    return sysSetns(this, this.caller(tid), target, nstype);
   }
   /** setxattr of security.capability with `value` (the raw bytes). */
   setxattrCaps(tid: number, value: Uint8Array, opts: { fileWritable?: boolean } = {}): SyscallResult {

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <grp.h>
+#include <fcntl.h>
 
 static const char *dir;
 static pid_t target_pid;
@@ -38,16 +39,20 @@ static pid_t target_pid;
  * becomes uid 1000 (which makes it non-dumpable) and, for the _dumpable variant, dumpable again;
  * it exits when the probe exits (EOF on the pipe). PTRACE_SEIZE does not stop it.
  */
+static int ns_user_fd = -1, ns_net_fd = -1;
+
 static void start_target(const char *name) {
   int go[2], hold[2];
   target_pid = -1;
-  if (strncmp(name, "ptrace_seize", 12) || pipe(go) || pipe(hold)) return;
+  int setns_target = !strncmp(name, "setns_", 6);
+  if ((strncmp(name, "ptrace_seize", 12) && !setns_target) || pipe(go) || pipe(hold)) return;
   pid_t t = fork();
   if (t == 0) {
     close(go[0]);
     close(hold[1]);
     if (setresuid(1000, 1000, 1000)) _exit(1);
     if (strstr(name, "_dumpable")) prctl(PR_SET_DUMPABLE, 1);
+    if (setns_target && unshare(CLONE_NEWUSER | CLONE_NEWNET)) _exit(1);
     if (write(go[1], "x", 1) < 0) _exit(1);
     char c;
     while (read(hold[0], &c, 1) > 0) {
@@ -59,6 +64,14 @@ static void start_target(const char *name) {
   char c;
   if (read(go[0], &c, 1) == 1) target_pid = t;
   close(go[0]);
+  if (setns_target && target_pid > 0) {
+    /* Opened while still root: /proc/PID/ns/ files need ptrace read access. */
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/ns/user", t);
+    ns_user_fd = open(p, O_RDONLY);
+    snprintf(p, sizeof p, "/proc/%d/ns/net", t);
+    ns_net_fd = open(p, O_RDONLY);
+  }
   /* hold[1] stays open in the probe until it exits. */
 }
 
@@ -233,6 +246,13 @@ static long op(const char *name) {
   if (!strcmp(name, "ptrace_seize_uid1000") || !strcmp(name, "ptrace_seize_uid1000_dumpable")) {
     if (target_pid <= 0) return -2;
     return syscall(SYS_ptrace, 0x4206 /* PTRACE_SEIZE */, target_pid, 0, 0);
+  }
+  if (!strcmp(name, "setns_user_of_child")) return syscall(SYS_setns, ns_user_fd, CLONE_NEWUSER);
+  if (!strcmp(name, "setns_net_of_child")) return syscall(SYS_setns, ns_net_fd, 0);
+  if (!strcmp(name, "setns_net_wrong_type")) return syscall(SYS_setns, ns_net_fd, CLONE_NEWUTS);
+  if (!strcmp(name, "setns_user_then_net")) {
+    if (syscall(SYS_setns, ns_user_fd, CLONE_NEWUSER)) return -2;
+    return syscall(SYS_setns, ns_net_fd, CLONE_NEWNET);
   }
   fprintf(stderr, "unknown op %s\n", name);
   exit(3);

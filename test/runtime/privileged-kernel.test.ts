@@ -93,6 +93,10 @@ const OPS = [
   'setxattr_caps_v2',
   'ptrace_seize_uid1000',
   'ptrace_seize_uid1000_dumpable',
+  'setns_user_of_child',
+  'setns_net_of_child',
+  'setns_net_wrong_type',
+  'setns_user_then_net',
 ] as const;
 
 function statusField(name: string): string {
@@ -266,6 +270,23 @@ function predict(env: Env, op: (typeof OPS)[number]): SyscallResult {
       rt.setresuid(target.tid, 1000, 1000, 1000);
       if (op.endsWith('_dumpable')) rt.prctl(target.tid, 4, 1);
       return rt.ptraceAttach(t, target.tid);
+    }
+    case 'setns_user_of_child':
+    case 'setns_net_of_child':
+    case 'setns_net_wrong_type':
+    case 'setns_user_then_net': {
+      // The target was forked as root, became uid 1000 and unshared a user and a net namespace.
+      const target = rt.spawn(Credential.from({ bounding: rt.cred(parent).bounding, groups: [] }), {
+        tid: 12,
+        ppid: t,
+      });
+      rt.setresuid(target.tid, 1000, 1000, 1000);
+      rt.unshare(target.tid, CLONE_NEWUSER | CLONE_NEWNET);
+      if (op === 'setns_user_of_child') return rt.setns(t, { kind: 'user', ofTid: target.tid }, CLONE_NEWUSER);
+      if (op === 'setns_net_of_child') return rt.setns(t, { kind: 'net', ofTid: target.tid });
+      if (op === 'setns_net_wrong_type') return rt.setns(t, { kind: 'net', ofTid: target.tid }, CLONE_NEWUTS);
+      const r = rt.setns(t, { kind: 'user', ofTid: target.tid }, CLONE_NEWUSER);
+      return r.errno ? { ret: -2, errno: r.errno } : rt.setns(t, { kind: 'net', ofTid: target.tid }, CLONE_NEWNET);
     }
     case 'setxattr_caps_v2':
       return rt.setxattrCaps(t, new Uint8Array([1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
