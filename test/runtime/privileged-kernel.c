@@ -45,7 +45,8 @@ static void start_target(const char *name) {
   int go[2], hold[2];
   target_pid = -1;
   int setns_target = !strncmp(name, "setns_", 6);
-  if ((strncmp(name, "ptrace_seize", 12) && !setns_target) || pipe(go) || pipe(hold)) return;
+  int uid_target = !strncmp(name, "ptrace_seize", 12) || !strncmp(name, "uidtarget_", 10);
+  if ((!uid_target && !setns_target) || pipe(go) || pipe(hold)) return;
   pid_t t = fork();
   if (t == 0) {
     close(go[0]);
@@ -254,6 +255,9 @@ static long op(const char *name) {
     if (syscall(SYS_setns, ns_user_fd, CLONE_NEWUSER)) return -2;
     return syscall(SYS_setns, ns_net_fd, CLONE_NEWNET);
   }
+  if (!strcmp(name, "uidtarget_kill")) return kill(target_pid, 0);
+  if (!strcmp(name, "uidtarget_kill_cont")) return kill(target_pid, SIGCONT);
+  if (!strcmp(name, "uidtarget_nice")) return setpriority(PRIO_PROCESS, target_pid, 3);
   fprintf(stderr, "unknown op %s\n", name);
   exit(3);
 }

@@ -93,6 +93,9 @@ const OPS = [
   'setxattr_caps_v2',
   'ptrace_seize_uid1000',
   'ptrace_seize_uid1000_dumpable',
+  'uidtarget_kill',
+  'uidtarget_kill_cont',
+  'uidtarget_nice',
   'setns_user_of_child',
   'setns_net_of_child',
   'setns_net_wrong_type',
@@ -270,6 +273,19 @@ function predict(env: Env, op: (typeof OPS)[number]): SyscallResult {
       rt.setresuid(target.tid, 1000, 1000, 1000);
       if (op.endsWith('_dumpable')) rt.prctl(target.tid, 4, 1);
       return rt.ptraceAttach(t, target.tid);
+    }
+    case 'uidtarget_kill':
+    case 'uidtarget_kill_cont':
+    case 'uidtarget_nice': {
+      const target = rt.spawn(Credential.from({ bounding: rt.cred(parent).bounding, groups: [] }), {
+        tid: 12,
+        ppid: t,
+      });
+      rt.setresuid(target.tid, 1000, 1000, 1000);
+      // The target is the probe's own child: same session, so SIGCONT is always allowed.
+      if (op === 'uidtarget_kill') return rt.kill(t, target.tid, 0);
+      if (op === 'uidtarget_kill_cont') return rt.kill(t, target.tid, 18, { sameSession: true });
+      return rt.setpriority(t, 0, target.tid, 3);
     }
     case 'setns_user_of_child':
     case 'setns_net_of_child':
