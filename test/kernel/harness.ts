@@ -98,6 +98,7 @@ export const STYLES: ReadonlyArray<{ toFile: boolean; flags: string[] }> = [
   { toFile: false, flags: ['-tt', '-T', '-y'] },
   { toFile: true, flags: ['-r'] },
   { toFile: false, flags: ['-ttt'] },
+  { toFile: true, flags: ['-t', '-r', '-T'] },
 ];
 
 /**

@@ -43,6 +43,7 @@ describe('strace reader: line formats', () => {
       '10 1764193015.368686 prctl(PR_GET_SECUREBITS) = 0x10 (SECBIT_KEEP_CAPS) <0.000008>',
       '10      0.000054 capget({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, NULL) = 0',
       '10 21:36:55.1 setresuid(0, 0, 0) = -1 EPERM (Operation not permitted) <0.000010>',
+      '10 21:36:55 (+     0.000054) getpid() = 10',
     ].join('\n');
     const c = read(text).filter((r) => r.kind === 'syscall');
     expect(c.map((r) => (r.kind === 'syscall' ? [r.name, r.ret, r.errno, r.aux] : []))).toEqual([
@@ -51,6 +52,7 @@ describe('strace reader: line formats', () => {
       ['prctl', 0x10, undefined, '(SECBIT_KEEP_CAPS)'],
       ['capget', 0, undefined, ''],
       ['setresuid', -1, 'EPERM', '(Operation not permitted)'],
+      ['getpid', 10, undefined, ''],
     ]);
   });
 

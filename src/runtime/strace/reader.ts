@@ -253,6 +253,16 @@ export class StraceReader {
       while (s.charCodeAt(i) === 32) i++;
       c = s.charCodeAt(i);
     }
+    if (c === 40 /* ( */ && s.charCodeAt(i + 1) === 43 /* + */) {
+      // -t with -r: `12:34:56 (+     0.000123) name(`
+      const e = s.indexOf(') ', i);
+      if (e < 0) {
+        this.malformed(line, s, 'bad relative timestamp');
+        return;
+      }
+      i = e + 2;
+      c = s.charCodeAt(i);
+    }
     if (i >= n) {
       if (n === 0 || pid >= 0) {
         this.malformed(line, s, 'empty line');
