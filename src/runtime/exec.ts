@@ -11,7 +11,7 @@ import { decodeFileCaps, type FileCaps } from '../caps/xattr.js';
 import { S_ISGID, S_ISUID, S_IXGRP, SECBIT_KEEP_CAPS, SECURE_NOROOT, VALID_HI } from './abi.js';
 import { CAP_SETUID } from './caps-const.js';
 import type { Credential, UserNamespace } from './credential.js';
-import { EINVAL, EPERM } from './errno.js';
+import { EINVAL, EPERM, ERANGE } from './errno.js';
 import type { SyscallResult } from './result.js';
 import type { Runtime } from './runtime.js';
 import { rootUid } from './setid.js';
@@ -58,6 +58,7 @@ export interface ExecResult extends SyscallResult {
 
 const FAIL_EPERM: ExecResult = Object.freeze({ ret: -1, errno: EPERM });
 const FAIL_EINVAL: ExecResult = Object.freeze({ ret: -1, errno: EINVAL });
+const FAIL_ERANGE: ExecResult = Object.freeze({ ret: -1, errno: ERANGE });
 
 interface FileCapWords {
   effective: boolean;
@@ -131,6 +132,9 @@ export function sysExecve(rt: Runtime, t: Thread, file: ExecFile, opts: ExecOpti
   let hasFcap = false;
   const root = rootUid(old);
   if (!opts.fileCapsDisabled && suidOk && file.fileCaps) {
+    // The kernel reads at most XATTR_CAPS_SZ (24) bytes: a longer value is -ERANGE from
+    // __vfs_getxattr(), which fails the exec; a shorter or inconsistent one is -EINVAL.
+    if (file.fileCaps instanceof Uint8Array && file.fileCaps.length > 24) return FAIL_ERANGE;
     const fc = fileCapWords(file.fileCaps);
     if (fc === 'einval') return FAIL_EINVAL;
     // get_vfs_caps_from_disk() / rootid_owns_currentns(): the rootid (v1/v2: the fs's root,

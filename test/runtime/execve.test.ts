@@ -296,6 +296,8 @@ describe('execve: beyond §8', () => {
   it('a malformed security.capability fails the exec with EINVAL', () => {
     expect(run(user(), { fileCaps: new Uint8Array([1, 2, 3]) }).res.errno).toBe(EINVAL);
     expect(run(user(), { fileCaps: new Uint8Array(20).fill(0xff) }).res.errno).toBe(EINVAL);
+    // Longer than XATTR_CAPS_SZ: getxattr into the kernel's 24-byte buffer is ERANGE.
+    expect(run(user(), { fileCaps: new Uint8Array(28) }).res.errno).toBe(34);
   });
   it('exec from a non-leader thread makes it the leader and removes the other threads', () => {
     const { rt, tid } = setup();
