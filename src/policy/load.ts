@@ -409,6 +409,8 @@ function resolveChain(
   issues: ProfileIssue[],
   out: Merged,
 ): void {
+  // A parent reached twice (a diamond) is merged once, where it first appears.
+  if (out.files.includes(file)) return;
   let fp = cache.get(file);
   if (!fp) {
     fp = loadFile(file);

@@ -135,3 +135,19 @@ describe('profile validation messages', () => {
     expect(p.sets.inheritable.toNames()).toEqual(['CAP_CHOWN']);
   });
 });
+
+describe('extends', () => {
+  it('merges a diamond once, parents left to right, child last', () => {
+    const dir = profileDir({
+      'd.yaml': 'name: d\ncapabilities:\n  bounding: [CHOWN, KILL]\nrules:\n  - effect: deny\n    caps: [KILL]\n',
+      'b.yaml': 'name: b\nextends: [d]\nmode: complain\n',
+      'c.yaml': 'name: c\nextends: [d]\ncapabilities:\n  drop: [CHOWN]\n  add: [NET_RAW]\n',
+      'a.yaml': 'name: a\nextends: [b, c]\nmode: enforce\n',
+    });
+    const p = loadResolvedProfile(join(dir, 'a.yaml'));
+    expect(p.files.map((f) => f.split('/').at(-1))).toEqual(['d.yaml', 'b.yaml', 'c.yaml', 'a.yaml']);
+    expect(p.rules).toHaveLength(1);
+    expect(p.mode).toBe('enforce');
+    expect(p.sets.bounding.toNames()).toEqual(['CAP_KILL', 'CAP_NET_RAW']);
+  });
+});
