@@ -74,6 +74,13 @@ export async function run(): Promise<BenchRow[]> {
   const prctlRate = opsPerSecond(() => {
     sink += rt.prctl(tid, 23, 13).ret;
   });
+  // A seteuid round trip (root → 1000 → root: E cleared then restored from P) and an exec.
+  const setidRate = opsPerSecond(() => {
+    sink += rt.setresuid(tid, -1, 1000, -1).ret + rt.setresuid(tid, -1, 0, -1).ret;
+  }, 2);
+  const execRate = opsPerSecond(() => {
+    sink += rt.execve(tid, {}).ret;
+  });
   if (sink === 0.5) console.log(sink); // keep the work observable
   return [
     {
@@ -86,6 +93,18 @@ export async function run(): Promise<BenchRow[]> {
     {
       name: 'prctl(PR_CAPBSET_READ) (public API)',
       value: prctlRate,
+      unit: 'calls/s',
+      baseline: { name: 'plain-loop capset+capget equivalent', value: baseRate },
+    },
+    {
+      name: 'setresuid (seteuid 1000 and back, fix-ups included)',
+      value: setidRate,
+      unit: 'calls/s',
+      baseline: { name: 'plain-loop capset+capget equivalent', value: baseRate },
+    },
+    {
+      name: 'execve of a plain file (credential transformation)',
+      value: execRate,
       unit: 'calls/s',
       baseline: { name: 'plain-loop capset+capget equivalent', value: baseRate },
     },
