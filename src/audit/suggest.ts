@@ -12,11 +12,14 @@
  *   - privileges whose jail rule is 'never': no jail parameter unlocks them; they are listed
  *     under `cannot` so the operator sees them.
  */
-import { stringify } from 'yaml';
+import type * as Yaml from 'yaml';
 import { CAPABILITIES, capByName } from '../caps/catalog.js';
 import { privByName } from '../priv/catalog.js';
 import { type JailTerm, jailRuleFor } from '../priv/jail.js';
+import { lazyRequire } from '../util/lazy.js';
 import type { AuditRecord } from './record.js';
+
+const yaml = lazyRequire<typeof Yaml>('yaml');
 
 export interface SuggestOptions {
   name: string;
@@ -179,5 +182,5 @@ export function suggestionYaml(s: Suggestion, sources: string[]): string {
     head.push(`# In a FreeBSD jail this needs: ${s.jailParams.join(' ')} (capctl jail create derives them).`);
   }
   for (const c of s.cannot) head.push(`# cannot be granted by a profile: ${c.subject}: ${c.why}`);
-  return `${head.join('\n')}\n${stringify(s.profile, { lineWidth: 0 })}`;
+  return `${head.join('\n')}\n${yaml().stringify(s.profile, { lineWidth: 0 })}`;
 }

@@ -7,8 +7,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import pino from 'pino';
+import type Pino from 'pino';
+import { lazyRequire } from '../util/lazy.js';
 import type { AuditRecord } from './record.js';
+
+const pino = lazyRequire<typeof Pino>('pino');
 
 export interface AuditWriterOptions {
   /** File to append to, or a file descriptor (1 = stdout). */
@@ -31,14 +34,14 @@ export interface AuditWriter {
 
 export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
   if (typeof opts.dest === 'string') mkdirSync(dirname(opts.dest), { recursive: true });
-  const destination = pino.destination({
+  const destination = pino().destination({
     dest: opts.dest,
     sync: true,
     append: true,
     // SonicBoom refuses a buffer at or above its 16 KiB write size.
     minLength: Math.min(opts.bufferBytes ?? 4096, 16383),
   });
-  const logger = pino(
+  const logger = pino()(
     {
       base: undefined,
       messageKey: 'msg',

@@ -6,9 +6,12 @@
  * libc is bound lazily on first use so commands that never touch xattrs do not load it.
  * Failures become OsError values (a CapctlError of kind 'io', exit 2) carrying the errno.
  */
-import koffi from 'koffi';
+import type Koffi from 'koffi';
 import { CapctlError } from '../caps/errors.js';
 import { decodeFileCaps, type FileCaps, XATTR_NAME_CAPS } from '../caps/xattr.js';
+import { lazyRequire } from '../util/lazy.js';
+
+const koffi = lazyRequire<typeof Koffi>('koffi');
 
 export class OsError extends CapctlError {
   readonly errno: number;
@@ -33,9 +36,9 @@ let libc: Libc | undefined;
 
 function bind(): Libc {
   if (libc) return libc;
-  let lib: ReturnType<typeof koffi.load>;
+  let lib: ReturnType<typeof Koffi.load>;
   try {
-    lib = koffi.load('libc.so.6');
+    lib = koffi().load('libc.so.6');
   } catch (err) {
     throw new CapctlError('no-libc', `cannot load libc.so.6 for xattr calls: ${(err as Error).message}`, 'io');
   }
@@ -48,7 +51,11 @@ function bind(): Libc {
   return libc;
 }
 
-const ERRNO_NAMES = new Map<number, string>(Object.entries(koffi.os.errno).map(([k, v]) => [v, k]));
+let errnoNames: Map<number, string> | undefined;
+const ERRNO_NAMES = {
+  get: (n: number) =>
+    (errnoNames ??= new Map(Object.entries(koffi().os.errno).map(([k, v]) => [v as number, k]))).get(n),
+};
 /** Linux errno values used for decisions below (asm-generic/errno*.h). */
 export const ENOENT = 2;
 export const EPERM = 1;
@@ -84,14 +91,14 @@ export function getXattr(path: string, name: string): Uint8Array | null {
   for (let attempt = 0; attempt < 4; attempt++) {
     const size = c.getxattr(path, name, null, 0);
     if (size < 0) {
-      const e = koffi.errno();
+      const e = koffi().errno();
       if (e === ENODATA) return null;
       fail('getxattr', path, e);
     }
     const buf = Buffer.alloc(size);
     const got = size === 0 ? 0 : c.getxattr(path, name, buf, size);
     if (got >= 0) return new Uint8Array(buf.buffer, buf.byteOffset, got);
-    const e = koffi.errno();
+    const e = koffi().errno();
     if (e === ENODATA) return null;
     // ERANGE: the value grew between the two calls; ask for the size again.
     if (e !== ERANGE) fail('getxattr', path, e);
@@ -102,12 +109,12 @@ export function getXattr(path: string, name: string): Uint8Array | null {
 export function setXattr(path: string, name: string, value: Uint8Array): void {
   const c = bind();
   const buf = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  if (c.setxattr(path, name, buf, buf.length, 0) !== 0) fail('setxattr', path, koffi.errno());
+  if (c.setxattr(path, name, buf, buf.length, 0) !== 0) fail('setxattr', path, koffi().errno());
 }
 
 /** Remove xattr `name`; throws OsError ENODATA when there is none. */
 export function removeXattr(path: string, name: string): void {
-  if (bind().removexattr(path, name) !== 0) fail('removexattr', path, koffi.errno());
+  if (bind().removexattr(path, name) !== 0) fail('removexattr', path, koffi().errno());
 }
 
 /**
