@@ -853,7 +853,7 @@ const onChroot: Handler = (r, tid, rec) => {
 };
 
 const onKill: Handler = (r, tid, rec, args) => {
-  const pid = parseNumber(args[0] ?? '');
+  const pid = fdArg(args[0]); // `1234` or, with -Y, `1234<comm>`
   const sig = evalInt(args[1] ?? '');
   if (pid === undefined || sig === undefined) return skip('kill arguments not decoded');
   if (pid <= 0) return skip('kill of a process group or broadcast');
@@ -863,8 +863,8 @@ const onKill: Handler = (r, tid, rec, args) => {
 };
 
 const onTgkill: Handler = (r, tid, rec, args) => {
-  const tgid = parseNumber(args[0] ?? '');
-  const ttid = parseNumber(args[1] ?? '');
+  const tgid = fdArg(args[0]);
+  const ttid = fdArg(args[1]);
   const sig = evalInt(args[2] ?? '');
   if (tgid === undefined || ttid === undefined || sig === undefined) return skip('tgkill arguments not decoded');
   const a = tgid > 0 ? r.tidOf(tgid) : tgid;

@@ -99,6 +99,8 @@ export const STYLES: ReadonlyArray<{ toFile: boolean; flags: string[] }> = [
   { toFile: true, flags: ['-r'] },
   { toFile: false, flags: ['-ttt'] },
   { toFile: true, flags: ['-t', '-r', '-T'] },
+  { toFile: false, flags: ['-Y', '-tt'] },
+  { toFile: true, flags: ['-Y', '-y'] },
 ];
 
 /**

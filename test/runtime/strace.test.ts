@@ -56,6 +56,14 @@ describe('strace reader: line formats', () => {
     ]);
   });
 
+  it('-Y: pids followed by <comm>, in the pid column, [pid N<comm>] and return values', () => {
+    const recs = read('16894<gen> getpid()   = 16894<gen>\n[pid 16916<gen>] setresuid(-1, 0, -1) = 0\n');
+    expect(calls(recs).map((c) => [c.pid, c.name, c.ret])).toEqual([
+      [16894, 'getpid', 16894],
+      [16916, 'setresuid', 0],
+    ]);
+  });
+
   it('joins <unfinished ...> and <... resumed> halves, whatever the chunking', () => {
     const text =
       '7 capget({version=_LINUX_CAPABILITY_VERSION_3, pid=0},  <unfinished ...>\n' +

@@ -231,6 +231,14 @@ export class StraceReader {
       let v = 0;
       let j = 0;
       for (; c >= 48 && c <= 57; c = s.charCodeAt(++j)) v = v * 10 + (c - 48);
+      if (c === 60 /* < */) {
+        // -Y: `1234<comm> `
+        const gt = s.indexOf('> ', j);
+        if (gt > 0) {
+          j = gt + 1;
+          c = 32;
+        }
+      }
       if (c === 32) {
         pid = v;
         i = j;
