@@ -4,7 +4,8 @@
  * capabilities.add); privileges as priv.h spells them, with or without PRIV_, in any case, or as
  * a prefix pattern ending in `*` (PRIV_NET_*), which matches as casbin's keyMatch does.
  */
-import { capByName, closestName, suggestCapName } from '../caps/catalog.js';
+import { capByName, suggestCapName } from '../caps/catalog.js';
+import { suggestPrivName } from '../priv/catalog.js';
 import { privCatalog } from './privdata.js';
 
 /** Capability number for a profile spelling, or undefined. `ALL` is handled by callers. */
@@ -40,10 +41,9 @@ export function canonicalPrivPattern(pattern: string): string | undefined {
   return undefined;
 }
 
+/** Did-you-mean for a privilege (or the prefix of a pattern), in the user's spelling. */
 export function suggestPriv(name: string): string | undefined {
-  const upper = name.toUpperCase().replace(/\*$/, '');
-  const full = upper.startsWith('PRIV_') ? upper : `PRIV_${upper}`;
-  return closestName(full, privCatalog().names)?.toUpperCase();
+  return suggestPrivName(name.replace(/\*$/, ''));
 }
 
 /**
