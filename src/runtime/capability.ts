@@ -142,27 +142,12 @@ export function sysCapset(
     pHi = (w[4]! & VALID_HI) >>> 0;
     iHi = (w[5]! & VALID_HI) >>> 0;
   }
-  return capsetCommit(rt, t, eLo, eHi, pLo, pHi, iLo, iHi);
-}
-
-/**
- * cap_capset() (security/commoncap.c). Old = current credential.
- *   [1] !capable(CAP_SETPCAP in old E) && I' ⊄ (old I | old P)  → EPERM
- *   [2] I' ⊄ (old I | old B)                                    → EPERM
- *   [3] P' ⊄ old P                                              → EPERM
- *   [4] E' ⊄ P'                                                 → EPERM
- *   then E, P, I := E', P', I' and A := old A & P' & I' (ambient invariant).
- */
-function capsetCommit(
-  rt: Runtime,
-  t: Thread,
-  eLo: number,
-  eHi: number,
-  pLo: number,
-  pHi: number,
-  iLo: number,
-  iHi: number,
-): SyscallResult {
+  // cap_capset() (security/commoncap.c), inlined so the words stay in registers. Old = current credential.
+  //   [1] !capable(CAP_SETPCAP in old E) && I' ⊄ (old I | old P)  → EPERM
+  //   [2] I' ⊄ (old I | old B)                                    → EPERM
+  //   [3] P' ⊄ old P                                              → EPERM
+  //   [4] E' ⊄ P'                                                 → EPERM
+  //   then E, P, I := E', P', I' and A := old A & P' & I' (ambient invariant).
   const c = t.cred;
   // [1] cap_inh_is_capped(): CAP_SETPCAP in the caller's effective set lifts the I ⊆ I ∪ P cap.
   const setpcap = c.hasEffective(CAP_SETPCAP);
