@@ -65,6 +65,10 @@ export interface Chain {
   readonly rules: Int32Array;
   /** The unconditional rule after them, or -1 (no match). */
   readonly fallback: number;
+  /** Per entry: [uidMin, uidMax] of rules[k], side by side for the walk. */
+  readonly uids: Float64Array;
+  /** Per entry: the rule's syscall set, or null for any. */
+  readonly syscalls: readonly (ReadonlySet<string> | null)[];
 }
 
 /** Canonical privilege names by number (aliases dropped), as requests spell them. */
@@ -100,11 +104,8 @@ export class CompiledProfile implements PrivPolicy {
   readonly privRule: Int32Array;
   readonly privChains: readonly (Chain | undefined)[];
 
-  // --- Per-rule condition tables, indexed by rule ---
+  // --- Per-rule effect, indexed by rule (conditions live in each chain, next to each other) ---
   private readonly ruleAllow: Uint8Array;
-  private readonly ruleUidMin: Float64Array;
-  private readonly ruleUidMax: Float64Array;
-  private readonly ruleSyscalls: readonly (ReadonlySet<string> | null)[];
   private readonly complain: boolean;
   /** What decideCap returns for a denial: CAP_DENY, or CAP_COMPLAIN in complain mode. */
   private readonly capDenyCode: number;
@@ -127,16 +128,11 @@ export class CompiledProfile implements PrivPolicy {
     this.rules = rules;
     const n = rules.length;
     this.ruleAllow = new Uint8Array(n);
-    this.ruleUidMin = new Float64Array(n);
-    this.ruleUidMax = new Float64Array(n);
     const sys: (ReadonlySet<string> | null)[] = [];
     rules.forEach((r, i) => {
       this.ruleAllow[i] = r.effect === 'allow' ? 1 : 0;
-      this.ruleUidMin[i] = r.uidMin;
-      this.ruleUidMax[i] = r.uidMax;
       sys.push(r.syscalls === null ? null : new Set(r.syscalls));
     });
-    this.ruleSyscalls = sys;
 
     // Per-object rule lists in decision order.
     const order = rules.map((r, i) => ({ i, key: ruleOrder(r, i) })).sort((a, b) => a.key - b.key);
@@ -179,7 +175,14 @@ export class CompiledProfile implements PrivPolicy {
         }
         cond.push(i);
       }
-      return cond.length === 0 ? { rule: fallback } : { chain: { rules: Int32Array.from(cond), fallback }, rule: -1 };
+      if (cond.length === 0) return { rule: fallback };
+      const uids = new Float64Array(cond.length * 2);
+      cond.forEach((r, k) => {
+        uids[2 * k] = rules[r]!.uidMin;
+        uids[2 * k + 1] = rules[r]!.uidMax;
+      });
+      const syscalls = cond.map((r) => sys[r]!);
+      return { chain: { rules: Int32Array.from(cond), fallback, uids, syscalls }, rule: -1 };
     };
 
     let aLo = 0;
@@ -277,12 +280,12 @@ export class CompiledProfile implements PrivPolicy {
 
   /** The deciding rule's index for a chain, or -1. */
   private walk(chain: Chain, uid: number, syscall: string): number {
-    const rs = chain.rules;
-    for (let k = 0; k < rs.length; k++) {
-      const r = rs[k]!;
-      if (uid >= this.ruleUidMin[r]! && uid <= this.ruleUidMax[r]!) {
-        const s = this.ruleSyscalls[r]!;
-        if (s === null || s.has(syscall)) return r;
+    const u = chain.uids;
+    const n = chain.rules.length;
+    for (let k = 0; k < n; k++) {
+      if (uid >= u[2 * k]! && uid <= u[2 * k + 1]!) {
+        const s = chain.syscalls[k]!;
+        if (s === null || s.has(syscall)) return chain.rules[k]!;
       }
     }
     return chain.fallback;
