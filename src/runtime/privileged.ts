@@ -59,6 +59,7 @@ import {
   SOCK_NONBLOCK,
   SOCK_PACKET,
   SOCK_RAW,
+  SOCK_RDM,
   SOCK_SEQPACKET,
   SOCK_STREAM,
   SOCK_TYPE_MASK,
@@ -117,9 +118,11 @@ function inPingRange(c: Credential, range: readonly [number, number]): boolean {
  * create(): inet_create/inet6_create (raw: CAP_NET_RAW in the net ns owner, EPERM; ICMP
  * datagram "ping" sockets: egid or a group in net.ipv4.ping_group_range, else EACCES — no
  * capability helps), packet_create (CAP_NET_RAW first, then the type: ESOCKTNOSUPPORT),
- * unix_create. Modelled: AF_UNIX; AF_INET/AF_INET6 with SOCK_STREAM (0/TCP), SOCK_DGRAM
- * (0/UDP/ICMP[v6]) and SOCK_RAW (any protocol); AF_PACKET. Other families and protocols depend
- * on loaded modules: unmodelled. Success returns ret 0 standing for "a new descriptor".
+ * unix_create. Modelled: AF_UNIX; AF_INET/AF_INET6 with SOCK_STREAM (0/TCP, and UDP/ICMP
+ * → EPROTONOSUPPORT), SOCK_DGRAM (0/UDP/ICMP[v6], TCP → EPROTONOSUPPORT), SOCK_RAW (protocol
+ * 0 → EPROTONOSUPPORT before the capability check), SOCK_RDM; AF_PACKET. Other families,
+ * SOCK_SEQPACKET (SCTP) and other protocols depend on loaded modules: unmodelled. Success
+ * returns ret 0 standing for "a new descriptor". (Checked against the live 6.18 kernel.)
  */
 export function sysSocket(rt: Runtime, t: Thread, domain: number, type: number, protocol: number): SyscallResult {
   const flags = type & ~SOCK_TYPE_MASK;
@@ -146,16 +149,30 @@ export function sysSocket(rt: Runtime, t: Thread, domain: number, type: number, 
     case AF_INET6: {
       if (protocol < 0 || protocol >= IPPROTO_MAX) return fail(EINVAL);
       const icmp = fam === AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+      const otherIcmp = fam === AF_INET ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+      // inet_create()'s lookup in inetsw[type] comes before the capability check:
+      //   SOCK_RAW: one wildcard entry; protocol 0 matches nothing → EPROTONOSUPPORT
+      //   a type with no entries → ESOCKTNOSUPPORT; a protocol foreign to the type →
+      //   EPROTONOSUPPORT (after a module load that finds nothing)
       if (ty === SOCK_RAW) {
-        // inetsw[SOCK_RAW] is the IPPROTO_IP wildcard: every protocol matches.
+        if (protocol === IPPROTO_IP) return fail(EPROTONOSUPPORT);
         const e = rt.privileged(t, CAP_NET_RAW, { syscall: 'socket', detail }, EPERM, netOwner);
         return e ? fail(e) : OK;
       }
-      if (ty === SOCK_STREAM && (protocol === IPPROTO_IP || protocol === IPPROTO_TCP)) return OK;
-      if (ty === SOCK_DGRAM && (protocol === IPPROTO_IP || protocol === IPPROTO_UDP)) return OK;
-      if (ty === SOCK_DGRAM && protocol === icmp) {
-        return inPingRange(t.cred, rt.sysctl.pingGroupRange) ? OK : fail(EACCES);
+      if (ty === SOCK_STREAM) {
+        if (protocol === IPPROTO_IP || protocol === IPPROTO_TCP) return OK;
+        if (protocol === IPPROTO_UDP || protocol === IPPROTO_ICMP || protocol === IPPROTO_ICMPV6) {
+          return fail(EPROTONOSUPPORT);
+        }
       }
+      if (ty === SOCK_DGRAM) {
+        if (protocol === IPPROTO_IP || protocol === IPPROTO_UDP) return OK;
+        // ping_init_sock(): the egid or a supplementary group in ping_group_range; no capability helps.
+        if (protocol === icmp) return inPingRange(t.cred, rt.sysctl.pingGroupRange) ? OK : fail(EACCES);
+        if (protocol === IPPROTO_TCP || protocol === otherIcmp) return fail(EPROTONOSUPPORT);
+      }
+      // No inet protocol registers SOCK_RDM, nor SOCK_PACKET for inet6 (inet's is a packet socket).
+      if (ty === SOCK_RDM || ty === SOCK_PACKET) return fail(ESOCKTNOSUPPORT);
       return unmodelled(`socket ${detail}: depends on the protocols the kernel has loaded`);
     }
     default:

@@ -115,6 +115,15 @@ static long op(const char *name) {
   if (!strcmp(name, "sock_tcp")) return socket(AF_INET, SOCK_STREAM, 0);
   if (!strcmp(name, "sock_unix")) return socket(AF_UNIX, SOCK_DGRAM, 0);
   if (!strcmp(name, "sock_raw_badproto")) return socket(AF_INET, SOCK_RAW, 300);
+  if (!strcmp(name, "sock_raw_proto0")) return socket(AF_INET6, SOCK_RAW, 0);
+  if (!strcmp(name, "sock_stream_udp")) return socket(AF_INET, SOCK_STREAM, IPPROTO_UDP);
+  if (!strcmp(name, "sock_dgram_tcp")) return socket(AF_INET6, SOCK_DGRAM, IPPROTO_TCP);
+  if (!strcmp(name, "sock_ping6_wrong_icmp")) return socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMP);
+  if (!strcmp(name, "sock_rdm")) return socket(AF_INET, SOCK_RDM, 0);
+  if (!strcmp(name, "sock_inet_packet")) return socket(AF_INET, SOCK_PACKET, 0);
+  if (!strcmp(name, "sock_inet6_packet")) return socket(AF_INET6, SOCK_PACKET, 0);
+  if (!strcmp(name, "sock_unix_raw")) return socket(AF_UNIX, SOCK_RAW, 0);
+  if (!strcmp(name, "sock_unix_badproto")) return socket(AF_UNIX, SOCK_STREAM, 5);
   if (!strcmp(name, "sock_badflags")) return socket(AF_INET, SOCK_STREAM | 0x10, 0);
   if (!strncmp(name, "bind_", 5)) {
     int port = atoi(name + 5);

@@ -46,6 +46,15 @@ const OPS = [
   'sock_unix',
   'sock_raw_badproto',
   'sock_badflags',
+  'sock_raw_proto0',
+  'sock_stream_udp',
+  'sock_dgram_tcp',
+  'sock_ping6_wrong_icmp',
+  'sock_rdm',
+  'sock_inet_packet',
+  'sock_inet6_packet',
+  'sock_unix_raw',
+  'sock_unix_badproto',
   'bind_0',
   'bind_7',
   'bind_1023',
@@ -169,6 +178,24 @@ function predict(env: Env, op: (typeof OPS)[number]): SyscallResult {
       return rt.socket(t, AF_INET, SOCK_RAW, 300);
     case 'sock_badflags':
       return rt.socket(t, AF_INET, SOCK_STREAM | 0x10, 0);
+    case 'sock_raw_proto0':
+      return rt.socket(t, AF_INET6, SOCK_RAW, 0);
+    case 'sock_stream_udp':
+      return rt.socket(t, AF_INET, SOCK_STREAM, 17);
+    case 'sock_dgram_tcp':
+      return rt.socket(t, AF_INET6, SOCK_DGRAM, 6);
+    case 'sock_ping6_wrong_icmp':
+      return rt.socket(t, AF_INET6, SOCK_DGRAM, 1);
+    case 'sock_rdm':
+      return rt.socket(t, AF_INET, 4, 0);
+    case 'sock_inet_packet':
+      return rt.socket(t, AF_INET, 10, 0);
+    case 'sock_inet6_packet':
+      return rt.socket(t, AF_INET6, 10, 0);
+    case 'sock_unix_raw':
+      return rt.socket(t, AF_UNIX, SOCK_RAW, 0);
+    case 'sock_unix_badproto':
+      return rt.socket(t, AF_UNIX, SOCK_STREAM, 5);
     case 'bind_0':
       return rt.bind(t, { family: AF_INET, sockType: SOCK_STREAM, port: 0 });
     case 'bind_7':
