@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -124,6 +125,42 @@ static long op(const char *name) {
   if (!strcmp(name, "sock_inet6_packet")) return socket(AF_INET6, SOCK_PACKET, 0);
   if (!strcmp(name, "sock_unix_raw")) return socket(AF_UNIX, SOCK_RAW, 0);
   if (!strcmp(name, "sock_unix_badproto")) return socket(AF_UNIX, SOCK_STREAM, 5);
+  if (!strcmp(name, "bind6_7")) {
+    int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+    if (fd < 0) return -2;
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(7), .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    return bind(fd, (struct sockaddr *)&a, sizeof a);
+  }
+  if (!strcmp(name, "bind_raw_7")) {
+    int fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+    if (fd < 0) return -2;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(7), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    return bind(fd, (struct sockaddr *)&a, sizeof a);
+  }
+  if (!strcmp(name, "mknod_regular0")) {
+    snprintf(path, sizeof path, "%s/m%d", dir, getpid());
+    return mknod(path, 0600, 0);
+  }
+  if (!strcmp(name, "mknod_sock")) {
+    snprintf(path, sizeof path, "%s/s%d", dir, getpid());
+    return mknod(path, S_IFSOCK | 0600, 0);
+  }
+  if (!strcmp(name, "mknod_missing_parent")) return mknod("/nonexistent-capctl/x", S_IFCHR | 0600, makedev(1, 3));
+  if (!strcmp(name, "kill_parent_negsig")) return kill(getppid(), -1);
+  if (!strcmp(name, "nice_clamp_high")) return setpriority(PRIO_PROCESS, 0, 100);
+  if (!strcmp(name, "nice_badwhich")) return setpriority(7, 0, 0);
+  if (!strcmp(name, "clock_settime_16")) {
+    struct timespec ts = {1, 0};
+    return syscall(SYS_clock_settime, 16, &ts);
+  }
+  if (!strcmp(name, "settimeofday_badtz")) {
+    struct timezone tz = {16 * 60, 0};
+    return syscall(SYS_settimeofday, NULL, &tz);
+  }
+  if (!strcmp(name, "reboot_unknown_cmd")) return syscall(SYS_reboot, 0xfee1dead, 672274793, 0x12345, 0);
+  if (!strcmp(name, "unshare_user_ns")) return unshare(CLONE_NEWUSER | CLONE_NEWNS);
+  if (!strcmp(name, "unshare_ipc")) return unshare(CLONE_NEWIPC);
+  if (!strcmp(name, "chroot_missing")) return chroot("/nonexistent-capctl");
   if (!strcmp(name, "sock_badflags")) return socket(AF_INET, SOCK_STREAM | 0x10, 0);
   if (!strncmp(name, "bind_", 5)) {
     int port = atoi(name + 5);

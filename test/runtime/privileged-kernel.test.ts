@@ -55,6 +55,20 @@ const OPS = [
   'sock_inet6_packet',
   'sock_unix_raw',
   'sock_unix_badproto',
+  'bind6_7',
+  'bind_raw_7',
+  'mknod_regular0',
+  'mknod_sock',
+  'mknod_missing_parent',
+  'kill_parent_negsig',
+  'nice_clamp_high',
+  'nice_badwhich',
+  'clock_settime_16',
+  'settimeofday_badtz',
+  'reboot_unknown_cmd',
+  'unshare_user_ns',
+  'unshare_ipc',
+  'chroot_missing',
   'bind_0',
   'bind_7',
   'bind_1023',
@@ -196,6 +210,36 @@ function predict(env: Env, op: (typeof OPS)[number]): SyscallResult {
       return rt.socket(t, AF_UNIX, SOCK_RAW, 0);
     case 'sock_unix_badproto':
       return rt.socket(t, AF_UNIX, SOCK_STREAM, 5);
+    case 'bind6_7':
+      return rt.bind(t, { family: AF_INET6, sockType: SOCK_DGRAM, port: 7 });
+    case 'bind_raw_7': {
+      const r = rt.socket(t, AF_INET, SOCK_RAW, 1);
+      return r.errno ? { ret: -2, errno: r.errno } : rt.bind(t, { family: AF_INET, sockType: SOCK_RAW, port: 7 });
+    }
+    case 'mknod_regular0':
+      return rt.mknod(t, { mode: 0o600 });
+    case 'mknod_sock':
+      return rt.mknod(t, { mode: 0o140600 });
+    case 'mknod_missing_parent':
+      return rt.mknod(t, { mode: S_IFCHR | 0o600, dev: 0x103, parentExists: false });
+    case 'kill_parent_negsig':
+      return rt.kill(t, parent, -1);
+    case 'nice_clamp_high':
+      return rt.setpriority(t, 0, 0, 100);
+    case 'nice_badwhich':
+      return rt.setpriority(t, 7, 0, 0);
+    case 'clock_settime_16':
+      return rt.clockSettime(t, 16, { sec: 1, nsec: 0 });
+    case 'settimeofday_badtz':
+      return rt.settimeofday(t, null, { minuteswest: 16 * 60 });
+    case 'reboot_unknown_cmd':
+      return rt.reboot(t, 0xfee1dead, 672274793, 0x12345);
+    case 'unshare_user_ns':
+      return rt.unshare(t, CLONE_NEWUSER | 0x20000);
+    case 'unshare_ipc':
+      return rt.unshare(t, 0x08000000);
+    case 'chroot_missing':
+      return rt.chroot(t, { exists: false });
     case 'bind_0':
       return rt.bind(t, { family: AF_INET, sockType: SOCK_STREAM, port: 0 });
     case 'bind_7':
