@@ -41,7 +41,7 @@ import type { DecisionListener, PrivilegeHost } from './host.js';
 import { isModelledPrctl } from './prctl.js';
 import { BAD_ADDRESS, type BadAddress, type CapUserData, type CapUserHeader, type SyscallResult } from './result.js';
 import { Runtime } from './runtime.js';
-import { CAP_VERSION_1, CLONE_NEWUSER, CLONE_THREAD } from './strace/constants.js';
+import { CAP_VERSION_1, CLONE_NEWPID, CLONE_NEWUSER, CLONE_THREAD } from './strace/constants.js';
 import { type MalformedRecord, StraceReader, type SyscallRecord, type TraceRecord } from './strace/reader.js';
 import {
   evalInt,
@@ -213,6 +213,16 @@ export class Replayer {
         if (!th || th.tid !== th.tgid) this.tids.delete(rec.pid);
         return;
       }
+      case 'alias': {
+        // The child the trace shows as `pid` is the one its parent's clone returned as `as`.
+        const t = this.tids.get(rec.as);
+        if (t !== undefined) {
+          this.tids.delete(rec.as);
+          this.tids.set(rec.pid, t);
+          this.otherPidNs.add(t);
+        }
+        return;
+      }
       case 'superseded': {
         // Thread oldPid exec'd; the kernel gave it the leader's pid (de_thread()).
         const tid = this.tids.get(rec.oldPid);
@@ -236,7 +246,7 @@ export class Replayer {
     let out: Outcome;
     if (tid === undefined) {
       out = FEED_ONLY.has(rec.name) ? UNCOUNTED : skip('task not created in the trace');
-    } else if (this.unknownCred.has(tid)) {
+    } else if (this.unknownCred.has(tid) && !CRED_FREE.has(rec.name)) {
       out = skip('credential unknown (new user namespace)');
       if (CLONE_FAMILY.has(rec.name) && rec.ret !== undefined && rec.ret > 0) this.inheritUnknown(tid, rec);
     } else {
@@ -310,6 +320,11 @@ export class Replayer {
     }
     const child = this.rt.clone(parentTid, flags, childTid);
     childTid = child.tid;
+    // A child in another pid namespace sees other pids than the trace shows.
+    const parent = this.rt.findThread(parentTid);
+    if (flags & CLONE_NEWPID || this.otherPidNs.has(parentTid) || (parent && this.childPidNs.has(parent.tgid)))
+      this.otherPidNs.add(childTid);
+    if (!(flags & CLONE_THREAD) && parent && this.childPidNs.has(parent.tgid)) this.childPidNs.add(child.tgid);
     if (!(flags & CLONE_THREAD) && this.isChrooted(parentTid)) this.chrooted.add(child.tgid);
     this.tids.set(childPid, childTid);
     if (flags & CLONE_NEWUSER) this.unknownCred.add(childTid);
@@ -366,6 +381,19 @@ export class Replayer {
 
   isChrooted(tid: number): boolean {
     return this.chrooted.has(this.rt.findThread(tid)?.tgid ?? tid);
+  }
+
+  /** Tasks living in a pid namespace other than strace's: their pid arguments and getpid() differ from the trace's pids. */
+  readonly otherPidNs = new Set<number>();
+  /** Processes that unshare(CLONE_NEWPID)'d: their future children are in a new pid namespace. */
+  readonly childPidNs = new Set<number>();
+
+  /** Every task whose credential lives in a child user namespace becomes unknown (uid maps are not modelled). */
+  forgetUserNamespaces(): void {
+    for (const t of this.rt.tids()) {
+      const th = this.rt.findThread(t);
+      if (th && th.cred.userns.level !== 0) this.unknownCred.add(t);
+    }
   }
 
   markUnknown(tid: number): void {
@@ -546,8 +574,20 @@ function splitCapArgs(text: string): string[] {
 
 // ==================================================================== handlers
 
+/** Bookkeeping calls that do not depend on the caller's credential. */
+const CRED_FREE: ReadonlySet<string> = new Set([
+  'open',
+  'openat',
+  'wait4',
+  'waitid',
+  'getxattr',
+  'lgetxattr',
+  'fgetxattr',
+]);
 const CLONE_FAMILY: ReadonlySet<string> = new Set(['clone', 'clone3', 'fork', 'vfork']);
 const FEED_ONLY: ReadonlySet<string> = new Set(['clone', 'clone3', 'fork', 'vfork', 'getpid', 'gettid', 'getxattr']);
+
+const PIDNS = 'pid in another pid namespace';
 
 const onClone: Handler = (r, tid, rec) => {
   if (rec.ret === undefined || rec.ret <= 0) return skip('task creation failed');
@@ -558,6 +598,7 @@ const onClone: Handler = (r, tid, rec) => {
 const onCapget: Handler = (r, tid, rec, args) => {
   const hdr = capHeader(args[0]);
   if (hdr === undefined) return skip('capget header not decoded');
+  if (hdr !== null && hdr !== BAD_ADDRESS && hdr.pid > 0 && r.otherPidNs.has(tid)) return skip(PIDNS);
   const dataText = (args[1] ?? '').trim();
   const dataNull = dataText === 'NULL';
   let pidUnknown = false;
@@ -597,6 +638,7 @@ const onCapget: Handler = (r, tid, rec, args) => {
 const onCapset: Handler = (r, tid, rec, args) => {
   const hdr = capHeader(args[0]);
   if (hdr === undefined) return skip('capset header not decoded');
+  if (hdr !== null && hdr !== BAD_ADDRESS && hdr.pid > 0 && r.otherPidNs.has(tid)) return skip(PIDNS);
   if (hdr !== null && hdr !== BAD_ADDRESS && hdr.pid > 0) {
     // Any pid other than the caller's own tid is EPERM, known or not.
     r.claimFirstPid(tid, hdr.pid);
@@ -639,6 +681,7 @@ const onPrctl: Handler = (r, tid, rec, args) => {
 
 const onGetpid: Handler = (r, tid, rec) => {
   if (rec.ret === undefined) return skip('result not printed');
+  if (r.otherPidNs.has(tid)) return skip(PIDNS);
   const want = rec.name === 'gettid' ? r.tracePidOf(tid) : r.traceTgidOf(tid);
   if (want === undefined || want === 0) return MATCH; // first process still unnamed: the reader just learnt it
   return want === rec.ret ? MATCH : { kind: 'diverge', predicted: String(want) };
@@ -681,6 +724,7 @@ const onUnshare: Handler = (r, tid, rec, args) => {
   const flags = evalInt(args[0] ?? '');
   if (flags === undefined) return skip('unshare flags not decoded');
   const p = r.rt.unshare(tid, flags, { chrooted: r.isChrooted(tid) });
+  if (rec.ret === 0 && flags & CLONE_NEWPID) r.childPidNs.add(r.rt.findThread(tid)?.tgid ?? tid);
   const out = comparePrivileged(rec, p, [EPERM, EINVAL, ENOSPC]);
   if (p.errno === 0 && rec.errno !== undefined) {
     // The kernel refused for a reason outside the model; the model's new namespaces are wrong.
@@ -853,6 +897,7 @@ const onChroot: Handler = (r, tid, rec) => {
 };
 
 const onKill: Handler = (r, tid, rec, args) => {
+  if (r.otherPidNs.has(tid)) return skip(PIDNS);
   const pid = fdArg(args[0]); // `1234` or, with -Y, `1234<comm>`
   const sig = evalInt(args[1] ?? '');
   if (pid === undefined || sig === undefined) return skip('kill arguments not decoded');
@@ -863,6 +908,7 @@ const onKill: Handler = (r, tid, rec, args) => {
 };
 
 const onTgkill: Handler = (r, tid, rec, args) => {
+  if (r.otherPidNs.has(tid)) return skip(PIDNS);
   const tgid = fdArg(args[0]);
   const ttid = fdArg(args[1]);
   const sig = evalInt(args[2] ?? '');
@@ -882,6 +928,21 @@ const onSethostname: Handler = (r, tid, rec, args) => {
   const p =
     rec.name === 'setdomainname' ? r.rt.setdomainname(tid, len, readable) : r.rt.sethostname(tid, len, readable);
   return comparePrivileged(rec, p, [EPERM, EINVAL, EFAULT]);
+};
+
+/**
+ * open/openat of a uid_map, gid_map or setgroups file for writing: the process is giving a
+ * user namespace its id mapping, which the model does not follow; every task in a non-initial
+ * user namespace has an unknown credential from here on. Any other open is not counted.
+ */
+const onOpen: Handler = (r, _tid, rec, args) => {
+  if (rec.ret === undefined || rec.ret < 0) return UNCOUNTED;
+  const path = rec.name === 'open' ? args[0] : args[1];
+  if (path === undefined || !/\/(uid_map|gid_map)"$/.test(path)) return UNCOUNTED;
+  const flags = (rec.name === 'open' ? args[1] : args[2]) ?? '';
+  if (!/O_WRONLY|O_RDWR/.test(flags)) return UNCOUNTED;
+  r.forgetUserNamespaces();
+  return UNCOUNTED;
 };
 
 const HANDLERS = new Map<string, Handler>([
@@ -920,6 +981,8 @@ const HANDLERS = new Map<string, Handler>([
   ['tgkill', onTgkill],
   ['sethostname', onSethostname],
   ['setdomainname', onSethostname],
+  ['open', onOpen],
+  ['openat', onOpen],
 ]);
 
 /** Syscall names the reader reports to the replay. */

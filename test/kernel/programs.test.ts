@@ -89,6 +89,16 @@ const PROGRAMS: ReadonlyArray<{ name: string; argv: string[]; expect: string[] }
     ],
     expect: ['prctl', 'execve', 'capget'],
   },
+  {
+    name: 'unshare into new pid and UTS namespaces, fork, sh, capsh (clone returns namespace pids)',
+    argv: ['unshare', '--pid', '--fork', '--uts', '/bin/sh', '-c', 'capsh --print >/dev/null; hostname capctl-ns'],
+    expect: ['unshare', 'execve', 'capget', 'vfork', 'sethostname'],
+  },
+  {
+    name: 'unshare into a new user namespace with a uid map (credentials after the map are not modelled)',
+    argv: ['unshare', '--user', '--map-root-user', '/bin/sh', '-c', 'capsh --print >/dev/null'],
+    expect: ['unshare', 'execve'],
+  },
 ];
 
 describe.runIf(ok)(`real programs under strace -f${reason ? ` — skipped: ${reason}` : ''}`, () => {

@@ -9,7 +9,7 @@ import {
   splitArgs,
 } from '../../src/runtime/strace/values.js';
 
-const NAMES = new Set(['capget', 'capset', 'prctl', 'getpid', 'execve', 'setresuid', 'wait4', 'clone3']);
+const NAMES = new Set(['capget', 'capset', 'prctl', 'getpid', 'execve', 'setresuid', 'wait4', 'clone3', 'vfork']);
 
 function read(text: string, chunk = 0): TraceRecord[] {
   const out: TraceRecord[] = [];
@@ -191,6 +191,22 @@ describe('strace reader: line formats', () => {
       oldPid: 31381,
       line: 3,
     });
+  });
+
+  it('a child in another pid namespace: clone returns its namespace pid, strace shows the global one', () => {
+    // Recorded: `unshare --pid --fork sh -c capsh`; sh (pid 1 inside) vforks capsh, which is 2 inside.
+    const text = [
+      '20587 vfork( <unfinished ...>',
+      '20588 execve("/usr/sbin/capsh", ["capsh"], 0x55 /* 35 vars */ <unfinished ...>',
+      '20587 <... vfork resumed>)              = 2',
+      '20588 <... execve resumed>)             = 0',
+    ].join('\n');
+    const recs = read(text);
+    expect(recs.filter((r) => r.kind === 'malformed')).toEqual([]);
+    const seq = recs.map((r) =>
+      r.kind === 'syscall' ? `${r.pid}:${r.name}=${r.ret}` : r.kind === 'alias' ? `alias ${r.pid} as ${r.as}` : r.kind,
+    );
+    expect(seq).toEqual(['firstpid', '20587:vfork=2', 'alias 20588 as 2', '20588:execve=0']);
   });
 
   it('parses "?" returns, killed-by lines and restart errnos', () => {

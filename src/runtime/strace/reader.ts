@@ -51,6 +51,17 @@ export interface SupersededRecord {
   readonly line: number;
 }
 
+/**
+ * A child's pid as strace shows it (`pid`) differs from what its creating call returned
+ * (`as`): the child lives in another pid namespace, where clone() returns the namespace's pid.
+ */
+export interface AliasRecord {
+  readonly kind: 'alias';
+  readonly pid: number;
+  readonly as: number;
+  readonly line: number;
+}
+
 /** The first (unprefixed) process's pid became known. */
 export interface FirstPidRecord {
   readonly kind: 'firstpid';
@@ -65,7 +76,13 @@ export interface MalformedRecord {
   readonly reason: string;
 }
 
-export type TraceRecord = SyscallRecord | ExitRecord | SupersededRecord | FirstPidRecord | MalformedRecord;
+export type TraceRecord =
+  | SyscallRecord
+  | ExitRecord
+  | SupersededRecord
+  | FirstPidRecord
+  | AliasRecord
+  | MalformedRecord;
 
 export interface ReaderOptions {
   /** Syscall names to report. Clone-family calls are always tracked for pid bookkeeping. */
@@ -103,6 +120,8 @@ export class StraceReader {
   /** Lines of pids not yet created by a clone we have seen return. */
   private readonly waiting = new Map<number, { line: number; text: string }[]>();
   private waitingCount = 0;
+  /** Children a clone returned but that never printed a line (yet): pid-namespace candidates. */
+  private readonly unclaimed: number[] = [];
   /** Clone-family calls that completed with `= ?` (their caller was killed by an exec). */
   private readonly orphanClones: SyscallRecord[] = [];
 
@@ -380,7 +399,10 @@ export class StraceReader {
       for (const p of this.live) return p;
       return 0;
     }
-    if (pid === this.firstPid || this.live.has(pid) || replaying) return pid;
+    if (pid === this.firstPid || this.live.has(pid) || replaying) {
+      if (this.unclaimed.length > 0) this.claim(pid);
+      return pid;
+    }
     if (this.firstPid === undefined && this.firstAlive) {
       const p0 = this.pending.get(0);
       const resumesFirst = resumed && p0 !== undefined && p0.name === name;
@@ -398,6 +420,15 @@ export class StraceReader {
       }
       w.push({ line, text: s });
       return undefined;
+    }
+    // A child that printed nothing before, while a clone returned a pid nobody printed under:
+    // the same task, seen from two pid namespaces.
+    const as = this.unclaimed.shift();
+    if (as !== undefined) {
+      this.live.add(pid);
+      this.live.delete(as);
+      this.onRecord({ kind: 'alias', pid, as, line });
+      return pid;
     }
     // A pid that no clone in the trace created (strace -p, or a trace cut at the start).
     this.live.add(pid);
@@ -474,7 +505,27 @@ export class StraceReader {
       this.waiting.delete(child);
       this.waitingCount -= w.length;
       for (const l of w) this.logicalLine(l.text, l.line, true);
+      return;
     }
+    if (this.pendingClones === 0 && this.waiting.size > 0) {
+      // Every clone has returned, yet a child still waits: it is this one under its pid in
+      // another namespace (clone returns the child's pid in the caller's namespace).
+      const [other, lines] = this.waiting.entries().next().value as [number, { line: number; text: string }[]];
+      this.waiting.delete(other);
+      this.waitingCount -= lines.length;
+      this.live.delete(child);
+      this.live.add(other);
+      this.onRecord({ kind: 'alias', pid: other, as: child, line: lines[0]?.line ?? 0 });
+      for (const l of lines) this.logicalLine(l.text, l.line, true);
+      return;
+    }
+    if (this.unclaimed.length >= 64) this.unclaimed.shift();
+    this.unclaimed.push(child);
+  }
+
+  private claim(pid: number): void {
+    const k = this.unclaimed.indexOf(pid);
+    if (k >= 0) this.unclaimed.splice(k, 1);
   }
 
   /**
