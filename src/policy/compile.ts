@@ -69,6 +69,8 @@ export interface Chain {
   readonly uids: Float64Array;
   /** Per entry: the rule's syscall set, or null for any. */
   readonly syscalls: readonly (ReadonlySet<string> | null)[];
+  /** Per entry, then one for the fallback: the decision code it yields (mode applied). */
+  readonly codes: Uint8Array;
 }
 
 /** Canonical privilege names by number (aliases dropped), as requests spell them. */
@@ -165,7 +167,10 @@ export class CompiledProfile implements PrivPolicy {
         l.push(i);
       }
     }
-    const chainOf = (list: number[]): { chain?: Chain; rule: number } => {
+    const capCode = (r: number) => (r >= 0 && rules[r]!.effect === 'allow' ? CAP_ALLOW : this.capDenyCode);
+    const privCode = (r: number) =>
+      r < 0 ? POLICY_NONE : rules[r]!.effect === 'allow' ? POLICY_GRANT : this.privDenyCode;
+    const chainOf = (list: number[], code: (r: number) => number): { chain?: Chain; rule: number } => {
       const cond: number[] = [];
       let fallback = -1;
       for (const i of list) {
@@ -182,7 +187,8 @@ export class CompiledProfile implements PrivPolicy {
         uids[2 * k + 1] = rules[r]!.uidMax;
       });
       const syscalls = cond.map((r) => sys[r]!);
-      return { chain: { rules: Int32Array.from(cond), fallback, uids, syscalls }, rule: -1 };
+      const codes = Uint8Array.from([...cond, fallback].map(code));
+      return { chain: { rules: Int32Array.from(cond), fallback, uids, syscalls, codes }, rule: -1 };
     };
 
     let aLo = 0;
@@ -192,7 +198,7 @@ export class CompiledProfile implements PrivPolicy {
     this.capRule = new Int32Array(CAP_COUNT).fill(-1);
     const capChains: (Chain | undefined)[] = new Array(CAP_COUNT).fill(undefined);
     for (let c = 0; c < CAP_COUNT; c++) {
-      const { chain, rule } = chainOf(capLists[c]!);
+      const { chain, rule } = chainOf(capLists[c]!, capCode);
       const bit = 1 << (c & 31);
       if (chain) {
         capChains[c] = chain;
@@ -225,7 +231,7 @@ export class CompiledProfile implements PrivPolicy {
     this.privRule = new Int32Array(PRIV_TABLE_SIZE).fill(-1);
     const privChains: (Chain | undefined)[] = new Array(PRIV_TABLE_SIZE).fill(undefined);
     for (const [p, list] of privLists) {
-      const { chain, rule } = chainOf(list);
+      const { chain, rule } = chainOf(list, privCode);
       const w = p >>> 5;
       const bit = 1 << (p & 31);
       if (chain) {
@@ -301,7 +307,7 @@ export class CompiledProfile implements PrivPolicy {
     if (!(cap >= 0 && cap < CAP_COUNT)) return this.capDenyCode;
     const v = this.capFast[cap]!;
     if (v !== CONDITIONAL) return v;
-    return this.ruleAllowed(this.walk(this.capChains[cap]!, uid, syscall)) ? CAP_ALLOW : this.capDenyCode;
+    return walkCode(this.capChains[cap]!, uid, syscall);
   }
 
   private ruleAllowed(r: number): boolean {
@@ -318,8 +324,7 @@ export class CompiledProfile implements PrivPolicy {
     if (!(priv >= 0 && priv < PRIV_TABLE_SIZE)) return POLICY_NONE;
     const v = this.privFast[priv]!;
     if (v !== CONDITIONAL) return v;
-    const r = this.walk(this.privChains[priv]!, uid, syscall);
-    return r < 0 ? POLICY_NONE : this.ruleAllow[r] === 1 ? POLICY_GRANT : this.privDenyCode;
+    return walkCode(this.privChains[priv]!, uid, syscall);
   }
 
   /** Index (into `rules`) of the rule that decides a capability request, or -1 for none. */
@@ -380,6 +385,19 @@ export class CompiledProfile implements PrivPolicy {
     const r = this.privRule[priv] ?? -1;
     return r < 0 ? undefined : describeRule(this.rules[r]!);
   }
+}
+
+/** The decision code of the first chain entry whose uid range and syscall set hold, else the fallback's. */
+function walkCode(chain: Chain, uid: number, syscall: string): number {
+  const u = chain.uids;
+  const n = chain.rules.length;
+  for (let k = 0; k < n; k++) {
+    if (uid >= u[2 * k]! && uid <= u[2 * k + 1]!) {
+      const s = chain.syscalls[k]!;
+      if (s === null || s.has(syscall)) return chain.codes[k]!;
+    }
+  }
+  return chain.codes[n]!;
 }
 
 export function describeRule(r: Rule): string {
