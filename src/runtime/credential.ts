@@ -13,18 +13,24 @@ import { inputError } from '../caps/errors.js';
 import type { ProcStatus } from '../caps/procstatus.js';
 import { SECURE_ALL_BITS, SECURE_ALL_LOCKS, VALID_HI, VALID_LO } from './abi.js';
 
+/** One line of /proc/PID/uid_map or gid_map: ids inside..inside+count-1 are outside..outside+count-1 in the parent. */
+export type IdExtent = readonly [inside: number, outside: number, count: number];
+
 /**
  * A user namespace, reduced to what capability checks need: its parent, the euid of its creator
- * (who holds every capability in it from the parent's side, cap_capable()), and the kuid that
- * its uid 0 maps to (undefined while no uid_map has been written).
+ * (who holds every capability in it from the parent's side, cap_capable()), and its uid/gid maps
+ * (undefined until written; every id is unmapped before that).
  */
 export class UserNamespace {
   readonly level: number;
+  uidMap: readonly IdExtent[] | undefined = undefined;
+  gidMap: readonly IdExtent[] | undefined = undefined;
+  /** /proc/PID/setgroups: "deny" makes setgroups() EPERM in this namespace. */
+  setgroupsAllowed = true;
   constructor(
     readonly id: number,
     readonly parent: UserNamespace | undefined,
     readonly ownerUid: number,
-    public rootKuid: number | undefined,
   ) {
     this.level = parent ? parent.level + 1 : 0;
   }
@@ -33,10 +39,53 @@ export class UserNamespace {
     for (let n: UserNamespace | undefined = ns; n; n = n.parent) if (n === this) return true;
     return false;
   }
+  /** make_kuid(ns, uid): the kernel uid, or -1 (INVALID_UID) when unmapped or (uid_t)-1. */
+  toKuid(uid: number): number {
+    return mapDown(this, uid >>> 0, 'uid');
+  }
+  toKgid(gid: number): number {
+    return mapDown(this, gid >>> 0, 'gid');
+  }
+  /** from_kuid(ns, kuid): the id inside this namespace, or -1 when unmapped. */
+  fromKuid(kuid: number): number {
+    return mapUp(this, kuid, 'uid');
+  }
+  fromKgid(kgid: number): number {
+    return mapUp(this, kgid, 'gid');
+  }
+  /** The kuid that is uid 0 here, or undefined. */
+  get rootKuid(): number | undefined {
+    const k = this.toKuid(0);
+    return k < 0 ? undefined : k;
+  }
+}
+
+function mapDown(ns: UserNamespace, id: number, kind: 'uid' | 'gid'): number {
+  if (id === 0xffffffff) return -1;
+  if (!ns.parent) return id;
+  const map = kind === 'uid' ? ns.uidMap : ns.gidMap;
+  if (!map) return -1;
+  for (const [inside, outside, count] of map) {
+    if (id >= inside && id - inside < count) return mapDown(ns.parent, outside + (id - inside), kind);
+  }
+  return -1;
+}
+
+function mapUp(ns: UserNamespace, kid: number, kind: 'uid' | 'gid'): number {
+  if (kid < 0) return -1;
+  if (!ns.parent) return kid;
+  const outer = mapUp(ns.parent, kid, kind);
+  if (outer < 0) return -1;
+  const map = kind === 'uid' ? ns.uidMap : ns.gidMap;
+  if (!map) return -1;
+  for (const [inside, outside, count] of map) {
+    if (outer >= outside && outer - outside < count) return inside + (outer - outside);
+  }
+  return -1;
 }
 
 /** The initial user namespace: every uid maps to itself, uid 0 is root. */
-export const INIT_USER_NS = new UserNamespace(0, undefined, 0, 0);
+export const INIT_USER_NS = new UserNamespace(0, undefined, 0);
 
 /** A capability set given as a CapSet, a bigint, a number (caps 0..31 only) or /proc hex text. */
 export type CapSetLike = CapSet | bigint | string;

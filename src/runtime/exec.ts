@@ -121,9 +121,17 @@ export function sysExecve(rt: Runtime, t: Thread, file: ExecFile, opts: ExecOpti
   // bprm_fill_uid(): set-id bits, skipped on nosuid mounts and under no_new_privs, and when the
   // owner has no mapping in the caller's user namespace (every owner is unmapped in a child ns
   // of this model).
-  if (suidOk && !nnp && (mode & (S_ISUID | S_ISGID)) !== 0 && old.userns.level === 0) {
-    if (mode & S_ISUID) n.euid = (file.uid ?? 0) >>> 0;
-    if ((mode & (S_ISGID | S_IXGRP)) === (S_ISGID | S_IXGRP)) n.egid = (file.gid ?? 0) >>> 0;
+  const fileUid = (file.uid ?? 0) >>> 0;
+  const fileGid = (file.gid ?? 0) >>> 0;
+  if (
+    suidOk &&
+    !nnp &&
+    (mode & (S_ISUID | S_ISGID)) !== 0 &&
+    old.userns.fromKuid(fileUid) >= 0 &&
+    old.userns.fromKgid(fileGid) >= 0
+  ) {
+    if (mode & S_ISUID) n.euid = fileUid;
+    if ((mode & (S_ISGID | S_IXGRP)) === (S_ISGID | S_IXGRP)) n.egid = fileGid;
   }
 
   // get_file_caps(): pP' starts empty.
@@ -142,7 +150,7 @@ export function sysExecve(rt: Runtime, t: Thread, file: ExecFile, opts: ExecOpti
     // namespace or of an ancestor; otherwise -ENODATA, i.e. no file capabilities.
     let rootidOwns = false;
     for (let ns: UserNamespace | undefined = old.userns; ns; ns = ns.parent) {
-      if ((ns.level === 0 ? 0 : ns.rootKuid) === fc.rootid) rootidOwns = true;
+      if (ns.toKuid(0) === fc.rootid) rootidOwns = true;
     }
     if (rootidOwns) {
       if (fc.effective) effective = true;

@@ -74,6 +74,8 @@ import {
   CAP_NET_BIND_SERVICE,
   CAP_NET_RAW,
   CAP_SETFCAP,
+  CAP_SETGID,
+  CAP_SETUID,
   CAP_SYS_ADMIN,
   CAP_SYS_BOOT,
   CAP_SYS_CHROOT,
@@ -84,7 +86,7 @@ import {
   CAP_SYS_RESOURCE,
   CAP_SYS_TIME,
 } from './caps-const.js';
-import { type Credential, UserNamespace } from './credential.js';
+import { type Credential, type IdExtent, UserNamespace } from './credential.js';
 import {
   EACCES,
   EAFNOSUPPORT,
@@ -490,12 +492,12 @@ export function sysChown(rt: Runtime, t: Thread, ch: ChownInput): SyscallResult 
   const gid = ch.gid >>> 0;
   const op = { syscall: 'chown', detail: `${ch.fileUid}:${ch.fileGid} -> ${ch.uid}:${ch.gid}` };
   if (uid !== 0xffffffff) {
-    if (c.userns.level !== 0) return fail(EINVAL); // make_kuid fails in an unmapped ns
+    if (c.userns.toKuid(uid) < 0) return fail(EINVAL); // make_kuid fails for an unmapped id
     const owner = c.fsuid === ch.fileUid && uid === ch.fileUid;
     if (!owner && rt.privileged(t, CAP_CHOWN, op, EPERM, c.userns) !== 0) return fail(EPERM);
   }
   if (gid !== 0xffffffff) {
-    if (c.userns.level !== 0) return fail(EINVAL);
+    if (c.userns.toKgid(gid) < 0) return fail(EINVAL);
     const owner = c.fsuid === ch.fileUid && (gid === ch.fileGid || c.inGroup(gid));
     if (!owner && rt.privileged(t, CAP_CHOWN, op, EPERM, c.userns) !== 0) return fail(EPERM);
   }
@@ -834,9 +836,85 @@ export function applyNewNamespaces(t: Thread, flags: number, userns: UserNamespa
   }
 }
 
+/**
+ * A write to /proc/TID/uid_map or gid_map — kernel/user_namespace.c map_write and
+ * new_idmap_permitted (the writer's credential also stands for the file's opener):
+ *   the map is already written → EPERM
+ *   empty, zero-length, wrapping, overlapping or more than 340 extents → EINVAL
+ *   no CAP_SYS_ADMIN over the target namespace → EPERM
+ *   allowed without privilege: one extent of count 1 written by the namespace's creator
+ *     (same euid) that maps onto its own euid (uid_map) or, once setgroups is "deny", its own
+ *     egid (gid_map); otherwise CAP_SETUID / CAP_SETGID over the parent namespace → else EPERM
+ *   an outside id unmapped in the parent → EPERM
+ * On success the map is installed: set*id calls, exec's root rules and setgroups follow it.
+ */
+export function sysWriteIdMap(
+  rt: Runtime,
+  t: Thread,
+  targetTid: number,
+  kind: 'uid' | 'gid',
+  extents: readonly IdExtent[],
+): SyscallResult {
+  const target = rt.findThread(targetTid);
+  if (target === undefined) return fail(ESRCH);
+  const ns = target.cred.userns;
+  const parent = ns.parent;
+  if (parent === undefined) return fail(EPERM); // the initial namespace's maps are fixed
+  if ((kind === 'uid' ? ns.uidMap : ns.gidMap) !== undefined) return fail(EPERM);
+  if (extents.length === 0 || extents.length > 340) return fail(EINVAL);
+  for (let i = 0; i < extents.length; i++) {
+    const [a, b, n] = extents[i]!;
+    if (n <= 0 || a < 0 || b < 0 || a + n - 1 > 0xfffffffe || b + n - 1 > 0xfffffffe) return fail(EINVAL);
+    for (let j = 0; j < i; j++) {
+      const [a2, b2, n2] = extents[j]!;
+      if (a < a2 + n2 && a2 < a + n) return fail(EINVAL);
+      if (b < b2 + n2 && b2 < b + n) return fail(EINVAL);
+    }
+  }
+  const c = t.cred;
+  const op = { syscall: 'write', detail: `/proc/${targetTid}/${kind}_map` };
+  if (rt.privileged(t, CAP_SYS_ADMIN, op, EPERM, ns) !== 0) return fail(EPERM);
+  let permitted = false;
+  if (extents.length === 1 && extents[0]![2] === 1 && ns.ownerUid === c.euid) {
+    const outside = extents[0]![1];
+    if (kind === 'uid' && parent.toKuid(outside) === c.euid) permitted = true;
+    if (kind === 'gid' && !ns.setgroupsAllowed && parent.toKgid(outside) === c.egid) permitted = true;
+  }
+  if (!permitted) {
+    const cap = kind === 'uid' ? CAP_SETUID : CAP_SETGID;
+    if (rt.privileged(t, cap, op, EPERM, parent) !== 0) return fail(EPERM);
+  }
+  for (const [, b, n] of extents) {
+    const lo = kind === 'uid' ? parent.toKuid(b) : parent.toKgid(b);
+    const hi = kind === 'uid' ? parent.toKuid(b + n - 1) : parent.toKgid(b + n - 1);
+    if (lo < 0 || hi < 0) return fail(EPERM);
+  }
+  if (kind === 'uid') ns.uidMap = Object.freeze([...extents]);
+  else ns.gidMap = Object.freeze([...extents]);
+  return OK;
+}
+
+/**
+ * A write to /proc/TID/setgroups — proc_setgroups_write: "allow" or "deny" (else EINVAL);
+ * "deny" after the gid_map is written, or "allow" after "deny", → EPERM.
+ */
+export function sysWriteSetgroups(rt: Runtime, t: Thread, targetTid: number, value: string): SyscallResult {
+  const target = rt.findThread(targetTid);
+  if (target === undefined) return fail(ESRCH);
+  const v = value.trim();
+  if (v !== 'allow' && v !== 'deny') return fail(EINVAL);
+  const ns = target.cred.userns;
+  if (!ns.parent) return fail(EPERM);
+  const allow = v === 'allow';
+  if (allow && !ns.setgroupsAllowed) return fail(EPERM);
+  if (!allow && ns.gidMap !== undefined) return fail(EPERM);
+  ns.setgroupsAllowed = allow;
+  return OK;
+}
+
 /** A new user namespace created by `c` (owner: c's euid; no uid map yet). */
 export function newUserNamespace(c: Credential): UserNamespace {
-  return new UserNamespace(nextUserNsId++, c.userns, c.euid, undefined);
+  return new UserNamespace(nextUserNsId++, c.userns, c.euid);
 }
 
 /**

@@ -17,7 +17,7 @@ import {
   CLONE_THREAD,
 } from './abi.js';
 import { sysCapget, sysCapset } from './capability.js';
-import { Credential, INIT_USER_NS, type UserNamespace } from './credential.js';
+import { Credential, type IdExtent, INIT_USER_NS, type UserNamespace } from './credential.js';
 import { type ExecFile, type ExecOptions, type ExecResult, sysExecve } from './exec.js';
 import { type DecisionEvent, type DecisionListener, linuxHost, type PrivilegedOp, type PrivilegeHost } from './host.js';
 import { sysPrctl, type ULong } from './prctl.js';
@@ -55,6 +55,8 @@ import {
   sysTgkill,
   sysUmount,
   sysUnshare,
+  sysWriteIdMap,
+  sysWriteSetgroups,
 } from './privileged.js';
 import type { BadAddress, CapUserData, CapUserHeader, SyscallResult } from './result.js';
 import {
@@ -521,6 +523,14 @@ export class Runtime {
   /** setns(fd, nstype) where the fd names `target.kind` namespace of thread `target.ofTid`. */
   setns(tid: number, target: SetnsTarget, nstype = 0): SyscallResult {
     return sysSetns(this, this.caller(tid), target, nstype);
+  }
+  /** write(2) of `extents` to /proc/TARGET/uid_map or gid_map by thread `tid`. */
+  writeIdMap(tid: number, targetTid: number, kind: 'uid' | 'gid', extents: readonly IdExtent[]): SyscallResult {
+    return sysWriteIdMap(this, this.caller(tid), targetTid, kind, extents);
+  }
+  /** write(2) of "allow"/"deny" to /proc/TARGET/setgroups by thread `tid`. */
+  writeSetgroups(tid: number, targetTid: number, value: string): SyscallResult {
+    return sysWriteSetgroups(this, this.caller(tid), targetTid, value);
   }
   /** setxattr of security.capability with `value` (the raw bytes). */
   setxattrCaps(tid: number, value: Uint8Array, opts: { fileWritable?: boolean } = {}): SyscallResult {

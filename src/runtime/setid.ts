@@ -27,21 +27,28 @@ const R_EFAULT = fail(EFAULT);
 
 /** make_kuid()/make_kgid() in the credential's user namespace. */
 export function makeKid(c: Credential, id: number): number {
-  const v = id >>> 0;
-  if (v === ID_UNCHANGED) return INVALID;
-  if (c.userns.level === 0) return v;
-  return INVALID; // unmapped child namespace
+  return c.userns.toKuid(id);
+}
+
+/** make_kgid() in the credential's user namespace. */
+export function makeKgid(c: Credential, id: number): number {
+  return c.userns.toKgid(id);
 }
 
 /** from_kuid_munged(): what a getter reports for a kid; an unmapped id reads as overflowuid 65534. */
 function munged(c: Credential, kid: number): number {
-  return c.userns.level === 0 ? kid : 65534;
+  const v = c.userns.fromKuid(kid);
+  return v < 0 ? 65534 : v;
+}
+
+function mungedGid(c: Credential, kid: number): number {
+  const v = c.userns.fromKgid(kid);
+  return v < 0 ? 65534 : v;
 }
 
 /** make_kuid(cred->user_ns, 0): the kuid that counts as root for commoncap, or INVALID. */
 export function rootUid(c: Credential): number {
-  if (c.userns.level === 0) return 0;
-  return c.userns.rootKuid ?? INVALID;
+  return c.userns.toKuid(0);
 }
 
 /** LSM_SETID_* flags of security_task_fix_setuid(). */
@@ -261,7 +268,7 @@ export function sysSetfsuid(rt: Runtime, t: Thread, uid: number): SyscallResult 
  */
 export function sysSetgid(rt: Runtime, t: Thread, gid: number): SyscallResult {
   const old = t.cred;
-  const kgid = makeKid(old, gid);
+  const kgid = makeKgid(old, gid);
   if (kgid === INVALID) return R_EINVAL;
   const n = old.clone();
   if (setidCapable(rt, t, 'setgid', CAP_SETGID)) {
@@ -280,8 +287,8 @@ export function sysSetregid(rt: Runtime, t: Thread, rgid: number, egid: number):
   const old = t.cred;
   const r = rgid >>> 0;
   const e = egid >>> 0;
-  const kr = makeKid(old, r);
-  const ke = makeKid(old, e);
+  const kr = makeKgid(old, r);
+  const ke = makeKgid(old, e);
   if (r !== ID_UNCHANGED && kr === INVALID) return R_EINVAL;
   if (e !== ID_UNCHANGED && ke === INVALID) return R_EINVAL;
   const n = old.clone();
@@ -306,9 +313,9 @@ export function sysSetresgid(rt: Runtime, t: Thread, rgid: number, egid: number,
   const r = rgid >>> 0;
   const e = egid >>> 0;
   const s = sgid >>> 0;
-  const kr = makeKid(old, r);
-  const ke = makeKid(old, e);
-  const ks = makeKid(old, s);
+  const kr = makeKgid(old, r);
+  const ke = makeKgid(old, e);
+  const ks = makeKgid(old, s);
   if (r !== ID_UNCHANGED && kr === INVALID) return R_EINVAL;
   if (e !== ID_UNCHANGED && ke === INVALID) return R_EINVAL;
   if (s !== ID_UNCHANGED && ks === INVALID) return R_EINVAL;
@@ -335,8 +342,8 @@ export function sysSetresgid(rt: Runtime, t: Thread, rgid: number, egid: number,
 /** setfsgid(gid) — __sys_setfsgid: returns the old fsgid; changes it if gid is one of the caller's gids or with CAP_SETGID. */
 export function sysSetfsgid(rt: Runtime, t: Thread, gid: number): SyscallResult {
   const old = t.cred;
-  const oldFsgid = munged(old, old.fsgid);
-  const kgid = makeKid(old, gid);
+  const oldFsgid = mungedGid(old, old.fsgid);
+  const kgid = makeKgid(old, gid);
   if (kgid === INVALID) return ok(oldFsgid);
   if (
     kgid === old.rgid ||
@@ -370,9 +377,11 @@ export function sysSetgroups(
   list: readonly number[] | BadAddress | null,
 ): SyscallResult {
   const old = t.cred;
-  // may_setgroups(): CAP_SETGID, and setgroups allowed in the user namespace — never in a child
-  // namespace without a gid_map (the only kind this model creates).
-  if (!setidCapable(rt, t, 'setgroups', CAP_SETGID) || old.userns.level !== 0) return R_EPERM;
+  // may_setgroups(): CAP_SETGID, and userns_may_setgroups(): in a child namespace only once a
+  // gid_map is written and /proc/PID/setgroups is not "deny".
+  const ns = old.userns;
+  const nsAllows = ns.level === 0 || (ns.gidMap !== undefined && ns.setgroupsAllowed);
+  if (!setidCapable(rt, t, 'setgroups', CAP_SETGID) || !nsAllows) return R_EPERM;
   const n32 = size >>> 0;
   if (n32 > NGROUPS_MAX) return R_EINVAL;
   if (n32 > 0) {
@@ -380,7 +389,7 @@ export function sysSetgroups(
   }
   const gids: number[] = [];
   for (let i = 0; i < n32; i++) {
-    const k = makeKid(old, (list as readonly number[])[i]!);
+    const k = makeKgid(old, (list as readonly number[])[i]!);
     if (k === INVALID) return R_EINVAL;
     gids.push(k);
   }

@@ -188,4 +188,46 @@ describe('uid family: kernel/sys.c rules beyond §8', () => {
     expect(rt.setresuid(tid, -1, -1, -1)).toEqual({ ret: 0, errno: 0 });
     expect(rt.setgid(tid, 0)).toEqual({ ret: -1, errno: EINVAL });
   });
+  it('unshare -r: id maps written by the creator make it root in the namespace (checked on 6.18)', () => {
+    const { rt, tid } = setup({ uid: 1000, gid: 0, effective: 0n, permitted: 0n });
+    expect(rt.unshare(tid, CLONE_NEWUSER).errno).toBe(0);
+    expect(rt.writeIdMap(tid, tid, 'gid', [[0, 0, 1]]).errno).toBe(EPERM); // setgroups not yet denied
+    expect(rt.writeSetgroups(tid, tid, 'deny').errno).toBe(0);
+    expect(rt.writeIdMap(tid, tid, 'uid', [[0, 1001, 1]]).errno).toBe(EPERM); // not its own euid
+    expect(rt.writeIdMap(tid, tid, 'uid', [[0, 1000, 1]]).errno).toBe(0);
+    expect(rt.writeIdMap(tid, tid, 'uid', [[0, 1000, 1]]).errno).toBe(EPERM); // written once
+    expect(rt.writeIdMap(tid, tid, 'gid', [[0, 0, 1]]).errno).toBe(0);
+    expect(rt.setgroups(tid, 0, null).errno).toBe(EPERM);
+    expect(rt.setfsuid(tid, -1)).toEqual({ ret: 0, errno: 0 });
+    expect(rt.setuid(tid, 0).errno).toBe(0);
+    expect(rt.setuid(tid, 5).errno).toBe(EINVAL);
+    expect(rt.execve(tid, {}).errno).toBe(0);
+    const c = rt.cred(tid);
+    expect([c.ruid, c.euid, c.effective.toBigInt(), c.permitted.toBigInt()]).toEqual([
+      1000,
+      1000,
+      0x1ffffffffffn,
+      0x1ffffffffffn,
+    ]);
+  });
+  it('id map writes: root of the parent may map ranges; malformed maps are EINVAL', () => {
+    const { rt, tid } = setup();
+    const child = rt.clone(tid, CLONE_NEWUSER | 17).tid;
+    expect(rt.writeIdMap(tid, child, 'uid', [[0, 100000, 0]]).errno).toBe(EINVAL);
+    expect(
+      rt.writeIdMap(tid, child, 'uid', [
+        [0, 100000, 10],
+        [5, 200000, 10],
+      ]).errno,
+    ).toBe(EINVAL);
+    expect(rt.writeIdMap(tid, child, 'uid', [[0, 100000, 65536]]).errno).toBe(0);
+    expect(rt.writeIdMap(tid, child, 'gid', [[0, 100000, 65536]]).errno).toBe(0);
+    expect(rt.cred(child).userns.toKuid(1000)).toBe(101000);
+    expect(rt.cred(child).userns.fromKuid(100005)).toBe(5);
+    // A process without CAP_SETUID in the parent cannot map a range onto other users' ids.
+    const u = setup({ uid: 1000, effective: 0n, permitted: 0n });
+    const uc = u.rt.clone(u.tid, CLONE_NEWUSER | 17).tid;
+    expect(u.rt.writeIdMap(u.tid, uc, 'uid', [[0, 100000, 65536]]).errno).toBe(EPERM);
+    expect(u.rt.writeIdMap(u.tid, uc, 'uid', [[0, 1000, 1]]).errno).toBe(0);
+  });
 });
