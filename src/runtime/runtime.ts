@@ -253,7 +253,18 @@ export class Runtime {
     }
     let live = false;
     for (const o of p.threads) if (!o.exited) live = true;
-    if (!live) p.zombie = true;
+    if (!live) {
+      p.zombie = true;
+      // exit_ptrace(): a tracer's exit detaches its tracees.
+      for (const q of this.processes.values()) if (q.tracerTgid === p.tgid) q.tracerTgid = 0;
+    }
+  }
+
+  /** ptrace(PTRACE_DETACH) as recorded: the process stops being traced by the caller's process. */
+  ptraceDetach(tid: number, pid: number): void {
+    const t = this.caller(tid);
+    const target = this.threads.get(pid);
+    if (target && target.process.tracerTgid === t.tgid) target.process.tracerTgid = 0;
   }
 
   /** wait4() by the parent: a zombie process's ids disappear (capget → ESRCH afterwards). */

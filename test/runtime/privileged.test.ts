@@ -148,6 +148,12 @@ describe('ptrace attach', () => {
     expect(e(rt.ptraceAttach(root, d))).toBe(0);
     expect(e(rt.ptraceAttach(a, 777777))).toBe(ESRCH);
     expect(e(rt.ptraceAttach(a, a))).toBe(EPERM);
+    // Detach, or the tracer's exit, frees the tracee for another tracer.
+    rt.ptraceDetach(root, d);
+    expect(e(rt.ptraceAttach(root, d))).toBe(0);
+    rt.exitGroup(root);
+    const other = rt.spawn(Credential.root()).tid;
+    expect(e(rt.ptraceAttach(other, d))).toBe(0);
   });
   it('a non-dumpable target needs CAP_SYS_PTRACE; Yama scope 1 limits to descendants', () => {
     const rt = createRuntime({ sysctl: { yamaPtraceScope: 1 } });
