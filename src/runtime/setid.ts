@@ -61,7 +61,8 @@ enum SetId {
 
 /**
  * ns_capable_setid(old->user_ns, cap): the capability in the caller's effective set (in its
- * own user namespace). Reported as a decision.
+ * own user namespace). Reported as a decision; callers ask only when the capability decides
+ * the outcome (a missing capability then means EPERM, or for setfs*id an unchanged id).
  */
 function setidCapable(rt: Runtime, t: Thread, syscall: string, cap: number): boolean {
   const has = t.cred.hasEffective(cap);
@@ -151,9 +152,13 @@ export function sysSetuid(rt: Runtime, t: Thread, uid: number): SyscallResult {
   const kuid = makeKid(old, uid);
   if (kuid === INVALID) return R_EINVAL;
   const n = old.clone();
-  if (setidCapable(rt, t, 'setuid', CAP_SETUID)) {
+  // The kernel asks for CAP_SETUID first; without it the unprivileged rule may still allow the
+  // call, so the decision is reported only when the capability decides.
+  if (old.hasEffective(CAP_SETUID)) {
+    setidCapable(rt, t, 'setuid', CAP_SETUID);
     n.ruid = n.suid = kuid;
   } else if (kuid !== old.ruid && kuid !== n.suid) {
+    setidCapable(rt, t, 'setuid', CAP_SETUID);
     return R_EPERM;
   }
   n.fsuid = n.euid = kuid;
@@ -271,11 +276,13 @@ export function sysSetgid(rt: Runtime, t: Thread, gid: number): SyscallResult {
   const kgid = makeKgid(old, gid);
   if (kgid === INVALID) return R_EINVAL;
   const n = old.clone();
-  if (setidCapable(rt, t, 'setgid', CAP_SETGID)) {
+  if (old.hasEffective(CAP_SETGID)) {
+    setidCapable(rt, t, 'setgid', CAP_SETGID);
     n.rgid = n.egid = n.sgid = n.fsgid = kgid;
   } else if (kgid === old.rgid || kgid === old.sgid) {
     n.egid = n.fsgid = kgid;
   } else {
+    setidCapable(rt, t, 'setgid', CAP_SETGID);
     return R_EPERM;
   }
   commitCreds(rt, t, old, n);

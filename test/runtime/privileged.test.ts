@@ -74,6 +74,18 @@ describe('decision events and the host hook', () => {
     rt.prctl(tid, 24, 5);
     expect(events).toHaveLength(2);
   });
+
+  it('set*id reports a denial only when the call is refused', () => {
+    const events: DecisionEvent[] = [];
+    const { rt, tid } = setup(
+      { uid: [1000, 2000, 1000, 2000], effective: 0n, permitted: 0n },
+      { onDecision: (ev) => events.push(ev) },
+    );
+    expect(rt.setuid(tid, 1000).errno).toBe(0); // the unprivileged rule allows it
+    expect(events).toEqual([]);
+    expect(rt.setuid(tid, 3000).errno).toBe(EPERM);
+    expect(events.map((x) => [x.syscall, x.cap, x.errno])).toEqual([['setuid', 7, EPERM]]);
+  });
 });
 
 describe('kill', () => {
