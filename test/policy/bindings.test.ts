@@ -17,7 +17,7 @@ import {
   withStateLock,
 } from '../../src/policy/index.js';
 import { policiesDir } from '../../src/policy/paths.js';
-import { errorOf, profileDir } from './helpers.js';
+import { errorOf, profileDir, stockDir } from './helpers.js';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'capctl-state-'));
 const binding = (i: number): Binding => ({
@@ -118,6 +118,6 @@ describe('bindings store', () => {
     await expect(attach(fresh(), 'container', 'c', join(policiesDir(), 'linux-kmod-build.yaml'))).rejects.toThrow(
       'profile linux-kmod-build is for a chroot',
     );
-    expect((await attach(fresh(), 'jail', 'j', join(policiesDir(), 'nginx.yaml'))).binding.kind).toBe('jail');
+    expect((await attach(fresh(), 'jail', 'j', join(stockDir(), 'nginx.yaml'))).binding.kind).toBe('jail');
   });
 });

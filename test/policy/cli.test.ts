@@ -9,12 +9,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/policy/paths.js';
+import { stockDir } from './helpers.js';
 
 const root = packageRoot();
 const bin = join(root, 'bin', 'capctl.js');
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
 const fresh = () => mkdtempSync(join(tmpdir(), 'capctl-cli-'));
+// Copies with mode 0644 for everything that attaches (as root, attach checks modes).
+const stock = stockDir();
 
 beforeAll(() => {
   if (!existsSync(join(root, 'dist', 'src', 'cli', 'main.js'))) {
@@ -28,9 +31,13 @@ describe('capctl attach under concurrency', () => {
     const exec = promisify(execFile);
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        exec(process.execPath, [bin, 'attach', '--container', `c${i}`, '--state-dir', state, 'docker-default'], {
-          cwd: root,
-        }),
+        exec(
+          process.execPath,
+          [bin, 'attach', '--container', `c${i}`, '--state-dir', state, join(stock, 'docker-default.yaml')],
+          {
+            cwd: root,
+          },
+        ),
       ),
     );
     for (const r of results) expect(r.stdout).toMatch(/^attached docker-default/);
@@ -133,7 +140,7 @@ describe('capctl jail create', () => {
         'create',
         'web',
         '--profile',
-        'docker-default',
+        join(stock, 'docker-default.yaml'),
         '--path',
         '/jails/web',
         '--json',
