@@ -91,10 +91,20 @@ static unsigned long long cur_p(void) {
   return ((unsigned long long)d[1].permitted << 32) | d[0].permitted;
 }
 
-/* A: root, E = P. B: root, E = 0. C: uid 1000, no caps. D: uid 1000, E = P = the root set. */
-static int setup(char cfg) {
+/*
+ * A: root, E = P. B: root, E = 0. C: uid 1000, no caps. D: uid 1000, E = P = the root set.
+ * E<hex>: root with E = hex & P. U<hex>: uid 1000 with E = P = hex & (root's P).
+ */
+static int setup(const char *cfgs) {
   unsigned long long p = cur_p();
+  char cfg = cfgs[0];
+  unsigned long long m = strtoull(cfgs + 1, NULL, 16) & p;
   switch (cfg) {
+    case 'E': return capset_raw(m, p, 0);
+    case 'U':
+      if (prctl(PR_SET_KEEPCAPS, 1)) return -1;
+      if (setresuid(1000, 1000, 1000)) return -1;
+      return capset_raw(m, m, 0);
     case 'A': return 0;
     case 'B': return capset_raw(0, p, 0);
     case 'C': return setresuid(1000, 1000, 1000);
@@ -313,7 +323,8 @@ int main(int argc, char **argv) {
   dir = argv[1];
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (setgroups(0, NULL)) perror("setgroups");
-  for (const char *c = argv[2]; *c; c++) {
+  char *cfgs = strdup(argv[2]);
+  for (char *c = strtok(cfgs, ","); c; c = strtok(NULL, ",")) {
     for (int i = 3; i < argc; i++) {
       int pfd[2];
       if (pipe(pfd)) return 4;
@@ -327,13 +338,13 @@ int main(int argc, char **argv) {
         int rfd = creat(rf, 0644);
         if (rfd >= 0) close(rfd);
         start_target(argv[i]);
-        if (setup(*c) != 0) {
-          snprintf(buf, sizeof buf, "%c %s setup-failed %d\n", *c, argv[i], errno);
+        if (setup(c) != 0) {
+          snprintf(buf, sizeof buf, "%s %s setup-failed %d\n", c, argv[i], errno);
         } else {
           errno = 0;
           long r = op(argv[i]);
           int e = errno;
-          snprintf(buf, sizeof buf, "%c %s %ld %d\n", *c, argv[i], r < 0 ? r : (r > 0 ? 1 : 0), r < 0 ? e : 0);
+          snprintf(buf, sizeof buf, "%s %s %ld %d\n", c, argv[i], r < 0 ? r : (r > 0 ? 1 : 0), r < 0 ? e : 0);
         }
         if (write(pfd[1], buf, strlen(buf)) < 0) _exit(5);
         _exit(0);

@@ -1,7 +1,8 @@
 /**
  * Live-kernel differential for the privileged operations: privileged-kernel.c performs each
- * operation under four credentials (root; root with E = 0; uid 1000 without caps; uid 1000
- * with E = P = root's set) and the runtime must predict the same return value and errno.
+ * operation under four fixed credentials (root; root with E = 0; uid 1000 without caps; uid
+ * 1000 with E = P = root's set) and twelve random ones, and the runtime must predict the same
+ * return value and errno.
  * Needs root and gcc.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -158,6 +159,7 @@ function makeEnv(cfg: string, iopl: boolean): Env {
   const b = statusField('CapBnd');
   const root = Credential.from({ effective: p, permitted: p, bounding: b, groups: [] });
   const parent = rt.spawn(root, { tid: 10 }).tid;
+  const mask = cfg.length > 1 ? BigInt(`0x${cfg.slice(1)}`) & BigInt(`0x${p}`) : 0n;
   const cred =
     cfg === 'A'
       ? root
@@ -165,7 +167,11 @@ function makeEnv(cfg: string, iopl: boolean): Env {
         ? Credential.from({ effective: 0n, permitted: p, bounding: b })
         : cfg === 'C'
           ? Credential.from({ uid: 1000, effective: 0n, permitted: 0n, bounding: b })
-          : Credential.from({ uid: 1000, effective: p, permitted: p, bounding: b, securebits: 0x10 });
+          : cfg === 'D'
+            ? Credential.from({ uid: 1000, effective: p, permitted: p, bounding: b, securebits: 0x10 })
+            : cfg[0] === 'E'
+              ? Credential.from({ effective: mask, permitted: p, bounding: b })
+              : Credential.from({ uid: 1000, effective: mask, permitted: mask, bounding: b, securebits: 0x10 });
   const child = rt.spawn(cred, { tid: 11, ppid: parent }).tid;
   return { rt, parent, child, nofileMax: nofileHard() };
 }
@@ -395,12 +401,24 @@ describe.runIf(canRun)(
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    it('predicts every operation under four credentials', () => {
+    it('predicts every operation under fixed and random credentials', () => {
       const scratch = join(dir, 'scratch');
       execFileSync('mkdir', ['-m', '777', scratch]);
-      const out = execFileSync(bin, [scratch, 'ABCD', ...OPS], { encoding: 'utf8' });
+      // Besides the four fixed credentials, random effective sets (root, and uid 1000 with
+      // E = P): each operation then sees its capability both present and absent, which catches
+      // an operation checking the wrong capability. Deterministic masks (xorshift64).
+      let x = 0x2545f4914f6cdd1dn;
+      const next = () => {
+        x ^= (x << 13n) & 0xffffffffffffffffn;
+        x ^= x >> 7n;
+        x ^= (x << 17n) & 0xffffffffffffffffn;
+        return x & 0x1ffffffffffn;
+      };
+      const configs = ['A', 'B', 'C', 'D'];
+      for (let i = 0; i < 6; i++) configs.push(`E${next().toString(16)}`, `U${next().toString(16)}`);
+      const out = execFileSync(bin, [scratch, configs.join(','), ...OPS], { encoding: 'utf8', maxBuffer: 1 << 24 });
       const lines = out.trim().split('\n');
-      expect(lines).toHaveLength(4 * OPS.length);
+      expect(lines).toHaveLength(configs.length * OPS.length);
       // CONFIG_X86_IOPL_IOPERM is a kernel build option: an input, read off root's iopl result.
       const iopl = !/^A iopl3 -1 38$/m.test(out);
       const mismatches: string[] = [];
@@ -422,7 +440,7 @@ describe.runIf(canRun)(
         }
       }
       expect(mismatches).toEqual([]);
-      expect(compared).toBeGreaterThan(4 * OPS.length - 12);
+      expect(compared).toBeGreaterThan(configs.length * (OPS.length - 4));
     });
   },
 );
