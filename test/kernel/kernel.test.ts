@@ -6,7 +6,8 @@
  * 6000 seeds; CAPCTL_SOAK=N runs N.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Divergence } from '../../src/runtime/replay.js';
@@ -24,6 +25,7 @@ import {
 } from './harness.js';
 
 const CLI_BUILT = existsSync(join(HERE, '..', '..', 'dist', 'src', 'cli', 'main.js'));
+const KEEP_DIR = join(tmpdir(), 'capctl-kernel-failures');
 const soak = process.env.CAPCTL_SOAK;
 const SEEDS = soak === undefined ? 800 : soak === '1' ? 6000 : Number(soak);
 const STEPS = 70;
@@ -63,10 +65,14 @@ describe.runIf(canRunKernelTests)(
           matched += r.summary.matched;
           for (const [k, v] of Object.entries(r.summary.bySyscall)) by[k] = (by[k] ?? 0) + v.matched;
           if (r.summary.diverged > 0 || r.summary.malformed > 0) {
+            // Keep the trace for a post-mortem: the workspace is removed after the run.
+            mkdirSync(KEEP_DIR, { recursive: true });
+            copyFileSync(out, join(KEEP_DIR, `seed-${seed}.strace`));
+            writeFileSync(join(KEEP_DIR, `seed-${seed}.status`), status);
             const show = (d: Divergence) =>
               `  ${d.line}: ${d.call.slice(0, 160)}\n    recorded ${d.recorded}\n    predicted ${d.predicted}`;
             failures.push(
-              `seed ${seed} (strace ${style.toFile ? '-o' : 'stderr'} ${style.flags.join(' ')}): ${r.summary.diverged} diverged, ${r.summary.malformed} malformed\n${r.divergences.slice(0, 3).map(show).join('\n')}${r.malformed.slice(0, 3).join('\n')}`,
+              `seed ${seed} (strace ${style.toFile ? '-o' : 'stderr'} ${style.flags.join(' ')}; kept in ${KEEP_DIR}): ${r.summary.diverged} diverged, ${r.summary.malformed} malformed\n${r.divergences.slice(0, 3).map(show).join('\n')}${r.malformed.slice(0, 3).join('\n')}`,
             );
           }
         }
