@@ -5,10 +5,11 @@
  * The initial credential is that of the process that started the traced program (its
  * /proc/PID/status text); the trace's first line is usually strace's own execve of the
  * program, which is replayed like any other. Every modelled call is predicted from the model's
- * state *before* looking at the recorded result; the record is then compared and — whatever
- * the outcome — the record's result is what the trace continues from only in the sense that
- * the model applies its own prediction (a diverged capset leaves the model in its predicted
- * state, so one divergence may cause others; the first one is the one to read).
+ * state *before* the recorded result is looked at, then compared. The model keeps its own
+ * prediction afterwards (a diverged capset leaves the model in its predicted state, so one
+ * divergence may cause others: read the first one first) — except for an execve the kernel
+ * refused while the model let it through, where the task keeps its old credential because the
+ * program visibly went on running.
  *
  * Outcomes per call:
  *  - matched: same return value and errno (for calls returning a new fd, success versus the
