@@ -223,6 +223,19 @@ describe.skipIf(!CLI_BUILT)('capctl replay (built CLI; npm run build)', () => {
     expect(r5.stderr).toMatch(/bad\.txt:2: malformed line skipped/);
   });
 
+  it('--profile on the Linux host: a capability outside the profile is denied (ping allows the raw socket, strict does not)', () => {
+    const ex = join(ROOT, 'examples');
+    const args = [join(ex, 'drop-raw.strace'), '--status', join(ex, 'drop-raw.status'), '--check'];
+    const ping = run([...args, '--profile', join(ROOT, 'policies', 'ping.yaml')]);
+    expect(ping.status).toBe(0);
+    expect(ping.stdout).toBe('replayed 13 calls: 13 matched, 0 diverged, 0 not modeled\n');
+    const strict = run([...args, '--profile', join(ROOT, 'policies', 'strict.yaml')]);
+    expect(strict.status).toBe(1);
+    expect(strict.stdout).toMatch(
+      /socket\(AF_INET, SOCK_RAW, IPPROTO_ICMP\)\n {2}recorded: {2}3\n {2}predicted: -1 EPERM/,
+    );
+  });
+
   it('--host freebsd replays through the FreeBSD host (divergences are expected: the trace is Linux)', () => {
     const r = run([join(FIX, 'capsh-nobody.strace'), '--status', status, '--host', 'freebsd', '--json']);
     expect(r.status).toBe(0);
