@@ -4,7 +4,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
+import type * as Yaml from 'yaml';
 import { CapSet } from '../caps/capset.js';
 import { CAP_COUNT, CAPABILITIES, capByName } from '../caps/catalog.js';
 import { CapctlError, inputError } from '../caps/errors.js';
@@ -29,7 +29,10 @@ import {
 import { policiesDir } from '../policy/paths.js';
 import { privCatalog } from '../policy/privdata.js';
 import { POLICY_DENY, POLICY_GRANT, POLICY_NONE } from '../priv/policy-hook.js';
+import { lazyRequire } from '../util/lazy.js';
 import { printJson } from './output.js';
+
+const yaml = lazyRequire<typeof Yaml>('yaml');
 
 /** A profile argument: a file, or the name of a stock profile in policies/. */
 export function resolveProfileArg(arg: string): string {
@@ -250,7 +253,7 @@ Examples:
       const p = loadProfile(resolveProfileArg(file));
       if (opts.json) return printJson(showJson(p));
       const head = `# resolved from ${p.profile.files.map(displayPath).join(' <- ')}\n`;
-      process.stdout.write(head + stringify(resolvedDoc(p), { flowCollectionPadding: false }));
+      process.stdout.write(head + yaml().stringify(resolvedDoc(p), { flowCollectionPadding: false }));
     });
 
   profile

@@ -8,10 +8,15 @@
  * addPolicy agree with its numeric sort.
  */
 import { readFileSync } from 'node:fs';
-import { type Enforcer, newEnforcer, newModelFromString } from 'casbin';
+import type * as Casbin from 'casbin';
+import type { Enforcer } from 'casbin';
+import { lazyRequire } from '../util/lazy.js';
 import { ruleOrder } from './compile.js';
 import { modelPath } from './paths.js';
 import { type Rule, UID_ANY_MAX } from './types.js';
+
+/** casbin is only needed for `profile explain` and the property tests: load it on first use. */
+const casbin = lazyRequire<typeof Casbin>('casbin');
 
 let modelText: string | undefined;
 export function modelConf(): string {
@@ -48,6 +53,7 @@ export function syscallIn(sc: unknown, list: unknown): boolean {
 }
 
 export async function buildEnforcer(rules: readonly Rule[]): Promise<Enforcer> {
+  const { newEnforcer, newModelFromString } = casbin();
   const e = await newEnforcer(newModelFromString(modelConf()));
   await e.addFunction('uidIn', (a: unknown, b: unknown) => uidIn(a, b));
   await e.addFunction('syscallIn', (a: unknown, b: unknown) => syscallIn(a, b));

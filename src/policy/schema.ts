@@ -3,7 +3,11 @@
  * each turned into a ProfileIssue at the key or value it is about.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { Ajv2020 as Ajv2020Class, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { lazyRequire } from '../util/lazy.js';
+
+const ajvModule = lazyRequire<{ Ajv2020: typeof Ajv2020Class }>('ajv/dist/2020.js');
+
 import { closestName } from '../caps/catalog.js';
 import { schemaPath } from './paths.js';
 import { type PathSeg, type ProfileSource, pointerToPath } from './source.js';
@@ -23,6 +27,7 @@ export function profileValidator(): ValidateFunction {
     // The schema file is checked against the 2020-12 meta-schema by the tests
     // (test/policy/schema.test.ts); skipping that check here makes the first load in a process
     // about three times faster, which every CLI invocation pays.
+    const { Ajv2020 } = ajvModule();
     const ajv = new Ajv2020({ ...AJV_OPTIONS, validateSchema: false });
     validator = ajv.compile(profileSchema());
   }

@@ -3,7 +3,11 @@
  * path (ajv's instancePath, or our own) back to `line:column` in the file. Every problem found
  * in a profile becomes a ProfileIssue that points at the exact key or value.
  */
-import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type * as Yaml from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
+import { lazyRequire } from '../util/lazy.js';
+
+const yaml = lazyRequire<typeof Yaml>('yaml');
 
 export interface ProfileIssue {
   file: string;
@@ -47,7 +51,8 @@ export class ProfileSource {
   constructor(file: string, text: string) {
     this.file = file;
     this.text = text;
-    this.lines = new LineCounter();
+    const { LineCounter: Lines, parseDocument } = yaml();
+    this.lines = new Lines();
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: true, uniqueKeys: true });
     for (const e of this.doc.errors) {
       const at = e.linePos?.[0] ?? this.lines.linePos(e.pos[0]);
@@ -68,20 +73,22 @@ export class ProfileSource {
     let best: Node | undefined = (node as Node | null) ?? undefined;
     for (let i = 0; i < path.length; i++) {
       const seg = path[i]!;
-      if (isMap(node)) {
-        const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === seg);
+      if (yaml().isMap(node)) {
+        const pair = node.items.find((p) => (yaml().isScalar(p.key) ? p.key.value : p.key) === seg);
         if (!pair) break;
-        if (key && i === path.length - 1 && isScalar(pair.key)) {
+        if (key && i === path.length - 1 && yaml().isScalar(pair.key)) {
           best = pair.key;
           break;
         }
         node = pair.value;
-        best = (isScalar(pair.value) || isMap(pair.value) || isSeq(pair.value) ? pair.value : pair.key) as Node;
-      } else if (isSeq(node) && typeof seg === 'number') {
+        best = (
+          yaml().isScalar(pair.value) || yaml().isMap(pair.value) || yaml().isSeq(pair.value) ? pair.value : pair.key
+        ) as Node;
+      } else if (yaml().isSeq(node) && typeof seg === 'number') {
         const item = node.items[seg];
         if (item === undefined) break;
         node = item;
-        if (isScalar(item) || isMap(item) || isSeq(item)) best = item;
+        if (yaml().isScalar(item) || yaml().isMap(item) || yaml().isSeq(item)) best = item;
       } else break;
     }
     const off = best?.range?.[0] ?? 0;
