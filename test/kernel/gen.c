@@ -210,8 +210,13 @@ static void op_ids(void) {
     syscall(SYS_setreuid, a, b);
     break;
   case 2:
-  case 3:
     syscall(SYS_setresuid, a, b, c);
+    break;
+  case 3:
+    /* glibc's wrapper: every thread of the process runs the same setresuid (a SIGSETXID
+     * broadcast interrupts parked threads); glibc aborts if a thread disagrees */
+    if (chance(25)) setresuid(a, b, c);
+    else syscall(SYS_setresuid, a, b, c);
     break;
   case 4:
     syscall(SYS_setfsuid, a);

@@ -173,6 +173,9 @@ describe('strace reader: line formats', () => {
       'superseded 22221->22210',
       '22210:execve=0',
     ]);
+    // The inferred clone keeps its arguments (CLONE_THREAD: the child is a thread).
+    const clone = recs.find((r) => r.kind === 'syscall' && r.name === 'clone3');
+    expect(clone?.kind === 'syscall' && clone.args).toBe('{flags=CLONE_VM|CLONE_FS|CLONE_THREAD, exit_signal=0}');
   });
 
   it('-o: an exec from a thread ends its line with "<pid changed to N ...>" and resumes as N', () => {
@@ -284,6 +287,8 @@ describe('strace reader: values', () => {
     expect(evalInt('S_IFCHR|0600')).toBe(0o20600);
     expect(evalInt('CLONE_VM|CLONE_THREAD|SIGCHLD')).toBe(0x100 | 0x10000 | 17);
     expect(evalInt('PR_SOMETHING_NEW')).toBeUndefined();
+    expect(evalInt('SIGRT_1')).toBe(33);
+    expect(evalInt('SIGKILL')).toBe(9);
     expect(evalULong('0xffffffffffffffff /* CAP_??? */')).toBe(2n ** 64n - 1n);
     expect(evalULong('-1')).toBe(2n ** 64n - 1n);
     expect(evalULong('0x2f /* PR_CAP_AMBIENT */')).toBe(47n);

@@ -323,6 +323,8 @@ export class StraceReader {
       if (CLONE_NAMES.has(name)) this.pendingClones--;
       let rest = s.slice(e + 9);
       if (rest.startsWith(' ')) rest = rest.slice(1);
+      // `<... clone3 resumed> <unfinished ...>) = ?`: the caller was killed inside the call.
+      if (rest.startsWith('<unfinished ...>')) rest = rest.slice(16);
       if (rest.endsWith('<unfinished ...>')) {
         // Resumed and interrupted again (rare: a signal during a restarted call).
         this.pending.set(who, { name, args: p.args + rest.slice(0, rest.length - 16), entryLine: p.entryLine });

@@ -100,6 +100,13 @@ function evalTerm(t: string): number | undefined {
   }
   const named = NAMES.get(t);
   if (named !== undefined) return named;
+  // Real-time signals: strace names signal 32 SIGRTMIN and 32+n SIGRT_n (glibc's SIGSETXID is SIGRT_1).
+  if (t.startsWith('SIGRT')) {
+    if (t === 'SIGRTMIN') return 32;
+    if (t === 'SIGRTMAX') return 64;
+    const n = /^SIGRT_(\d+)$/.exec(t);
+    if (n) return 32 + Number(n[1]);
+  }
   // socket(AF_PACKET, …, htons(ETH_P_ALL)): the protocol in network byte order.
   if (t.startsWith('htons(') && t.endsWith(')')) {
     const v = evalInt(t.slice(6, -1));
