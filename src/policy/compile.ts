@@ -18,7 +18,14 @@
  * walks the chain; it allocates nothing.
  */
 import { CAP_COUNT, CAPABILITIES } from '../caps/catalog.js';
-import { POLICY_DENY, POLICY_GRANT, POLICY_NONE, PRIV_TABLE_SIZE, type PrivPolicy } from '../priv/policy-hook.js';
+import {
+  POLICY_DENY,
+  POLICY_GRANT,
+  POLICY_NONE,
+  type PolicyVerdict,
+  PRIV_TABLE_SIZE,
+  type PrivPolicy,
+} from '../priv/policy-hook.js';
 import { privCatalog } from './privdata.js';
 import { type AuditSettings, type Mode, PRIORITY_IMPLICIT, type Profile, type Rule, UID_ANY_MAX } from './types.js';
 
@@ -117,6 +124,7 @@ export class CompiledProfile implements PrivPolicy {
   private readonly capFast: Uint8Array;
   /** Per privilege: the constant verdict with the mode applied, or CONDITIONAL. */
   private readonly privFast: Uint8Array;
+  private privCondTable: Uint8Array | undefined;
 
   constructor(profile: Profile) {
     this.profile = profile;
@@ -325,6 +333,34 @@ export class CompiledProfile implements PrivPolicy {
     const v = this.privFast[priv]!;
     if (v !== CONDITIONAL) return v;
     return walkCode(this.privChains[priv]!, uid, syscall);
+  }
+
+  // PrivPolicy's exact answers for conditional rules (see policy-hook.ts).
+  get conditionalCapLo(): number {
+    return this.capCondLo;
+  }
+
+  get conditionalCapHi(): number {
+    return this.capCondHi;
+  }
+
+  get privConditional(): Uint8Array {
+    if (!this.privCondTable) {
+      this.privCondTable = new Uint8Array(PRIV_TABLE_SIZE);
+      for (let p = 0; p < PRIV_TABLE_SIZE; p++) this.privCondTable[p] = this.privFast[p] === CONDITIONAL ? 1 : 0;
+    }
+    return this.privCondTable;
+  }
+
+  /** As the capAllow mask, for one request: complain mode refuses nothing (it audits instead). */
+  capAllowedFor(cap: number, uid: number, syscall: string): boolean {
+    return this.decideCap(cap, uid, syscall) !== CAP_DENY;
+  }
+
+  /** As privVerdicts, for one request: a complain-mode deny is no veto. */
+  privVerdictFor(priv: number, uid: number, syscall: string): PolicyVerdict {
+    const v = this.decidePriv(priv, uid, syscall);
+    return v === POLICY_DENY || v === POLICY_GRANT ? v : POLICY_NONE;
   }
 
   /** Index (into `rules`) of the rule that decides a capability request, or -1 for none. */

@@ -49,6 +49,19 @@ export interface PrivPolicy {
    * at web.yaml:12:5`). Called only when a reason chain is printed, never on the hot path.
    */
   explainPriv?(priv: number): string | undefined;
+  /**
+   * Optional exact answers for rules with uid or system-call conditions. The tables above carry
+   * no request, so for a conditional rule they hold an approximation (a capability counts as
+   * allowed if some condition allows it; a privilege gets a verdict only if every outcome
+   * agrees). `conditionalCapLo/Hi` and `privConditional` mark the capabilities and privileges
+   * whose answer depends on the request; for those a host that knows the caller's euid and
+   * system call asks `capAllowedFor` / `privVerdictFor` instead of reading the tables.
+   */
+  readonly conditionalCapLo?: number;
+  readonly conditionalCapHi?: number;
+  readonly privConditional?: Uint8Array;
+  capAllowedFor?(cap: number, uid: number, syscall: string): boolean;
+  privVerdictFor?(priv: number, uid: number, syscall: string): PolicyVerdict;
 }
 
 /** Input to makePrivPolicy: privilege numbers, and the capability words if the profile limits them. */

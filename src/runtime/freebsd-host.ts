@@ -57,6 +57,7 @@ export function createFreeBSDHost(opts: FreeBSDHostOptions): FreeBSDHost {
   // One scratch credential per host: capable() fills it in instead of allocating one per call.
   const scratch: PrivCred = { uid: 0, ruid: 0, effLo: 0, effHi: 0, bridge: true, prison };
   const load = (c: Credential): PrivCred => {
+    scratch.prison = prison;
     scratch.uid = c.euid;
     scratch.ruid = c.ruid;
     scratch.effLo = c.effLo;
@@ -95,6 +96,53 @@ export function createFreeBSDHost(opts: FreeBSDHostOptions): FreeBSDHost {
     return decision(caller.errno, 'caller', `${head}: ${d.chain.join('; ')}; ${caller.reason}`);
   };
 
+  /**
+   * A profile rule with a uid or system-call condition cannot live in the prison's tables (they
+   * carry no request). For a request that touches one, the exact answers (capAllowedFor,
+   * privVerdictFor) are folded into a prison of their own, compiled once per distinct outcome
+   * and cached: conditional rules are few, so the cache stays small and the common request
+   * never gets here.
+   */
+  const pol = opts.policy;
+  const condLo = (pol?.conditionalCapLo ?? 0) >>> 0;
+  const condHi = (pol?.conditionalCapHi ?? 0) >>> 0;
+  const privCond = pol?.privConditional;
+  const exact = new Map<string, Prison>();
+  const prisonFor = (c: Credential, priv: number, syscall: string): Prison => {
+    if (!pol) return prison;
+    const condPriv = priv >= 0 && privCond !== undefined && privCond[priv] === 1 && pol.privVerdictFor !== undefined;
+    if ((condLo | condHi) === 0 && !condPriv) return prison;
+    let lo = prison.capAllowLo & ~condLo;
+    let hi = prison.capAllowHi & ~condHi;
+    if (pol.capAllowedFor) {
+      for (let cap = 0; cap < 41; cap++) {
+        const bit = 1 << (cap & 31);
+        if ((cap < 32 ? condLo : condHi) & bit && pol.capAllowedFor(cap, c.euid, syscall)) {
+          if (cap < 32) lo |= bit;
+          else hi |= bit;
+        }
+      }
+    }
+    lo >>>= 0;
+    hi >>>= 0;
+    const verdict = condPriv ? pol.privVerdictFor!(priv, c.euid, syscall) : -1;
+    if (lo === prison.capAllowLo && hi === prison.capAllowHi && (verdict < 0 || verdict === pol.privVerdicts[priv]))
+      return prison;
+    const key = `${lo}/${hi}/${priv}/${verdict}`;
+    let pr = exact.get(key);
+    if (!pr) {
+      const privVerdicts = pol.privVerdicts.slice();
+      if (verdict >= 0) privVerdicts[priv] = verdict;
+      const derived: PrivPolicy = { name: pol.name, privVerdicts, capAllowLo: lo, capAllowHi: hi };
+      pr = compilePrison(
+        prison.jail,
+        pol.explainPriv ? { ...derived, explainPriv: pol.explainPriv.bind(pol) } : derived,
+      );
+      exact.set(key, pr);
+    }
+    return pr;
+  };
+
   return {
     kind: 'freebsd',
     prison,
@@ -104,8 +152,8 @@ export function createFreeBSDHost(opts: FreeBSDHostOptions): FreeBSDHost {
     capable(cred: Credential, cap: number, op: PrivilegedOp): HostDecision {
       const pc = load(cred);
       if (capHasNoCounterpart(cap)) {
-        const bit =
-          cap < 32 ? (cred.effLo & prison.capAllowLo) >>> cap : (cred.effHi & prison.capAllowHi) >>> (cap - 32);
+        const pr = prisonFor(cred, -1, op.syscall);
+        const bit = cap < 32 ? (cred.effLo & pr.capAllowLo) >>> cap : (cred.effHi & pr.capAllowHi) >>> (cap - 32);
         const name = capNameOf(cap);
         if (!prison.suser)
           return decision(EPERM, 'capability', `${name}: allow.suser=0, no capability confers privilege`);
@@ -125,6 +173,7 @@ export function createFreeBSDHost(opts: FreeBSDHostOptions): FreeBSDHost {
       if (unsupported) return decision(unsupported.errno, 'linuxulator', `${capNameOf(cap)}: ${unsupported.reason}`);
       const rule = opRuleFor(op.syscall, cap, op.detail);
       if (rule) {
+        pc.prison = prisonFor(cred, rule.priv, op.syscall);
         return checkPriv(pc, cap, rule.priv, rule.path, rule.caller ? rule.caller(op.detail ?? '') : {});
       }
       // No operation rule: ask the capability's own privileges.
@@ -132,6 +181,7 @@ export function createFreeBSDHost(opts: FreeBSDHostOptions): FreeBSDHost {
       const candidates = high.length > 0 ? high : privsForCap(cap);
       let first: HostDecision | undefined;
       for (const p of candidates) {
+        pc.prison = prisonFor(cred, p, op.syscall);
         const d = checkPriv(pc, cap, p, `no rule for ${op.syscall}; trying ${capNameOf(cap)}'s privileges`);
         if (d.errno === 0) return d;
         first ??= d;
