@@ -19,6 +19,8 @@ import { register as replay } from './replay-cmd.js';
 import { register as setcap } from './setcap-cmd.js';
 import { register as text } from './text-cmd.js';
 
+// Grouped as the README presents them: Linux capabilities; the runtime; FreeBSD priv(9);
+// profiles and bindings; audit.
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   caps,
   text,
@@ -26,13 +28,13 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   ps,
   getcap,
   setcap,
+  replay,
+  priv,
+  capExplain,
+  check,
   profile,
   attach,
   bindings,
   jail,
   audit,
-  replay,
-  priv,
-  capExplain,
-  check,
 ];

@@ -12,10 +12,9 @@ export function buildProgram(): Command {
   program
     .name('capctl')
     .description(
-      'Linux capabilities and FreeBSD priv(9) in one policy engine.\n' +
-        'Parse and print capability sets exactly as libcap does, inspect live processes and files,\n' +
-        'replay strace output through a per-thread Linux capability model, check privileges\n' +
-        'against FreeBSD jails, and manage YAML profiles.',
+      'Linux capabilities and FreeBSD priv(9) in one policy engine: libcap-exact capability text, live ' +
+        'process and file inspection, strace replay through a per-thread Linux capability model, ' +
+        'jail-aware priv_check, and YAML profiles. Run `capctl COMMAND --help` for examples.',
     )
     .version('0.1.0')
     .showSuggestionAfterError(true)
