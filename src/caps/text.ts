@@ -54,12 +54,22 @@ function textError(text: string, clauseStart: number, pos: number, why: string):
   throw inputError('bad-cap-text', `bad capability text at character ${pos + 1}, in clause "${clause}": ${why}`);
 }
 
-/** strtoul(s, &end, 0) restricted to what can follow a leading digit. Returns [value, end]. */
-function strtoul0(s: string, i: number): [number, number] {
+/** End index of the last number or name read by strtoul0/lookupName (saves a tuple per call). */
+let scanEnd = 0;
+
+function digitValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  const l = c | 0x20;
+  return l >= 97 && l <= 102 ? l - 87 : 99; // a-f, else "not a digit"
+}
+
+/** strtoul(s, &end, 0) restricted to what can follow a leading digit; the end goes to scanEnd. */
+function strtoul0(s: string, i: number): number {
   let base = 10;
   let j = i;
-  if (s[j] === '0') {
-    if ((s[j + 1] === 'x' || s[j + 1] === 'X') && /[0-9a-fA-F]/.test(s[j + 2] ?? '')) {
+  if (s.charCodeAt(j) === 48) {
+    const x = s.charCodeAt(j + 1) | 0x20;
+    if (x === 120 && digitValue(s.charCodeAt(j + 2)) < 16) {
       base = 16;
       j += 2;
     } else {
@@ -69,13 +79,13 @@ function strtoul0(s: string, i: number): [number, number] {
   let v = 0;
   const start = j;
   for (; j < s.length; j++) {
-    const d = Number.parseInt(s[j] as string, 36);
-    if (Number.isNaN(d) || d >= base) break;
+    const d = digitValue(s.charCodeAt(j));
+    if (d >= base) break;
     v = v * base + d;
   }
   // "0" alone in base 8 consumes the zero itself.
-  if (j === start) return [0, i + 1];
-  return [v, j];
+  scanEnd = j === start ? i + 1 : j;
+  return v;
 }
 
 /** Parse libcap text into the three sets. Throws a CapctlError('bad-cap-text') on bad input. */
@@ -111,10 +121,10 @@ export function parseCapText(text: string): ParsedCapText {
         } else {
           const at = i;
           const n = lookupName(s, i);
-          if (n === undefined) textError(s, clauseStart, at, describeBadName(s, at));
-          i = n.end;
-          if (n.cap < 32) listLo |= 1 << n.cap;
-          else listHi |= 1 << (n.cap - 32);
+          if (n < 0) textError(s, clauseStart, at, describeBadName(s, at));
+          i = scanEnd;
+          if (n < 32) listLo |= 1 << n;
+          else listHi |= 1 << (n - 32);
         }
         if (s[i] !== ',') break;
         i++;
@@ -206,24 +216,48 @@ export function parseCapText(text: string): ParsedCapText {
 }
 
 function isAllWord(s: string, i: number): boolean {
-  if (s.slice(i, i + 3).toLowerCase() !== 'all') return false;
+  if ((s.charCodeAt(i) | 0x20) !== 97 || (s.charCodeAt(i + 1) | 0x20) !== 108 || (s.charCodeAt(i + 2) | 0x20) !== 108) {
+    return false;
+  }
   const next = s[i + 3];
   return !(isAlnum(next) || next === '_');
 }
 
-/** libcap's lookupname(): a C number (< 64) or a run of letters and '_' naming a cap. */
-function lookupName(s: string, i: number): { cap: number; end: number } | undefined {
+/**
+ * libcap's lookupname(): a C number (< 64) or a run of letters and '_' naming a cap. Returns
+ * the number, or -1, with the end in scanEnd.
+ */
+function lookupName(s: string, i: number): number {
   if (isDigit(s[i])) {
-    const [v, end] = strtoul0(s, i);
-    return v < MAX_TEXT_BITS ? { cap: v, end } : undefined;
+    const v = strtoul0(s, i);
+    return v < MAX_TEXT_BITS ? v : -1;
   }
   let j = i;
-  while (isAlpha(s[j]) || s[j] === '_') j++;
-  const word = s.slice(i, j);
+  for (;;) {
+    const c = s.charCodeAt(j);
+    const l = c | 0x20;
+    if ((l >= 97 && l <= 122) || c === 95) j++;
+    else break;
+  }
+  scanEnd = j;
   // libcap's gperf table only has the cap_-prefixed spellings.
-  if (!/^cap_/i.test(word)) return undefined;
-  const cap = capByName(word);
-  return cap === undefined ? undefined : { cap, end: j };
+  if (
+    (s.charCodeAt(i) | 0x20) !== 99 ||
+    (s.charCodeAt(i + 1) | 0x20) !== 97 ||
+    (s.charCodeAt(i + 2) | 0x20) !== 112 ||
+    s.charCodeAt(i + 3) !== 95
+  ) {
+    return -1;
+  }
+  const word = s.slice(i, j);
+  // Most texts spell names in one case; try the exact spelling before folding.
+  return EXACT_NAMES.get(word) ?? capByName(word) ?? -1;
+}
+
+const EXACT_NAMES = new Map<string, number>();
+for (const c of CAPABILITIES) {
+  EXACT_NAMES.set(c.libcapName, c.number);
+  EXACT_NAMES.set(c.name, c.number);
 }
 
 function describeBadName(s: string, i: number): string {
@@ -243,6 +277,8 @@ function describeBadName(s: string, i: number): string {
 }
 
 const FLAG_TEXT = ['', 'e', 'p', 'ep', 'i', 'ei', 'ip', 'eip'] as const;
+const HISTO = new Int32Array(8);
+const STATES = new Uint8Array(CAP_COUNT);
 
 function stateOf(e: number, p: number, iw: number, bit: number): number {
   return ((e >>> bit) & 1) * FLAG_E + ((p >>> bit) & 1) * FLAG_P + ((iw >>> bit) & 1) * FLAG_I;
@@ -259,11 +295,14 @@ export function formatCapText(sets: CapTriple, beyond: BeyondBits = NO_BEYOND): 
   const e = sets.effective;
   const p = sets.permitted;
   const iset = sets.inheritable;
-  const histo = [0, 0, 0, 0, 0, 0, 0, 0];
+  // One pass for each cap's state; the groups are then read off it (no per-group rescans of
+  // the words). Module-level scratch: formatting allocates only the output strings.
+  const histo = HISTO;
+  histo.fill(0);
   for (let n = 0; n < CAP_COUNT; n++) {
-    const w = n < 32 ? 0 : 1;
-    const b = n & 31;
-    histo[stateOf(w ? e.hi : e.lo, w ? p.hi : p.lo, w ? iset.hi : iset.lo, b)]!++;
+    const t = n < 32 ? stateOf(e.lo, p.lo, iset.lo, n) : stateOf(e.hi, p.hi, iset.hi, n - 32);
+    STATES[n] = t;
+    histo[t]!++;
   }
   let m = 7;
   for (let t = 7; t--; ) if (histo[t]! >= histo[m]!) m = t;
@@ -271,14 +310,10 @@ export function formatCapText(sets: CapTriple, beyond: BeyondBits = NO_BEYOND): 
   const groups: string[] = [];
   for (let t = 8; t--; ) {
     if (t === m || histo[t] === 0) continue;
-    const names: string[] = [];
+    let g = '';
     for (let n = 0; n < CAP_COUNT; n++) {
-      const w = n < 32 ? 0 : 1;
-      if (stateOf(w ? e.hi : e.lo, w ? p.hi : p.lo, w ? iset.hi : iset.lo, n & 31) === t) {
-        names.push(CAP_NAMES[n]!);
-      }
+      if (STATES[n] === t) g = g === '' ? CAP_NAMES[n]! : `${g},${CAP_NAMES[n]}`;
     }
-    let g = names.join(',');
     const add = t & ~m;
     const del = m & ~t;
     if (m === 0 && groups.length === 0) g += `=${FLAG_TEXT[t]}`;
