@@ -146,6 +146,8 @@ printed with file, line, recorded and predicted result, then one summary line:
     )
     .action(async (traces: string[], opts: ReplayOpts) => {
       const statusPath = opts.status as string;
+      if (statusPath === '-' && traces.includes('-'))
+        throw inputError('usage', 'stdin ("-") can feed either --status or a TRACE, not both');
       let status: string;
       try {
         status = readFileSync(statusPath === '-' ? 0 : statusPath, 'utf8');
