@@ -178,6 +178,31 @@ describe('strace reader: line formats', () => {
     expect(clone?.kind === 'syscall' && clone.args).toBe('{flags=CLONE_VM|CLONE_FS|CLONE_THREAD, exit_signal=0}');
   });
 
+  it('stderr: a line cut short by a thread killed mid-call, with the next "[pid N]" line glued on', () => {
+    // Recorded: the leader sat in futex() when another thread exec'd.
+    const text = [
+      '[pid 27466] 1.1 getpid() = 27466',
+      '[pid 27469] 1.2 execve("/bin/true", ["true"], 0x7f /* 0 vars */ <unfinished ...>',
+      '[pid 27466] 1.3 futex(0x7fd4, FUTEX_WAIT_BITSET|FUTEX_CLOCK_REALTIME, 27469, NULL, FUTEX_BITSET_MATCH_ANY[pid 27466] 1.4 +++ superseded by execve in pid 27469 +++',
+      '[pid 27466] 1.5 <... execve resumed>) = 0',
+      '[pid 27466] 1.6 capget({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, NULL <unfinished ...>',
+    ].join('\n');
+    const recs = read(text);
+    expect(recs.filter((r) => r.kind === 'malformed')).toEqual([]);
+    expect(recs.find((r) => r.kind === 'superseded')).toEqual({
+      kind: 'superseded',
+      pid: 27466,
+      oldPid: 27469,
+      line: 3,
+    });
+    expect(calls(recs).map((c) => `${c.pid}:${c.name}=${c.ret}`)).toEqual([
+      '27466:getpid=27466',
+      '27466:execve=0',
+      // the trace ends inside this call: reported without a result
+      '27466:capget=undefined',
+    ]);
+  });
+
   it('-o: an exec from a thread ends its line with "<pid changed to N ...>" and resumes as N', () => {
     const text = [
       '31361 getpid() = 31361',

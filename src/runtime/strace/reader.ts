@@ -189,14 +189,21 @@ export class StraceReader {
       this.live.add(pid);
       for (const l of lines) this.logicalLine(l.text, l.line, true);
     }
+    // Calls that never completed (the trace ends inside them, or their thread was killed by
+    // another thread's exec): reported without a result, which replay counts as not modeled.
     for (const [pid, p] of this.pending) {
-      if (this.names.has(p.name))
-        this.onRecord({
-          kind: 'malformed',
-          line: p.entryLine,
-          text: `${p.name}(${p.args}`,
-          reason: `pid ${pid}: call never completed (trace ends inside it)`,
-        });
+      this.onRecord({
+        kind: 'syscall',
+        pid,
+        line: p.entryLine,
+        entryLine: p.entryLine,
+        name: p.name,
+        args: p.args,
+        ret: undefined,
+        errno: undefined,
+        aux: '',
+        retText: '(never completed)',
+      });
     }
     this.pending.clear();
     for (const rec of this.orphanClones.splice(0)) this.onRecord(rec);
@@ -211,6 +218,13 @@ export class StraceReader {
       this.spliced = '';
       this.logicalLine(text, this.splicedLine);
       return;
+    }
+    // A thread killed in the middle of a call (another thread exec'd) leaves its line
+    // unterminated on stderr; strace's next "[pid N] " prefix follows on the same line.
+    const cut = text.indexOf('[pid ', 1);
+    if (cut > 0 && isPidPrefix(text, cut)) {
+      this.logicalLine(`${text.slice(0, cut)} <unfinished ...>`, this.lineNo);
+      text = text.slice(cut);
     }
     const n = text.length;
     if (n > 0 && text.charCodeAt(n - 1) === 100 /* d */ && text.endsWith(' attached')) {
@@ -590,6 +604,14 @@ export class StraceReader {
   private malformed(line: number, text: string, reason: string): void {
     this.onRecord({ kind: 'malformed', line, text, reason });
   }
+}
+
+/** `[pid` + spaces + a digit at `k`: strace's prefix, not text inside an argument. */
+function isPidPrefix(s: string, k: number): boolean {
+  let j = k + 5;
+  while (s.charCodeAt(j) === 32) j++;
+  const c = s.charCodeAt(j);
+  return c >= 48 && c <= 57;
 }
 
 interface ParsedResult {
