@@ -223,6 +223,16 @@ describe.skipIf(!CLI_BUILT)('capctl replay (built CLI; npm run build)', () => {
     expect(r5.stderr).toMatch(/bad\.txt:2: malformed line skipped/);
   });
 
+  it('--securebits sets the starting securebits, which /proc/PID/status does not show', () => {
+    const t = join(dir, 'secbits.txt');
+    writeFileSync(t, '100 prctl(PR_GET_SECUREBITS) = 0x10 (SECBIT_KEEP_CAPS)\n100 prctl(PR_GET_KEEPCAPS) = 1\n');
+    expect(run([t, '--status', status, '--securebits', '0x10', '--check']).stdout).toBe(
+      'replayed 2 calls: 2 matched, 0 diverged, 0 not modeled\n',
+    );
+    expect(run([t, '--status', status, '--check']).status).toBe(1);
+    expect(run([t, '--status', status, '--securebits', '0x1000']).status).toBe(2);
+  });
+
   it('--profile on the Linux host: a capability outside the profile is denied (ping allows the raw socket, strict does not)', () => {
     const ex = join(ROOT, 'examples');
     const args = [join(ex, 'drop-raw.strace'), '--status', join(ex, 'drop-raw.status'), '--check'];
