@@ -127,6 +127,9 @@ const PLACEHOLDER_TID = 0x3ff00000;
 /** A tid no task has: stands for a pid that left the trace. */
 const GONE_TID = 0x3ffffff0;
 
+/** Reaped pids remembered for ESRCH predictions (older ones become "outside the trace"). */
+const MAX_GONE = 1 << 16;
+
 /** Only the last few getxattr answers are kept: an exec follows its getxattr closely. */
 const MAX_FILECAPS = 256;
 
@@ -211,7 +214,10 @@ export class Replayer {
         if (tid === undefined) return;
         const th = this.rt.findThread(tid);
         if (th && !th.exited) this.rt.exit(tid);
-        if (!th || th.tid !== th.tgid) this.tids.delete(rec.pid);
+        if (!th || th.tid !== th.tgid) {
+          this.tids.delete(rec.pid);
+          this.forgetTid(tid);
+        }
         return;
       }
       case 'alias': {
@@ -342,11 +348,24 @@ export class Replayer {
     if (tid === undefined) return;
     const p = this.rt.process(tid);
     if (p === undefined || !p.zombie) return;
+    for (const th of p.threads) this.forgetTid(th.tid);
     this.rt.reap(tid);
     this.sockets.delete(tid);
     this.chrooted.delete(tid);
+    this.childPidNs.delete(tid);
     for (const [k, v] of this.tids) if (v === tid) this.tids.delete(k);
+    // Bounded: a trace of millions of short processes keeps the most recent ones.
+    if (this.gone.size >= MAX_GONE) {
+      const oldest = this.gone.values().next().value;
+      if (oldest !== undefined) this.gone.delete(oldest);
+    }
     this.gone.add(pid);
+  }
+
+  /** Per-task flags die with the task (memory follows the live tasks, not the trace). */
+  forgetTid(tid: number): void {
+    this.unknownCred.delete(tid);
+    this.otherPidNs.delete(tid);
   }
 
   /** After exec by a non-leader thread: the trace pid now names the thread's new runtime tid. */

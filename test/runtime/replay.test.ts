@@ -8,6 +8,7 @@ import { parseCapText } from '../../src/caps/text.js';
 import { decodeFileCaps, encodeFileCaps, fileCapsFromTriple } from '../../src/caps/xattr.js';
 import {
   type Divergence,
+  Replayer,
   ReplayInputError,
   ReplayMalformedError,
   replayFile,
@@ -162,6 +163,22 @@ describe('replay: predictions, divergences and not-modeled calls', () => {
     expect(() => replayText(text, { status: ROOT_STATUS, strict: true, file: 'x.txt' })).toThrow(
       /x\.txt:2: malformed line/,
     );
+  });
+
+  it('memory follows the live tasks, not the trace: 20000 short-lived children leave one task behind', () => {
+    const r = new Replayer({ status: ROOT_STATUS });
+    for (let i = 0; i < 20000; i++) {
+      const c = 1000 + i;
+      r.feed(
+        `100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD) = ${c}\n` +
+          `${c} getpid() = ${c}\n${c} capget({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, NULL) = 0\n` +
+          `${c} +++ exited with 0 +++\n100 wait4(${c}, NULL, 0, NULL) = ${c}\n`,
+      );
+    }
+    r.feed('100 capget({version=_LINUX_CAPABILITY_VERSION_3, pid=1000}, 0x7ffe0000) = -1 ESRCH (No such process)\n');
+    const s = r.end();
+    expect(r.rt.tids()).toEqual([r.rt.tids()[0]]);
+    expect([s.calls, s.matched, s.diverged]).toEqual([60001, 60001, 0]);
   });
 
   it('rejects a status text without the credential fields', () => {
