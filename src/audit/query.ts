@@ -80,7 +80,7 @@ export class Summary {
 
   add(r: AuditRecord): void {
     this.total++;
-    const key = r.cap ?? r.priv ?? `syscall ${r.syscall}`;
+    const key = r.cap && r.priv ? `${r.cap} (${r.priv})` : (r.cap ?? r.priv ?? `syscall ${r.syscall}`);
     const id = `${key}\0${r.verdict}`;
     let g = this.groups.get(id);
     if (!g) {

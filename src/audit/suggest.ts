@@ -7,8 +7,8 @@
  * parameters are reported, not written: profiles derive allow.* from their rules.
  *
  * What is deliberately not suggested:
- *   - denials by capset/prctl rules (stage 'capset'/'prctl'): those are a program dropping or
- *     raising its own sets against Linux's invariants, not a missing grant;
+ *   - denials by Linux's invariants on a thread's own sets (see NOT_A_GRANT): those are a
+ *     program dropping or raising its sets against the rules, not a missing grant;
  *   - privileges whose jail rule is 'never': no jail parameter unlocks them; they are listed
  *     under `cannot` so the operator sees them.
  */
@@ -54,7 +54,13 @@ export interface Suggestion {
  */
 const SUGGESTED_PRIORITY = 100;
 
-const NOT_A_GRANT = new Set(['capset', 'prctl', 'setuid', 'execve-bounding']);
+/**
+ * The runtime's stages for Linux's own invariants on a thread's sets (capset's pid, bounding,
+ * permitted and effective rules; prctl's securebits locks and ambient preconditions): a program
+ * breaking them needs a fix in the program, not a grant. A missing capability shows up at the
+ * 'capability' stage instead (e.g. CAP_SETPCAP for PR_CAPBSET_DROP).
+ */
+const NOT_A_GRANT = new Set(['pid', 'bounding', 'permitted', 'effective', 'securebits', 'ambient']);
 
 export class SuggestBuilder {
   private readonly caps = new Map<number, Need>();

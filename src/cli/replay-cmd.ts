@@ -4,11 +4,14 @@
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { PROFILE_COMPLAIN_STAGE, recordFromDecision, wanted } from '../audit/from-decision.js';
+import { type AuditWriter, createAuditWriter } from '../audit/writer.js';
+import { CAPABILITIES } from '../caps/catalog.js';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
 import { decodeFileCaps, encodeFileCaps, type FileCaps, fileCapsFromTriple } from '../caps/xattr.js';
+import { CAP_COMPLAIN, CAP_DENY, type CompiledProfile, describeRule } from '../policy/compile.js';
 import { loadProfile } from '../policy/index.js';
-import type { PrivPolicy } from '../priv/policy-hook.js';
 import type { Credential } from '../runtime/credential.js';
 import { createFreeBSDHost, type FreeBSDHost, reportableCapsFor } from '../runtime/freebsd-host.js';
 import { linuxHost, type PrivilegeHost } from '../runtime/host.js';
@@ -31,6 +34,7 @@ interface ReplayOpts {
   host: string;
   jailParam: string[];
   profile?: string;
+  audit?: string;
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -60,17 +64,28 @@ function parseJailParams(list: string[]): Record<string, string> {
 }
 
 /**
- * A Linux host restricted by a profile: a capability outside the profile's allow mask is
- * denied at a 'profile' stage before Linux's own effective-set test.
+ * A Linux host restricted by a profile: the profile decides each use of a capability for the
+ * caller's euid and system call (conditions included) before Linux's own effective-set test.
+ * A profile in complain mode lets the use through to Linux's test and, where Linux allows it,
+ * marks the decision PROFILE_COMPLAIN_STAGE so the audit log records what enforce would deny.
  */
-function profiledLinuxHost(policy: PrivPolicy): PrivilegeHost {
+function profiledLinuxHost(policy: CompiledProfile): PrivilegeHost {
+  const why = (cap: number, cred: Credential, syscall: string) => {
+    const r = policy.capRuleFor(cap, cred.euid, syscall);
+    const rule = r >= 0 ? policy.rules[r] : undefined;
+    const name = CAPABILITIES[cap]?.name ?? `cap ${cap}`;
+    return `profile ${policy.name} ${rule ? `denies ${name}: ${describeRule(rule)}` : `does not allow ${name}`}`;
+  };
   return {
     kind: 'linux',
     capable(cred: Credential, cap: number, op) {
-      const allowed = cap < 32 ? (policy.capAllowLo >>> cap) & 1 : (policy.capAllowHi >>> (cap - 32)) & 1;
-      if (!allowed)
-        return { errno: 1, stage: 'profile', reason: `profile ${policy.name} does not allow this capability` };
-      return linuxHost.capable(cred, cap, op);
+      const v = policy.decideCap(cap, cred.euid, op.syscall);
+      if (v === CAP_DENY) return { errno: 1, stage: 'profile', reason: why(cap, cred, op.syscall) };
+      const d = linuxHost.capable(cred, cap, op);
+      if (v === CAP_COMPLAIN && d.errno === 0) {
+        return { errno: 0, stage: PROFILE_COMPLAIN_STAGE, reason: `complain mode: ${why(cap, cred, op.syscall)}` };
+      }
+      return d;
     },
   };
 }
@@ -122,6 +137,7 @@ export function register(program: Command): void {
       collect,
       [],
     )
+    .option('--audit <FILE>', "append audit records (NDJSON) of denials to FILE, as the profile's audit settings say")
     .option(
       '--profile <FILE>',
       'YAML profile whose decisions apply (FreeBSD priv_check stages; on linux its capability mask)',
@@ -176,6 +192,13 @@ printed with file, line, recorded and predicted result, then one summary line:
       } else if (policy) host = profiledLinuxHost(policy);
 
       if (traces.filter((t) => t === '-').length > 1) throw inputError('usage', 'stdin ("-") can be given once');
+      // Audit: denials (and complain-mode passes) as the profile's audit settings ask; without a
+      // profile, every denial.
+      const level = policy?.audit.log ?? 'denied';
+      const audit: AuditWriter | undefined =
+        opts.audit !== undefined
+          ? createAuditWriter({ dest: opts.audit, ratePerSecond: policy?.audit.rateLimit.perSecond ?? 0 })
+          : undefined;
       const summaries: ReplaySummary[] = [];
       const divergences: Divergence[] = [];
       const progress = process.stderr.isTTY && !opts.json;
@@ -205,6 +228,12 @@ printed with file, line, recorded and predicted result, then one summary line:
             fileCaps,
             host,
             adjustInitialCredential: adjust,
+            onDecisionAt: audit
+              ? (ev, where) => {
+                  if (wanted(ev, level))
+                    audit.write(recordFromDecision(ev, { ...(policy ? { profile: policy.name } : {}), where }));
+                }
+              : undefined,
             file: trace,
             strict: opts.strict,
             onProgress,
@@ -235,6 +264,11 @@ printed with file, line, recorded and predicted result, then one summary line:
         total.malformed += s.malformed;
       }
       if (malformedShown > 20) process.stderr.write(`capctl: ${malformedShown - 20} more malformed lines not shown\n`);
+      if (audit) {
+        audit.close();
+        const dropped = audit.suppressed > 0 ? ` (${audit.suppressed} more suppressed by the rate limit)` : '';
+        process.stderr.write(`capctl: ${audit.written} audit record(s) appended to ${opts.audit}${dropped}\n`);
+      }
       if (opts.json) printJson({ summary: summaryLine(total), total, traces: summaries, divergences });
       else process.stdout.write(`${summaryLine(total)}\n`);
       if (opts.check && total.diverged > 0) process.exitCode = 1;

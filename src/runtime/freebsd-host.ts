@@ -47,8 +47,8 @@ export interface FreeBSDHost extends PrivilegeHost {
 
 const EPERM = 1;
 
-function decision(errno: number, stage: string, reason: string): HostDecision {
-  return { errno, stage, reason };
+function decision(errno: number, stage: string, reason: string, priv?: number): HostDecision {
+  return priv === undefined ? { errno, stage, reason } : { errno, stage, reason, priv };
 }
 
 /** Build the FreeBSD host for one jail (and profile). Tables are compiled here, once. */
@@ -78,7 +78,7 @@ export function createFreeBSDHost(opts: FreeBSDHostOptions): FreeBSDHost {
         if (!hit) {
           const d = explainPrivCheck(cred, priv);
           hit = Object.freeze(
-            decision(0, d.stage, `${capNameOf(cap)} -> ${privName(priv)} (${via}): ${d.chain.join('; ')}`),
+            decision(0, d.stage, `${capNameOf(cap)} -> ${privName(priv)} (${via}): ${d.chain.join('; ')}`, priv),
           );
           allowed.set(key, hit);
         }
@@ -90,10 +90,10 @@ export function createFreeBSDHost(opts: FreeBSDHostOptions): FreeBSDHost {
     if (!d.allowed) {
       const remap = callerDeniedErrno(priv);
       const tail = remap.errno !== EPERM ? `; ${remap.note}` : '';
-      return decision(remap.errno, d.stage, `${head}: ${d.chain.join('; ')}${tail}`);
+      return decision(remap.errno, d.stage, `${head}: ${d.chain.join('; ')}${tail}`, priv);
     }
     const caller = callerAfterAllow(prison, priv, ctx);
-    return decision(caller.errno, 'caller', `${head}: ${d.chain.join('; ')}; ${caller.reason}`);
+    return decision(caller.errno, 'caller', `${head}: ${d.chain.join('; ')}; ${caller.reason}`, priv);
   };
 
   /**

@@ -22,6 +22,8 @@ export interface HostDecision {
   /** Which stage decided, e.g. 'capability'. */
   stage: string;
   reason: string;
+  /** The FreeBSD privilege priv_check was asked about (FreeBSD host only), for audit records. */
+  priv?: number;
 }
 
 export interface PrivilegeHost {
@@ -42,6 +44,8 @@ export interface DecisionEvent {
   stage: string;
   reason: string;
   host: 'linux' | 'freebsd';
+  /** The FreeBSD privilege behind the decision, when a FreeBSD host made it. */
+  priv?: number;
 }
 
 export type DecisionListener = (ev: DecisionEvent) => void;

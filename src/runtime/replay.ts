@@ -38,7 +38,7 @@ import {
   errnoByName,
   errnoName,
 } from './errno.js';
-import type { DecisionListener, PrivilegeHost } from './host.js';
+import type { DecisionEvent, DecisionListener, PrivilegeHost } from './host.js';
 import { isModelledPrctl } from './prctl.js';
 import { BAD_ADDRESS, type BadAddress, type CapUserData, type CapUserHeader, type SyscallResult } from './result.js';
 import { Runtime } from './runtime.js';
@@ -64,6 +64,11 @@ export interface ReplayOptions {
   fileCaps?: ReadonlyMap<string, FileCaps>;
   host?: PrivilegeHost;
   onDecision?: DecisionListener;
+  /**
+   * Like onDecision, with where in the trace the deciding call was (file, line, and the pid the
+   * trace shows) — for audit records that point back at the trace.
+   */
+  onDecisionAt?: (ev: DecisionEvent, where: TraceLocation) => void;
   /** Name used in divergence reports. */
   file?: string;
   /** Called for each divergence as it is found. */
@@ -138,6 +143,13 @@ type Handler = (r: Replayer, tid: number, rec: SyscallRecord, args: string[]) =>
 /**
  * Replays one trace. Feed text with `feed`, finish with `end`; or use replayFile/replayStream.
  */
+export interface TraceLocation {
+  file: string;
+  line: number;
+  /** The pid (thread id) as the trace shows it. */
+  pid: number;
+}
+
 export class Replayer {
   readonly rt: Runtime;
   private readonly reader: StraceReader;
@@ -152,11 +164,21 @@ export class Replayer {
   private readonly xattrCaps = new Map<string, FileCaps | null>();
   private readonly stats: ReplaySummary;
   bytes = 0;
+  /** The syscall record being replayed, for onDecisionAt. */
+  private readonly at: TraceLocation;
 
   constructor(opts: ReplayOptions) {
     this.opts = opts;
     this.file = opts.file ?? '<trace>';
-    this.rt = new Runtime({ host: opts.host, onDecision: opts.onDecision, firstId: PLACEHOLDER_TID });
+    this.at = { file: this.file, line: 0, pid: 0 };
+    const at = opts.onDecisionAt;
+    const onDecision: DecisionListener | undefined = at
+      ? (ev) => {
+          opts.onDecision?.(ev);
+          at(ev, this.at);
+        }
+      : opts.onDecision;
+    this.rt = new Runtime({ host: opts.host, onDecision, firstId: PLACEHOLDER_TID });
     const cred = Credential.fromProcStatus(statusFields(opts.status), opts.securebits ?? 0);
     opts.adjustInitialCredential?.(cred);
     this.rt.spawn(cred, { tid: PLACEHOLDER_TID });
@@ -249,6 +271,8 @@ export class Replayer {
   private onSyscall(rec: SyscallRecord): void {
     const handler = HANDLERS.get(rec.name);
     if (handler === undefined) return;
+    this.at.line = rec.line;
+    this.at.pid = rec.pid;
     const tid = this.tids.get(rec.pid);
     let out: Outcome;
     if (tid === undefined) {

@@ -352,6 +352,7 @@ export class Runtime {
     let stage = 'user-namespace';
     let reason = 'the credential\u2019s user namespace has no capabilities over the resource\u2019s namespace';
     let host: 'linux' | 'freebsd' = 'linux';
+    let priv: number | undefined;
     for (let ns: UserNamespace | undefined = owner; ns; ns = ns.parent) {
       if (ns === c.userns) {
         const d = this.host.capable(c, cap, op);
@@ -359,6 +360,7 @@ export class Runtime {
         stage = d.stage;
         reason = d.reason;
         host = this.host.kind;
+        priv = d.priv;
         break;
       }
       if (ns.level <= c.userns.level) break;
@@ -372,6 +374,7 @@ export class Runtime {
     const fn = this.listener;
     if (fn) {
       const ev: DecisionEvent = { tid: t.tid, tgid: t.tgid, syscall: op.syscall, cap, op, errno, stage, reason, host };
+      if (priv !== undefined) ev.priv = priv;
       fn(ev);
     }
     return errno;
