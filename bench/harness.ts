@@ -77,7 +77,8 @@ export function markdownTable(title: string, rows: BenchRow[]): string {
   for (const r of rows) {
     const base = r.baseline ? `${r.baseline.name}: ${fmt(r.baseline.value)} ${r.unit}` : '';
     const ratio = r.baseline ? `${(r.value / r.baseline.value).toFixed(2)}×` : '';
-    const target = r.target !== undefined ? `${fmt(r.target)} ${r.unit} ${r.value >= r.target ? '(met)' : '(missed)'}` : '';
+    const target =
+      r.target !== undefined ? `${fmt(r.target)} ${r.unit} ${r.value >= r.target ? '(met)' : '(missed)'}` : '';
     lines.push(`| ${r.name} | ${fmt(r.value)} ${r.unit} | ${base} | ${ratio} | ${target} | ${r.note ?? ''} |`);
   }
   return lines.join('\n');

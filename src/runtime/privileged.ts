@@ -898,7 +898,7 @@ export function sysWriteIdMap(
  * A write to /proc/TID/setgroups — proc_setgroups_write: "allow" or "deny" (else EINVAL);
  * "deny" after the gid_map is written, or "allow" after "deny", → EPERM.
  */
-export function sysWriteSetgroups(rt: Runtime, t: Thread, targetTid: number, value: string): SyscallResult {
+export function sysWriteSetgroups(rt: Runtime, _caller: Thread, targetTid: number, value: string): SyscallResult {
   const target = rt.findThread(targetTid);
   if (target === undefined) return fail(ESRCH);
   const v = value.trim();
