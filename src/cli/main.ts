@@ -24,13 +24,19 @@ export function buildProgram(): Command {
   return program;
 }
 
+let stdoutGuarded = false;
+
 export async function main(argv: string[]): Promise<void> {
   // A reader that closes the pipe early (`capctl ps | head`) ends output quietly, as the C
-  // tools do, instead of an unhandled EPIPE stack trace.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    reportError(err);
-  });
+  // tools do, instead of an unhandled EPIPE stack trace. Once per process: tests call main()
+  // many times in one process.
+  if (!stdoutGuarded) {
+    stdoutGuarded = true;
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      reportError(err);
+    });
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
