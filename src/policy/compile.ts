@@ -294,15 +294,8 @@ export class CompiledProfile implements PrivPolicy {
 
   /** The deciding rule's index for a chain, or -1. */
   private walk(chain: Chain, uid: number, syscall: string): number {
-    const u = chain.uids;
-    const n = chain.rules.length;
-    for (let k = 0; k < n; k++) {
-      if (uid >= u[2 * k]! && uid <= u[2 * k + 1]!) {
-        const s = chain.syscalls[k]!;
-        if (s === null || s.has(syscall)) return chain.rules[k]!;
-      }
-    }
-    return chain.fallback;
+    const k = chainPosition(chain, uid, syscall);
+    return k < chain.rules.length ? chain.rules[k]! : chain.fallback;
   }
 
   /**
@@ -424,16 +417,24 @@ export class CompiledProfile implements PrivPolicy {
 }
 
 /** The decision code of the first chain entry whose uid range and syscall set hold, else the fallback's. */
-function walkCode(chain: Chain, uid: number, syscall: string): number {
+/**
+ * The first entry of a chain whose uid range and system calls match, or rules.length for the
+ * fallback. One walk serves both answers: the rule (for explanations) and its code (hot path).
+ */
+function chainPosition(chain: Chain, uid: number, syscall: string): number {
   const u = chain.uids;
   const n = chain.rules.length;
   for (let k = 0; k < n; k++) {
     if (uid >= u[2 * k]! && uid <= u[2 * k + 1]!) {
       const s = chain.syscalls[k]!;
-      if (s === null || s.has(syscall)) return chain.codes[k]!;
+      if (s === null || s.has(syscall)) return k;
     }
   }
-  return chain.codes[n]!;
+  return n;
+}
+
+function walkCode(chain: Chain, uid: number, syscall: string): number {
+  return chain.codes[chainPosition(chain, uid, syscall)]!;
 }
 
 export function describeRule(r: Rule): string {

@@ -14,7 +14,7 @@ import type { Credential, UserNamespace } from './credential.js';
 import { EINVAL, EPERM, ERANGE } from './errno.js';
 import type { SyscallResult } from './result.js';
 import type { Runtime } from './runtime.js';
-import { rootUid } from './setid.js';
+import { commitCreds, rootUid } from './setid.js';
 import type { Thread } from './task.js';
 
 /** The executed file, as far as the credential computation needs it. */
@@ -228,17 +228,7 @@ export function sysExecve(rt: Runtime, t: Thread, file: ExecFile, opts: ExecOpti
   deThread(rt, t);
   const p = t.process;
   p.dumpable = file.unreadable || old.euid !== old.ruid || old.egid !== old.rgid ? rt.sysctl.suidDumpable : 1;
-  if (
-    old.euid !== n.euid ||
-    old.egid !== n.egid ||
-    old.fsuid !== n.fsuid ||
-    old.fsgid !== n.fsgid ||
-    (n.prmLo & ~old.prmLo) !== 0 ||
-    (n.prmHi & ~old.prmHi) !== 0
-  ) {
-    p.dumpable = rt.sysctl.suidDumpable;
-  }
-  t.cred.copyFrom(n);
+  commitCreds(rt, t, old, n);
   if (rt.listening) rt.emitRule(t, 'execve', -1, 0, 'exec', atSecure ? 'exec (AT_SECURE)' : 'exec');
   return Object.freeze({ ret: 0, errno: 0, atSecure, tid: t.tid });
 }
