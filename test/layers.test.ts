@@ -1,0 +1,52 @@
+/**
+ * The layering of README's architecture section, enforced: each layer imports only from the
+ * layers it may use. A new import that breaks the direction fails here, not in review.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ALLOWED: Record<string, readonly string[]> = {
+  util: [],
+  caps: [],
+  sys: ['caps', 'util'],
+  priv: ['caps', 'util'],
+  policy: ['caps', 'priv', 'util'],
+  runtime: ['caps', 'priv', 'util'],
+  audit: ['caps', 'priv', 'runtime', 'util'],
+  cli: ['caps', 'sys', 'priv', 'policy', 'runtime', 'audit', 'util'],
+};
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+describe('layers', () => {
+  const src = join(__dirname, '..', 'src');
+  it('every directory under src/ is a known layer', () => {
+    const dirs = readdirSync(src, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+    expect(dirs.sort()).toEqual(Object.keys(ALLOWED).sort());
+  });
+
+  it('each layer imports only from the layers above it', () => {
+    const bad: string[] = [];
+    for (const [layer, allowed] of Object.entries(ALLOWED)) {
+      for (const f of files(join(src, layer))) {
+        const text = readFileSync(f, 'utf8');
+        for (const m of text.matchAll(/from '((?:\.\.\/)+)([a-z]+)\//g)) {
+          const depth = m[1]!.length / 3;
+          // Only imports that leave the layer's own tree name another layer.
+          const rel = f.slice(src.length + 1).split('/').length - 1;
+          if (depth !== rel) continue;
+          const target = m[2]!;
+          if (!allowed.includes(target)) bad.push(`${f.slice(src.length + 1)} imports ${target}/`);
+        }
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+});
