@@ -13,7 +13,7 @@ import { decodeFileCaps, encodeFileCaps, type FileCaps, fileCapsFromTriple } fro
 import { CAP_COMPLAIN, CAP_DENY, type CompiledProfile, describeRule } from '../policy/compile.js';
 import { loadProfile } from '../policy/index.js';
 import type { Credential } from '../runtime/credential.js';
-import { createFreeBSDHost, type FreeBSDHost, reportableCapsFor } from '../runtime/freebsd-host.js';
+import { createFreeBSDHost, restrictToHost } from '../runtime/freebsd-host.js';
 import { linuxHost, type PrivilegeHost } from '../runtime/host.js';
 import {
   type Divergence,
@@ -87,22 +87,6 @@ function profiledLinuxHost(policy: CompiledProfile): PrivilegeHost {
       }
       return d;
     },
-  };
-}
-
-function restrictTo(host: FreeBSDHost): (c: Credential) => void {
-  const allow = reportableCapsFor(host);
-  return (c) => {
-    c.effLo &= allow.lo;
-    c.effHi &= allow.hi;
-    c.prmLo &= allow.lo;
-    c.prmHi &= allow.hi;
-    c.inhLo &= allow.lo;
-    c.inhHi &= allow.hi;
-    c.bndLo &= allow.lo;
-    c.bndHi &= allow.hi;
-    c.ambLo &= allow.lo;
-    c.ambHi &= allow.hi;
   };
 }
 
@@ -188,7 +172,7 @@ printed with file, line, recorded and predicted result, then one summary line:
       if (opts.host === 'freebsd') {
         const fb = createFreeBSDHost({ jailParams: parseJailParams(opts.jailParam), policy });
         host = fb;
-        adjust = restrictTo(fb);
+        adjust = (c) => restrictToHost(fb, c);
       } else if (policy) host = profiledLinuxHost(policy);
 
       if (traces.filter((t) => t === '-').length > 1) throw inputError('usage', 'stdin ("-") can be given once');

@@ -216,6 +216,24 @@ export function initialCredentialFor(host: FreeBSDHost, uid = 0, gid = uid): Cre
   });
 }
 
+/**
+ * A credential taken from elsewhere (a Linux /proc status) moved into the jail: every set is
+ * limited to what this host can report, as capget there would show it. Mutates `c`.
+ */
+export function restrictToHost(host: FreeBSDHost, c: Credential): void {
+  const { lo, hi } = reportableCaps(host.prison);
+  c.effLo &= lo;
+  c.effHi &= hi;
+  c.prmLo &= lo;
+  c.prmHi &= hi;
+  c.inhLo &= lo;
+  c.inhHi &= hi;
+  c.bndLo &= lo;
+  c.bndHi &= hi;
+  c.ambLo &= lo;
+  c.ambHi &= hi;
+}
+
 /** Convenience: is `priv` allowed for this credential on this host? */
 export function freebsdAllows(host: FreeBSDHost, cred: Credential, priv: number): boolean {
   return codeAllowed(host.privCheck(cred, priv));
