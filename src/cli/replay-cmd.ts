@@ -10,8 +10,9 @@ import { CAPABILITIES } from '../caps/catalog.js';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
 import { decodeFileCaps, encodeFileCaps, type FileCaps, fileCapsFromTriple } from '../caps/xattr.js';
-import { CAP_COMPLAIN, CAP_DENY, type CompiledProfile, describeRule } from '../policy/compile.js';
+import { CAP_COMPLAIN, CAP_DENY, type CompiledProfile, describeRule, PRIV_COMPLAIN } from '../policy/compile.js';
 import { loadProfile } from '../policy/index.js';
+import { privName } from '../priv/catalog.js';
 import type { Credential } from '../runtime/credential.js';
 import { createFreeBSDHost, restrictToHost } from '../runtime/freebsd-host.js';
 import { linuxHost, type PrivilegeHost } from '../runtime/host.js';
@@ -86,6 +87,31 @@ function profiledLinuxHost(policy: CompiledProfile): PrivilegeHost {
         return { errno: 0, stage: PROFILE_COMPLAIN_STAGE, reason: `complain mode: ${why(cap, cred, op.syscall)}` };
       }
       return d;
+    },
+  };
+}
+
+/**
+ * A FreeBSD host under a complain-mode profile: the profile vetoes nothing (its tables say so),
+ * so an allowed decision is re-asked in the profile's own terms — would enforce mode have
+ * refused this privilege, or this capability, for this uid and call? — and marked
+ * PROFILE_COMPLAIN_STAGE for the audit log when it would have.
+ */
+function complainAware(host: PrivilegeHost, policy: CompiledProfile): PrivilegeHost {
+  return {
+    kind: host.kind,
+    capable(cred: Credential, cap: number, op) {
+      const d = host.capable(cred, cap, op);
+      if (d.errno !== 0) return d;
+      const privWouldDeny = d.priv !== undefined && policy.decidePriv(d.priv, cred.euid, op.syscall) === PRIV_COMPLAIN;
+      const capWouldDeny = policy.decideCap(cap, cred.euid, op.syscall) === CAP_COMPLAIN;
+      if (!privWouldDeny && !capWouldDeny) return d;
+      const what = privWouldDeny ? privName(d.priv!) : (CAPABILITIES[cap]?.name ?? `cap ${cap}`);
+      return {
+        ...d,
+        stage: PROFILE_COMPLAIN_STAGE,
+        reason: `complain mode: profile ${policy.name} would deny ${what}; ${d.reason}`,
+      };
     },
   };
 }
@@ -171,7 +197,7 @@ printed with file, line, recorded and predicted result, then one summary line:
       let adjust: ((c: Credential) => void) | undefined;
       if (opts.host === 'freebsd') {
         const fb = createFreeBSDHost({ jailParams: parseJailParams(opts.jailParam), policy });
-        host = fb;
+        host = policy?.mode === 'complain' ? complainAware(fb, policy) : fb;
         adjust = (c) => restrictToHost(fb, c);
       } else if (policy) host = profiledLinuxHost(policy);
 

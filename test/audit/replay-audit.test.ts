@@ -94,6 +94,28 @@ describe.skipIf(!CLI_BUILT)('capctl replay --audit (built CLI; npm run build)', 
     ).toBe(1);
   });
 
+  it('complain mode on the FreeBSD host records the privilege enforce mode would veto', () => {
+    const profile = join(dir, 'complain-bsd.yaml');
+    writeFileSync(profile, 'name: watch\nmode: complain\nrules:\n  - effect: deny\n    privs: [PRIV_NETINET_RAW]\n');
+    const log = join(dir, 'complain-bsd.log');
+    const args = ['replay', TRACE, '--status', join(EX, 'drop-raw.status'), '--host', 'freebsd'];
+    const r = run([...args, '--jail-param', 'allow.raw_sockets=1', '--profile', profile, '--audit', log]);
+    expect(r.status).toBe(0);
+    const sockets = records(log).filter((x) => x.syscall === 'socket' && x.verdict === 'complain');
+    expect(sockets.length).toBeGreaterThan(0);
+    expect(sockets[0]).toMatchObject({
+      errno: '',
+      stage: 'profile-complain',
+      priv: 'PRIV_NETINET_RAW',
+      source: { line: 30 },
+    });
+    // Enforce mode vetoes it before the jail filter.
+    writeFileSync(profile, 'name: watch\nrules:\n  - effect: deny\n    privs: [PRIV_NETINET_RAW]\n');
+    const log2 = join(dir, 'enforce-bsd.log');
+    run([...args, '--jail-param', 'allow.raw_sockets=1', '--profile', profile, '--audit', log2]);
+    expect(records(log2).find((x) => x.syscall === 'socket')).toMatchObject({ verdict: 'denied', stage: 'policy' });
+  });
+
   it('audit suggest turns the jail denials into a profile that validates', () => {
     const log = join(dir, 'jail.log');
     const out = run(['audit', 'suggest', log, '--name', 'pinger', '--extends', 'docker-default']);
