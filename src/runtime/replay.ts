@@ -47,6 +47,7 @@ import { type MalformedRecord, StraceReader, type SyscallRecord, type TraceRecor
 import {
   evalInt,
   evalULong,
+  isAmbiguousRawMask,
   parseCapMask,
   parseCString,
   parseNumber,
@@ -370,8 +371,17 @@ export class Replayer {
   reaped(pid: number): void {
     const tid = this.tids.get(pid);
     if (tid === undefined) return;
-    const p = this.rt.process(tid);
-    if (p === undefined || !p.zombie) return;
+    let p = this.rt.process(tid);
+    if (p === undefined) return;
+    if (!p.zombie) {
+      // wait returned it, so it has exited: the exit line is missing (strace -qq suppresses
+      // them) or not yet printed (stderr interleaving).
+      const leader = [...p.threads][0];
+      if (leader === undefined) return;
+      this.rt.exitGroup(leader.tid);
+      p = this.rt.process(tid);
+      if (p === undefined || !p.zombie) return;
+    }
     for (const th of p.threads) this.forgetTid(th.tid);
     this.rt.reap(tid);
     this.sockets.delete(tid);
@@ -442,6 +452,11 @@ export class Replayer {
 
   markUnknown(tid: number): void {
     this.unknownCred.add(tid);
+  }
+
+  /** Whether the model no longer knows this task's credential (so calls about it are not judged). */
+  credUnknown(tid: number): boolean {
+    return this.unknownCred.has(tid);
   }
 
   rememberFileCaps(path: string, caps: FileCaps | null): void {
@@ -567,17 +582,26 @@ function capHeader(text: string | undefined): CapUserHeader | BadAddress | null 
  * The six data words from a printed `{effective=…, permitted=…, inheritable=…}`, found with
  * indexOf rather than a general struct parse (these are the longest lines in a trace).
  */
-function capDataWords(text: string, elements: number): number[] | undefined {
+function capDataWords(text: string, elements: number, ambiguous?: number[]): number[] | undefined {
   const t = text.trim();
   if (t.charCodeAt(0) !== 123 || t.charCodeAt(t.length - 1) !== 125) return undefined;
   const e0 = t.indexOf('effective=');
   const p0 = t.indexOf(', permitted=', e0);
   const i0 = t.indexOf(', inheritable=', p0);
   if (e0 !== 1 || p0 < 0 || i0 < 0) return undefined;
-  const e = parseCapMask(t.slice(e0 + 10, p0));
-  const p = parseCapMask(t.slice(p0 + 12, i0));
-  const i = parseCapMask(t.slice(i0 + 14, t.length - 1));
+  const et = t.slice(e0 + 10, p0);
+  const pt = t.slice(p0 + 12, i0);
+  const it = t.slice(i0 + 14, t.length - 1);
+  const e = parseCapMask(et);
+  const p = parseCapMask(pt);
+  const i = parseCapMask(it);
   if (!e || !p || !i) return undefined;
+  // Which of E, P, I (0, 1, 2) could be either word (`-X raw`); only v2/v3 have a high word.
+  if (ambiguous && elements === 2) {
+    if (isAmbiguousRawMask(et)) ambiguous.push(0);
+    if (isAmbiguousRawMask(pt)) ambiguous.push(1);
+    if (isAmbiguousRawMask(it)) ambiguous.push(2);
+  }
   if (elements === 1) return [e.lo, p.lo, i.lo, 0, 0, 0];
   return [e.lo, p.lo, i.lo, e.hi, p.hi, i.hi];
 }
@@ -639,6 +663,8 @@ const onClone: Handler = (r, tid, rec) => {
   return MATCH;
 };
 
+const UNKNOWN_TARGET = 'target task credential unknown';
+
 const onCapget: Handler = (r, tid, rec, args) => {
   const hdr = capHeader(args[0]);
   if (hdr === undefined) return skip('capget header not decoded');
@@ -650,6 +676,7 @@ const onCapget: Handler = (r, tid, rec, args) => {
     r.claimFirstPid(tid, hdr.pid);
     const t = r.tidOf(hdr.pid);
     if (t === undefined) pidUnknown = true;
+    else if (r.credUnknown(t) && !dataNull) return skip(UNKNOWN_TARGET);
     else hdr.pid = t;
   }
   const elements = hdr !== null && hdr !== BAD_ADDRESS ? elementsFor(hdr.version) : 2;
@@ -669,12 +696,17 @@ const onCapget: Handler = (r, tid, rec, args) => {
     return base;
   }
   if (dataText.charCodeAt(0) !== 123) return skip('capget data not printed');
-  const got = capDataWords(dataText, elements);
+  const ambiguous: number[] = [];
+  const got = capDataWords(dataText, elements, ambiguous);
   if (got === undefined) return skip('capget data not decoded');
   const w = data.words;
   const n = elements * 3;
   for (let k = 0; k < n; k++) {
-    if (got[k]! >>> 0 !== w[k]! >>> 0) return { kind: 'diverge', predicted: `0 ${formatData(w, elements)}` };
+    if (got[k]! >>> 0 === w[k]! >>> 0) continue;
+    // A lone `-X raw` number v matches a prediction of (lo v, hi 0) or (lo 0, hi v).
+    const f = k % 3;
+    if (ambiguous.includes(f) && w[f] === 0 && w[f + 3]! >>> 0 === got[f]! >>> 0 && got[f + 3] === 0) continue;
+    return { kind: 'diverge', predicted: `0 ${formatData(w, elements)}` };
   }
   return MATCH;
 };
@@ -698,8 +730,15 @@ const onCapset: Handler = (r, tid, rec, args) => {
       if (data === null) return skip('capset data not decoded');
     } else {
       const el = hdr !== null && hdr !== BAD_ADDRESS ? elementsFor(hdr.version) : 2;
-      const w = capDataWords(dataText, el);
+      const ambiguous: number[] = [];
+      const w = capDataWords(dataText, el, ambiguous);
       if (w === undefined) return skip('capset data not decoded');
+      if (ambiguous.length > 0) {
+        // The trace does not say which word the kernel was given. A refused capset changed
+        // nothing; an accepted one leaves this thread's sets unknown from here on.
+        if (rec.errno === undefined) r.markUnknown(tid);
+        return skip('capset mask ambiguous in -X raw output');
+      }
       data = { words: w };
     }
   }
@@ -948,6 +987,7 @@ const onKill: Handler = (r, tid, rec, args) => {
   if (pid <= 0) return skip('kill of a process group or broadcast');
   const target = r.tidOf(pid);
   if (target === undefined) return skip('kill of a pid outside the trace');
+  if (r.credUnknown(target)) return skip(UNKNOWN_TARGET);
   return comparePrivileged(rec, r.rt.kill(tid, target, sig), [EPERM, ESRCH, EINVAL]);
 };
 
@@ -960,6 +1000,7 @@ const onTgkill: Handler = (r, tid, rec, args) => {
   const a = tgid > 0 ? r.tidOf(tgid) : tgid;
   const b = ttid > 0 ? r.tidOf(ttid) : ttid;
   if (a === undefined || b === undefined) return skip('tgkill of a pid outside the trace');
+  if (r.credUnknown(b)) return skip(UNKNOWN_TARGET);
   // The runtime's tgid for a trace process is the runtime tid of its leader.
   const leader = a > 0 ? (r.rt.findThread(a)?.tgid ?? a) : a;
   return comparePrivileged(rec, r.rt.tgkill(tid, leader, b, sig), [EPERM, ESRCH, EINVAL]);

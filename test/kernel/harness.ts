@@ -101,6 +101,11 @@ export const STYLES: ReadonlyArray<{ toFile: boolean; flags: string[] }> = [
   { toFile: true, flags: ['-t', '-r', '-T'] },
   { toFile: false, flags: ['-Y', '-tt'] },
   { toFile: true, flags: ['-Y', '-y'] },
+  { toFile: true, flags: ['-i', '-n'] },
+  { toFile: false, flags: ['-qq', '-tt'] },
+  { toFile: true, flags: ['-X', 'verbose'] },
+  { toFile: true, flags: ['-X', 'raw'] },
+  { toFile: false, flags: ['-v', '-s', '256', '-xx'] },
 ];
 
 /**

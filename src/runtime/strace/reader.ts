@@ -8,7 +8,8 @@
  * Formats (strace 6.1 … 6.13): `-f` with `-o` (a pid column: `1234  capget(…)`), `-f` on
  * stderr (`[pid  1234] ` prefixes, the first process unprefixed until it has company, and
  * strace's own "strace: Process N attached" message spliced into the middle of a call line),
- * `--always-show-pid`, timestamps `-t`/`-tt`/`-ttt`/`-r`, `-T` durations, `-y` fd paths.
+ * `--always-show-pid`, timestamps `-t`/`-tt`/`-ttt`/`-r`, `-T` durations, `-y` fd paths, `-i`
+ * instruction pointers and `-n` syscall numbers.
  *
  * Per line, syscalls nobody asked for cost a prefix scan and one map lookup of the name: the
  * rest of the line is never looked at (no regex, no split).
@@ -226,6 +227,13 @@ export class StraceReader {
       this.logicalLine(`${text.slice(0, cut)} <unfinished ...>`, this.lineNo);
       text = text.slice(cut);
     }
+    // The same with -o: the unterminated line runs into the next record's pid column, e.g.
+    // `… FUTEX_BITSET_MATCH_ANY22220 1795734391.471027 +++ superseded by execve in pid 22223 +++`.
+    const glued = this.gluedSuperseded(text);
+    if (glued > 0) {
+      this.logicalLine(`${text.slice(0, glued)} <unfinished ...>`, this.lineNo);
+      text = text.slice(glued);
+    }
     const n = text.length;
     if (n > 0 && text.charCodeAt(n - 1) === 100 /* d */ && text.endsWith(' attached')) {
       const k = text.lastIndexOf('strace: Process ');
@@ -236,6 +244,34 @@ export class StraceReader {
       }
     }
     this.logicalLine(text, this.lineNo);
+  }
+
+  /**
+   * Where a `PID [TIMESTAMP] +++ superseded by execve in pid N +++` record starts inside a line
+   * that an exec cut short (0 if it is not such a line). The record's pid is the thread-group
+   * leader, a live pid; of the digits before the timestamp, the longest suffix naming a live
+   * pid is taken, since the cut-off text may itself end in digits.
+   */
+  private gluedSuperseded(text: string): number {
+    const k = text.lastIndexOf('+++ superseded by execve in pid ');
+    if (k <= 0 || !text.endsWith(' +++')) return 0;
+    let j = k;
+    while (j > 0 && text.charCodeAt(j - 1) === 32) j--;
+    // An optional timestamp (-t/-tt/-ttt/-r): digits with ':' or '.'.
+    let t = j;
+    while (t > 0 && /[0-9.:]/.test(text[t - 1]!)) t--;
+    const token = text.slice(t, j);
+    if ((token.includes('.') || token.includes(':')) && t > 0 && text.charCodeAt(t - 1) === 32) {
+      j = t;
+      while (j > 0 && text.charCodeAt(j - 1) === 32) j--;
+    }
+    let d = j;
+    while (d > 0 && text.charCodeAt(d - 1) >= 48 && text.charCodeAt(d - 1) <= 57) d--;
+    for (let start = d; start < j; start++) {
+      if (text.charCodeAt(start) === 48) continue;
+      if (this.live.has(Number(text.slice(start, j)))) return start > 0 ? start : 0;
+    }
+    return 0;
   }
 
   private logicalLine(s: string, line: number, replaying = false): void {
@@ -302,6 +338,22 @@ export class StraceReader {
         return;
       }
       i = e + 2;
+      c = s.charCodeAt(i);
+    }
+    // -i `[00007f0123456789] ` (instruction pointer) and -n `[  59] ` (syscall number, with a
+    // personality as `[x32:  59]`), in either order: brackets of hex digits, ':', 'x' and spaces
+    // (`[????????????????]` where strace has no instruction pointer, as on exit lines).
+    while (c === 91 /* [ */) {
+      let j = i + 1;
+      for (; j < n && j - i < 26; j++) {
+        const d = s.charCodeAt(j);
+        const lower = d | 0x20;
+        const ok = (d >= 48 && d <= 57) || (lower >= 97 && lower <= 102) || lower === 120 || d === 58 || d === 32;
+        if (!ok && d !== 63 /* ? */) break;
+      }
+      if (s.charCodeAt(j) !== 93 /* ] */ || s.charCodeAt(j + 1) !== 32) break;
+      i = j + 2;
+      while (s.charCodeAt(i) === 32) i++;
       c = s.charCodeAt(i);
     }
     if (i >= n) {

@@ -188,6 +188,17 @@ function parseCapMaskUncached(text: string): MaskWords | undefined {
   return { lo: lo >>> 0, hi: hi >>> 0 };
 }
 
+/**
+ * `-X raw` prints a mask whose low word is 0 as the high word alone (`0x1ff`), the same text as
+ * a low word of 0x1ff: a lone hex number, with no names and no comment, could be either word.
+ */
+export function isAmbiguousRawMask(text: string): boolean {
+  const t = text.trim();
+  if (t === '0' || t.includes('|') || t.includes('<<') || t.includes('/*')) return false;
+  const v = parseNumber(t);
+  return v !== undefined && v !== 0;
+}
+
 function splitTopLevelBar(t: string): string[] {
   const out: string[] = [];
   let start = 0;
