@@ -279,52 +279,60 @@ describe.runIf(oracle !== undefined)('text format vs libcap.so.2 (koffi oracle)'
   });
 
   describe.runIf(HAVE_CAPSH)('and capsh --caps=TEXT --print itself', () => {
-    it(`capsh prints the same Current: for ${CAPSH_TRIPLES} triples as capctl text`, () => {
-      const sample = triples.slice(0, CAPSH_TRIPLES);
-      const texts = sample.map(textForTriple);
-      const fromCapsh = capshCurrent(texts);
-      const fromCli = cliBatch(texts);
-      const bad: string[] = [];
-      texts.forEach((text, i) => {
-        if (fromCapsh[i] !== fromCli[i])
-          bad.push(`${JSON.stringify(text)}: capsh ${fromCapsh[i]} capctl ${fromCli[i]}`);
-      });
-      expectNoMismatch(bad, 'capsh');
-    }, CAPSH_TIMEOUT_MS);
+    it(
+      `capsh prints the same Current: for ${CAPSH_TRIPLES} triples as capctl text`,
+      () => {
+        const sample = triples.slice(0, CAPSH_TRIPLES);
+        const texts = sample.map(textForTriple);
+        const fromCapsh = capshCurrent(texts);
+        const fromCli = cliBatch(texts);
+        const bad: string[] = [];
+        texts.forEach((text, i) => {
+          if (fromCapsh[i] !== fromCli[i])
+            bad.push(`${JSON.stringify(text)}: capsh ${fromCapsh[i]} capctl ${fromCli[i]}`);
+        });
+        expectNoMismatch(bad, 'capsh');
+      },
+      CAPSH_TIMEOUT_MS,
+    );
 
-    it(`capsh agrees on ${CAPSH_TEXTS} random grammar texts made holdable`, () => {
-      const texts: string[] = [];
-      while (texts.length < CAPSH_TEXTS) {
-        const t = randomText();
-        const sets = oracle!.parse(t);
-        if (sets === null || /^\s*$/.test(t)) continue;
-        // Append clauses that take away what a child of this process cannot hold (bits 41..63,
-        // caps outside the held sets, E outside P), keeping the original text as written.
-        const e = CapSet.fromWords(sets.effective.lo, sets.effective.hi);
-        const p = CapSet.fromWords(sets.permitted.lo, sets.permitted.hi);
-        const i = CapSet.fromWords(sets.inheritable.lo, sets.inheritable.hi);
-        const dropP = p.minus(held.permitted);
-        const dropE = e.minus(p.minus(dropP));
-        const dropI = i.minus(held.inheritable);
-        const fix: string[] = [];
-        if (!dropP.isEmpty()) fix.push(`${dropP.toArray().map(spell).join(',')}-p`);
-        if (!dropE.isEmpty()) fix.push(`${dropE.toArray().map(spell).join(',')}-e`);
-        if (!dropI.isEmpty()) fix.push(`${dropI.toArray().map(spell).join(',')}-i`);
-        const beyond = (sets.effective.hi | sets.permitted.hi | sets.inheritable.hi) & ~0x1ff;
-        const high: number[] = [];
-        for (let b = 9; b < 32; b++) if ((beyond >>> b) & 1) high.push(32 + b);
-        if (high.length) fix.push(`${high.join(',')}-eip`);
-        texts.push([t, ...fix].join(' '));
-      }
-      const fromCapsh = capshCurrent(texts);
-      const fromCli = cliBatch(texts);
-      const bad: string[] = [];
-      texts.forEach((text, i) => {
-        if (fromCapsh[i] !== fromCli[i])
-          bad.push(`${JSON.stringify(text)}: capsh ${fromCapsh[i]} capctl ${fromCli[i]}`);
-      });
-      expectNoMismatch(bad, 'capsh text');
-    }, CAPSH_TIMEOUT_MS);
+    it(
+      `capsh agrees on ${CAPSH_TEXTS} random grammar texts made holdable`,
+      () => {
+        const texts: string[] = [];
+        while (texts.length < CAPSH_TEXTS) {
+          const t = randomText();
+          const sets = oracle!.parse(t);
+          if (sets === null || /^\s*$/.test(t)) continue;
+          // Append clauses that take away what a child of this process cannot hold (bits 41..63,
+          // caps outside the held sets, E outside P), keeping the original text as written.
+          const e = CapSet.fromWords(sets.effective.lo, sets.effective.hi);
+          const p = CapSet.fromWords(sets.permitted.lo, sets.permitted.hi);
+          const i = CapSet.fromWords(sets.inheritable.lo, sets.inheritable.hi);
+          const dropP = p.minus(held.permitted);
+          const dropE = e.minus(p.minus(dropP));
+          const dropI = i.minus(held.inheritable);
+          const fix: string[] = [];
+          if (!dropP.isEmpty()) fix.push(`${dropP.toArray().map(spell).join(',')}-p`);
+          if (!dropE.isEmpty()) fix.push(`${dropE.toArray().map(spell).join(',')}-e`);
+          if (!dropI.isEmpty()) fix.push(`${dropI.toArray().map(spell).join(',')}-i`);
+          const beyond = (sets.effective.hi | sets.permitted.hi | sets.inheritable.hi) & ~0x1ff;
+          const high: number[] = [];
+          for (let b = 9; b < 32; b++) if ((beyond >>> b) & 1) high.push(32 + b);
+          if (high.length) fix.push(`${high.join(',')}-eip`);
+          texts.push([t, ...fix].join(' '));
+        }
+        const fromCapsh = capshCurrent(texts);
+        const fromCli = cliBatch(texts);
+        const bad: string[] = [];
+        texts.forEach((text, i) => {
+          if (fromCapsh[i] !== fromCli[i])
+            bad.push(`${JSON.stringify(text)}: capsh ${fromCapsh[i]} capctl ${fromCli[i]}`);
+        });
+        expectNoMismatch(bad, 'capsh text');
+      },
+      CAPSH_TIMEOUT_MS,
+    );
   });
 });
 

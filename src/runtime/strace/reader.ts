@@ -269,7 +269,7 @@ export class StraceReader {
     while (d > 0 && text.charCodeAt(d - 1) >= 48 && text.charCodeAt(d - 1) <= 57) d--;
     for (let start = d; start < j; start++) {
       if (text.charCodeAt(start) === 48) continue;
-      if (this.live.has(Number(text.slice(start, j)))) return start > 0 ? start : 0;
+      if (this.live.has(Number(text.slice(start, j)))) return start;
     }
     return 0;
   }
