@@ -1,4 +1,4 @@
-import { lstatSync, type Stats } from 'node:fs';
+import { lstatSync, readFileSync, type Stats } from 'node:fs';
 import type { Command } from 'commander';
 import { CapSet } from '../caps/capset.js';
 import { CapctlError, inputError } from '../caps/errors.js';
@@ -68,6 +68,22 @@ function explainOsError(err: unknown, path: string, removing: boolean): never {
   throw err;
 }
 
+/** As setcap's "-": the text is read from stdin, up to the first blank line. */
+function textFromStdin(): string {
+  let input: string;
+  try {
+    input = readFileSync(0, 'utf8');
+  } catch (err) {
+    throw inputError('usage', `cannot read TEXT from stdin: ${(err as Error).message}`);
+  }
+  const lines: string[] = [];
+  for (const line of input.split('\n')) {
+    if (line.trim() === '') break;
+    lines.push(line);
+  }
+  return lines.join(' ');
+}
+
 export function register(program: Command): void {
   program
     .command('setcap')
@@ -89,7 +105,8 @@ Examples:
   capctl setcap cap_net_raw+ep ./ping
   capctl setcap -n 1000 cap_net_bind_service=p ./server   # v3, rootid 1000
   capctl setcap -v cap_net_raw+ep ./ping                  # ./ping: OK (or: ./ping differs in [pe])
-  capctl setcap -r ./ping`,
+  capctl setcap -r ./ping
+  echo cap_net_raw+ep | capctl setcap - ./ping             # TEXT from stdin, up to a blank line`,
     )
     .action((args: string[], opts: SetcapOpts) => {
       const rootid = opts.namespace === undefined ? 0 : parseRootid(opts.namespace);
@@ -111,7 +128,7 @@ Examples:
       if (text === undefined || files.length === 0) {
         throw inputError('usage', 'need TEXT and at least one FILE (e.g. capctl setcap cap_net_raw+ep ./ping)');
       }
-      const parsed = parseCapText(text);
+      const parsed = parseCapText(text === '-' ? textFromStdin() : text);
       const value = encodeFileCaps(fileCapsFromTriple(parsed, parsed.beyond, rootid));
       const decoded = decodeFileCaps(value);
       const written = fileCapsToTriple(decoded);
