@@ -1,8 +1,9 @@
 import { type Dirent, lstatSync, opendirSync, type Stats } from 'node:fs';
 import type { Command } from 'commander';
+import { EOPNOTSUPP } from '../caps/errno.js';
 import { formatCapText } from '../caps/text.js';
 import { type FileCaps, fileCapsToTriple } from '../caps/xattr.js';
-import { EOPNOTSUPP, getFileCaps, OsError, strerror } from '../sys/xattr.js';
+import { getFileCaps, OsError, strerror } from '../sys/xattr.js';
 import { printJson } from './output.js';
 
 interface GetcapOpts {

@@ -1,10 +1,11 @@
 import { lstatSync, readFileSync, type Stats } from 'node:fs';
 import type { Command } from 'commander';
 import { CapSet } from '../caps/capset.js';
+import { ENODATA, EPERM } from '../caps/errno.js';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { type CapTriple, formatCapText, parseCapText } from '../caps/text.js';
 import { decodeFileCaps, encodeFileCaps, fileCapsFromTriple, fileCapsToTriple } from '../caps/xattr.js';
-import { ENODATA, EPERM, getFileCaps, OsError, removeFileCaps, setFileCaps } from '../sys/xattr.js';
+import { getFileCaps, OsError, removeFileCaps, setFileCaps } from '../sys/xattr.js';
 import { describeFsError } from './getcap-cmd.js';
 import { printJson } from './output.js';
 

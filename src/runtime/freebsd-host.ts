@@ -28,6 +28,7 @@ import { capHasNoCounterpart, capNameOf, privsForCap } from '../priv/mapping.js'
 import { opRuleFor, unsupportedOp } from '../priv/ops.js';
 import type { PrivPolicy } from '../priv/policy-hook.js';
 import { Credential } from './credential.js';
+import { EPERM } from './errno.js';
 import type { HostDecision, PrivilegedOp, PrivilegeHost } from './host.js';
 
 export interface FreeBSDHostOptions {
@@ -44,8 +45,6 @@ export interface FreeBSDHost extends PrivilegeHost {
   /** priv_check for a Linux thread's credential and a privilege number (result code, see check.ts). */
   privCheck(cred: Credential, priv: number): number;
 }
-
-const EPERM = 1;
 
 function decision(errno: number, stage: string, reason: string, priv?: number): HostDecision {
   return priv === undefined ? { errno, stage, reason } : { errno, stage, reason, priv };

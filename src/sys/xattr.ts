@@ -7,6 +7,7 @@
  * Failures become OsError values (a CapctlError of kind 'io', exit 2) carrying the errno.
  */
 import type Koffi from 'koffi';
+import { ENODATA, EOPNOTSUPP, ERANGE, errnoName } from '../caps/errno.js';
 import { CapctlError } from '../caps/errors.js';
 import { decodeFileCaps, type FileCaps, XATTR_NAME_CAPS } from '../caps/xattr.js';
 import { lazyRequire } from '../util/lazy.js';
@@ -51,25 +52,10 @@ function bind(): Libc {
   return libc;
 }
 
-let errnoNames: Map<number, string> | undefined;
-const ERRNO_NAMES = {
-  get: (n: number) =>
-    (errnoNames ??= new Map(Object.entries(koffi().os.errno).map(([k, v]) => [v as number, k]))).get(n),
-};
-/** Linux errno values used for decisions below (asm-generic/errno*.h). */
-export const ENOENT = 2;
-export const EPERM = 1;
-export const EACCES = 13;
-export const EINVAL = 22;
-export const ERANGE = 34;
-export const ENODATA = 61;
-export const EOPNOTSUPP = 95;
-
 function errnoNameOf(errno: number): string {
   // ENOTSUP and EOPNOTSUPP share 95 on Linux; prefer the name the man pages use for xattrs.
   if (errno === EOPNOTSUPP) return 'ENOTSUP';
-  if (errno === ENODATA) return 'ENODATA';
-  return ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+  return errnoName(errno);
 }
 
 /** strerror(3) text, as getcap/setcap print it ("No such file or directory"). */
