@@ -21,7 +21,8 @@ import { type Divergence, type ReplaySummary, replayFile } from '../../src/runti
 
 export const HERE = dirname(fileURLToPath(import.meta.url));
 
-function has(cmd: string): boolean {
+/** Whether a command is on PATH. */
+export function has(cmd: string): boolean {
   try {
     execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
     return true;

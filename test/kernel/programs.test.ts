@@ -2,7 +2,6 @@
  * Traces of real programs (capsh, setpriv) recorded here under strace -f replay with 0
  * divergences — and a file-capability exec that only --file-caps can explain.
  */
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCapText } from '../../src/caps/text.js';
@@ -11,6 +10,7 @@ import { replayFile } from '../../src/runtime/replay.js';
 import {
   buildWorkspace,
   canRunKernelTests,
+  has,
   recordTrace,
   removeWorkspace,
   replayCollect,
@@ -20,14 +20,6 @@ import {
   type Workspace,
 } from './harness.js';
 
-function has(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const ok = canRunKernelTests && has('capsh') && has('setpriv');
 const reason = skipReason || (ok ? '' : 'needs capsh and setpriv');
 
