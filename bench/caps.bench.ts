@@ -8,15 +8,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { CapSet } from '../src/caps/capset.js';
 import { CAP_COUNT, CAPABILITIES } from '../src/caps/catalog.js';
 import { parseProcStatus } from '../src/caps/procstatus.js';
 import { formatCapText, parseCapText } from '../src/caps/text.js';
 import { decodeFileCaps, encodeFileCaps, fileCapsToTriple } from '../src/caps/xattr.js';
+import { loadLibcap } from '../test/oracles/libcap.js';
 import { type BenchRow, opsPerSecond } from './harness.js';
-
-const require = createRequire(import.meta.url);
 
 /** Deterministic corpus of texts of every shape: canonical, grouped, chained, numeric, `all`. */
 function corpus(n: number): string[] {
@@ -46,33 +44,6 @@ function corpus(n: number): string[] {
     out.push(clauses.join(' '));
   }
   return out;
-}
-
-interface Libcap {
-  roundTrip(text: string): string | null;
-}
-
-function loadLibcap(): Libcap | undefined {
-  try {
-    const koffi = require('koffi') as typeof import('koffi');
-    const lib = koffi.load('libcap.so.2');
-    const fromText = lib.func('void *cap_from_text(const char *)');
-    const toText = lib.func('void *cap_to_text(void *, void *)');
-    const free = lib.func('int cap_free(void *)');
-    return {
-      roundTrip(text: string) {
-        const cap = fromText(text);
-        if (cap === null) return null;
-        const out = toText(cap, null);
-        const s = koffi.decode(out, 'char', -1) as string;
-        free(out);
-        free(cap);
-        return s;
-      },
-    };
-  } catch {
-    return undefined;
-  }
 }
 
 function hasCapsh(): boolean {
