@@ -67,35 +67,28 @@ function parseJailParams(list: string[]): Record<string, string> {
 /**
  * A Linux host restricted by a profile: the profile decides each use of a capability for the
  * caller's euid and system call (conditions included) before Linux's own effective-set test.
- * A profile in complain mode lets the use through to Linux's test and, where Linux allows it,
- * marks the decision PROFILE_COMPLAIN_STAGE so the audit log records what enforce would deny.
+ * In complain mode the profile denies nothing (decideCap answers CAP_COMPLAIN, not CAP_DENY);
+ * complainAware marks what it would have denied.
  */
 function profiledLinuxHost(policy: CompiledProfile): PrivilegeHost {
-  const why = (cap: number, cred: Credential, syscall: string) => {
-    const r = policy.capRuleFor(cap, cred.euid, syscall);
-    const rule = r >= 0 ? policy.rules[r] : undefined;
-    const name = CAPABILITIES[cap]?.name ?? `cap ${cap}`;
-    return `profile ${policy.name} ${rule ? `denies ${name}: ${describeRule(rule)}` : `does not allow ${name}`}`;
-  };
   return {
     kind: 'linux',
     capable(cred: Credential, cap: number, op) {
-      const v = policy.decideCap(cap, cred.euid, op.syscall);
-      if (v === CAP_DENY) return { errno: 1, stage: 'profile', reason: why(cap, cred, op.syscall) };
-      const d = linuxHost.capable(cred, cap, op);
-      if (v === CAP_COMPLAIN && d.errno === 0) {
-        return { errno: 0, stage: PROFILE_COMPLAIN_STAGE, reason: `complain mode: ${why(cap, cred, op.syscall)}` };
-      }
-      return d;
+      if (policy.decideCap(cap, cred.euid, op.syscall) !== CAP_DENY) return linuxHost.capable(cred, cap, op);
+      const r = policy.capRuleFor(cap, cred.euid, op.syscall);
+      const rule = r >= 0 ? policy.rules[r] : undefined;
+      const name = CAPABILITIES[cap]?.name ?? `cap ${cap}`;
+      const reason = `profile ${policy.name} ${rule ? `denies ${name}: ${describeRule(rule)}` : `does not allow ${name}`}`;
+      return { errno: 1, stage: 'profile', reason };
     },
   };
 }
 
 /**
- * A FreeBSD host under a complain-mode profile: the profile vetoes nothing (its tables say so),
- * so an allowed decision is re-asked in the profile's own terms — would enforce mode have
- * refused this privilege, or this capability, for this uid and call? — and marked
- * PROFILE_COMPLAIN_STAGE for the audit log when it would have.
+ * Any host under a complain-mode profile: an allowed decision is re-asked in the profile's
+ * own terms — would enforce mode have refused this privilege (FreeBSD host), or this
+ * capability, for this uid and call? — and marked PROFILE_COMPLAIN_STAGE for the audit log
+ * when it would have.
  */
 function complainAware(host: PrivilegeHost, policy: CompiledProfile): PrivilegeHost {
   return {
@@ -197,9 +190,10 @@ printed with file, line, recorded and predicted result, then one summary line:
       let adjust: ((c: Credential) => void) | undefined;
       if (opts.host === 'freebsd') {
         const fb = createFreeBSDHost({ jailParams: parseJailParams(opts.jailParam), policy });
-        host = policy?.mode === 'complain' ? complainAware(fb, policy) : fb;
+        host = fb;
         adjust = (c) => restrictToHost(fb, c);
       } else if (policy) host = profiledLinuxHost(policy);
+      if (policy?.mode === 'complain') host = complainAware(host, policy);
 
       if (traces.filter((t) => t === '-').length > 1) throw inputError('usage', 'stdin ("-") can be given once');
       // Audit: denials (and complain-mode passes) as the profile's audit settings ask; without a
