@@ -19,6 +19,7 @@
  * (`initialCredentialFor`).
  */
 import { CapSet } from '../caps/capset.js';
+import { CAP_COUNT } from '../caps/catalog.js';
 import { initialCapSets, reportableCaps } from '../priv/bridge.js';
 import { type CallerContext, callerAfterAllow, callerDeniedErrno } from '../priv/caller.js';
 import { privName } from '../priv/catalog.js';
@@ -114,7 +115,7 @@ export function createFreeBSDHost(opts: FreeBSDHostOptions): FreeBSDHost {
     let lo = prison.capAllowLo & ~condLo;
     let hi = prison.capAllowHi & ~condHi;
     if (pol.capAllowedFor) {
-      for (let cap = 0; cap < 41; cap++) {
+      for (let cap = 0; cap < CAP_COUNT; cap++) {
         const bit = 1 << (cap & 31);
         if ((cap < 32 ? condLo : condHi) & bit && pol.capAllowedFor(cap, c.euid, syscall)) {
           if (cap < 32) lo |= bit;
