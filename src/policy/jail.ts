@@ -13,7 +13,7 @@
  * nothing needs them. What jail parameters cannot say is listed, not silently dropped.
  */
 import { CAP_COUNT, CAPABILITIES } from '../caps/catalog.js';
-import { JAIL_PARAMS, JAIL_RULES, type JailTerm, jailParamDef, jailRuleFor } from '../priv/jail.js';
+import { JAIL_PARAMS, JAIL_RULES, type JailTerm, jailParamDef, jailRuleFor, PRIVS_GATED_BY } from '../priv/jail.js';
 import { capHasNoCounterpart, rowsForCap } from '../priv/mapping.js';
 import { POLICY_DENY, POLICY_GRANT } from '../priv/policy-hook.js';
 import { type CompiledProfile, describeRule } from './compile.js';
@@ -127,20 +127,9 @@ export function planJail(p: CompiledProfile, name: string, path: string): JailPl
   }
 
   // 3. Parameters FreeBSD turns on by default that the profile does not need.
-  const gatedBy = new Map<string, string[]>();
-  for (const r of JAIL_RULES) {
-    for (const alt of r.anyOf) {
-      for (const t of alt) {
-        if (t.kind !== 'allow') continue;
-        const l = gatedBy.get(t.param) ?? [];
-        if (!l.includes(r.privName)) l.push(r.privName);
-        gatedBy.set(t.param, l);
-      }
-    }
-  }
   for (const d of JAIL_PARAMS) {
     if (d.source !== 'jail' || d.kind !== 'bool' || d.default !== 1 || params.has(d.name)) continue;
-    const privs = gatedBy.get(d.name);
+    const privs = PRIVS_GATED_BY.get(d.name);
     if (!privs) continue;
     const off = d.name.replace(/^allow\./, 'allow.no');
     params.set(off, {

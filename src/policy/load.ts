@@ -13,7 +13,7 @@ import { CapSet } from '../caps/capset.js';
 import { CAP_COUNT, CAPABILITIES, closestName } from '../caps/catalog.js';
 import { CapctlError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
-import { JAIL_PARAMS, JAIL_RULES, jailParamDef, makeJailConfig } from '../priv/jail.js';
+import { JAIL_PARAMS, jailParamDef, makeJailConfig, PRIVS_GATED_BY } from '../priv/jail.js';
 import { canonicalPrivPattern, capFromProfileName, suggestCap, suggestPriv } from './names.js';
 import { policiesDir } from './paths.js';
 import { schemaCheck } from './schema.js';
@@ -290,20 +290,9 @@ function checkRule(src: ProfileSource, r: unknown, path: PathSeg[]): Rule | unde
 
 function checkJail(src: ProfileSource, jail: Record<string, unknown>): void {
   // allow.* parameters that gate privileges in prison_priv_check (jail-priv.tsv conditions).
-  const gated = new Map<string, string[]>();
-  for (const r of JAIL_RULES) {
-    for (const alt of r.anyOf) {
-      for (const t of alt) {
-        if (t.kind !== 'allow') continue;
-        const list = gated.get(t.param) ?? [];
-        if (!list.includes(r.privName)) list.push(r.privName);
-        gated.set(t.param, list);
-      }
-    }
-  }
   for (const [key, value] of Object.entries(jail)) {
     const base = /^allow\.no/.test(key) && !jailParamDef(key) ? key.replace(/^allow\.no/, 'allow.') : key;
-    const privs = gated.get(base);
+    const privs = PRIVS_GATED_BY.get(base);
     if (privs) {
       src.add(
         ['jail', key],

@@ -328,6 +328,25 @@ export function prisonPrivCheck(cfg: JailConfig, priv: number): boolean {
   return r.anyOf.some((alt) => alt.every((t) => termHolds(t, cfg)));
 }
 
+/**
+ * For each allow.* parameter, the privileges whose prison_priv_check condition names it
+ * (e.g. allow.raw_sockets -> [PRIV_NETINET_RAW]), in jail-priv.tsv order.
+ */
+export const PRIVS_GATED_BY: ReadonlyMap<string, readonly string[]> = (() => {
+  const gated = new Map<string, string[]>();
+  for (const r of JAIL_RULES) {
+    for (const alt of r.anyOf) {
+      for (const t of alt) {
+        if (t.kind !== 'allow') continue;
+        const list = gated.get(t.param) ?? [];
+        if (!list.includes(r.privName)) list.push(r.privName);
+        gated.set(t.param, list);
+      }
+    }
+  }
+  return gated;
+})();
+
 /** Jail parameters that appear in a privilege's condition (for `priv explain` / `cap explain`). */
 export function paramsInRule(r: JailRule): string[] {
   const out = new Set<string>();
