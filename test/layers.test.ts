@@ -2,7 +2,7 @@
  * The layering of README's architecture section, enforced: each layer imports only from the
  * layers it may use. A new import that breaks the direction fails here, not in review.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -14,7 +14,13 @@ const ALLOWED: Record<string, readonly string[]> = {
   policy: ['caps', 'priv', 'util'],
   runtime: ['caps', 'priv', 'util'],
   audit: ['caps', 'priv', 'runtime', 'util'],
-  cli: ['caps', 'sys', 'priv', 'policy', 'runtime', 'audit', 'util'],
+  // Container formats (OCI config.json, engine flags, compose, Kubernetes, systemd): pure
+  // translations of one profile, predicted with the runtime's own exec rules.
+  container: ['caps', 'priv', 'policy', 'runtime', 'util'],
+  // Real processes at the edges: applying a profile and exec'ing, tracefs followers, the seccomp
+  // supervisor, the OCI runtime shim. The only layer besides the CLI that drives src/sys.
+  live: ['caps', 'sys', 'priv', 'policy', 'runtime', 'audit', 'container', 'util'],
+  cli: ['caps', 'sys', 'priv', 'policy', 'runtime', 'audit', 'container', 'live', 'util'],
 };
 
 function files(dir: string): string[] {
@@ -29,12 +35,13 @@ describe('layers', () => {
     const dirs = readdirSync(src, { withFileTypes: true })
       .filter((e) => e.isDirectory())
       .map((e) => e.name);
-    expect(dirs.sort()).toEqual(Object.keys(ALLOWED).sort());
+    expect(dirs.filter((d) => !(d in ALLOWED))).toEqual([]);
   });
 
   it('each layer imports only from the layers above it', () => {
     const bad: string[] = [];
     for (const [layer, allowed] of Object.entries(ALLOWED)) {
+      if (!existsSync(join(src, layer))) continue;
       for (const f of files(join(src, layer))) {
         const text = readFileSync(f, 'utf8');
         for (const m of text.matchAll(/from '((?:\.\.\/)+)([a-z]+)\//g)) {
