@@ -104,3 +104,23 @@ export function parseProcStatus(text: string): ProcStatus {
     seccomp,
   };
 }
+
+/** The five capability sets of a task, as task_cap() prints them. */
+export interface CapSets {
+  readonly inheritable: CapSet;
+  readonly permitted: CapSet;
+  readonly effective: CapSet;
+  readonly bounding: CapSet;
+  readonly ambient: CapSet;
+}
+
+/**
+ * The CapInh..CapAmb lines exactly as /proc/PID/status shows them (render_cap_t(): the name, a
+ * colon, a tab, 16 lowercase hex digits), one per line with a trailing newline.
+ */
+export function formatCapStatus(s: CapSets): string {
+  return (
+    `CapInh:\t${s.inheritable.toHex()}\nCapPrm:\t${s.permitted.toHex()}\nCapEff:\t${s.effective.toHex()}\n` +
+    `CapBnd:\t${s.bounding.toHex()}\nCapAmb:\t${s.ambient.toHex()}\n`
+  );
+}

@@ -8,3 +8,4 @@ export type { BindInput, ChownInput, MknodInput, Rlimit, SetnsTarget } from './p
 export * from './result.js';
 export * from './runtime.js';
 export * from './task.js';
+export * from './launch.js';
