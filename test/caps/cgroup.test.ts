@@ -2,12 +2,10 @@
  * containerIdFromCgroup: recorded cgroup files of each engine's layout, then a real podman
  * container whose /proc/PID/cgroup must name the id `podman inspect` reports.
  */
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { containerIdFromCgroup } from '../../src/caps/cgroup.js';
-import { hasTool, IS_ROOT, run } from './helpers.js';
+import { hasTool, IS_ROOT, withPodmanContainer } from './helpers.js';
 
 const ID = 'c3f2d8e1a9b04756c3f2d8e1a9b04756c3f2d8e1a9b04756c3f2d8e1a9b04756';
 
@@ -50,42 +48,9 @@ describe('containerIdFromCgroup', () => {
 
   const HAVE_PODMAN = IS_ROOT && hasTool('podman') && hasTool('busybox');
   it.skipIf(!HAVE_PODMAN)('a real podman container (skipped without root, podman and busybox)', () => {
-    const tag = `localhost/capctl-i13-cg-${process.pid}:1`;
-    const dir = mkdtempSync(join(tmpdir(), 'capctl-i13-cg-'));
-    let cid = '';
-    try {
-      mkdirSync(join(dir, 'bin'));
-      copyFileSync(run('sh', ['-c', 'command -v busybox']).stdout.trim(), join(dir, 'bin', 'busybox'));
-      symlinkSync('busybox', join(dir, 'bin', 'sleep'));
-      run('tar', ['-C', dir, '-cf', `${dir}.tar`, '.']);
-      expect(run('podman', ['import', '-q', `${dir}.tar`, tag]).status).toBe(0);
-      // runc: crun refuses this machine's hybrid cgroup layout; the ulimits stay within the
-      // bounding set, which lacks CAP_SYS_RESOURCE here.
-      const r = run('podman', [
-        'run',
-        '-d',
-        '--rm',
-        '--runtime',
-        'runc',
-        '--ulimit',
-        'nofile=1024:1024',
-        '--ulimit',
-        'nproc=1024:1024',
-        tag,
-        '/bin/sleep',
-        '60',
-      ]);
-      expect(r.stderr).toBe('');
-      cid = r.stdout.trim();
-      const pid = run('podman', ['inspect', '-f', '{{.State.Pid}}', cid]).stdout.trim();
-      const text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
-      expect(containerIdFromCgroup(text)).toEqual({ engine: 'podman', id: cid });
+    withPodmanContainer('cg', (cid, pid) => {
+      expect(containerIdFromCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))).toEqual({ engine: 'podman', id: cid });
       expect(containerIdFromCgroup(readFileSync('/proc/self/cgroup', 'utf8'))).toBeUndefined();
-    } finally {
-      if (cid) run('podman', ['rm', '-f', '-t', '0', cid]);
-      run('podman', ['rmi', '-f', tag]);
-      rmSync(`${dir}.tar`, { force: true });
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
