@@ -9,6 +9,7 @@
  * exists is stale: it is renamed aside (atomic, so only one breaker wins), checked to be the
  * dead owner's, and removed.
  */
+
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -25,6 +26,7 @@ import {
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CapctlError, inputError } from '../caps/errors.js';
+import { checkJailName } from './jail-spec.js';
 import { displayPath } from './load.js';
 import type { TargetKind } from './types.js';
 
@@ -64,13 +66,7 @@ export function resolveStateDir(opts: StateDirOptions = {}): string {
 }
 
 export function validateTarget(kind: TargetKind, target: string): string {
-  if (kind === 'jail') {
-    // jail(8) names: no dots (they separate hierarchy levels) and no spaces.
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(target)) {
-      throw inputError('bad-target', `"${target}" is not a jail name (letters, digits, '_' and '-')`);
-    }
-    return target;
-  }
+  if (kind === 'jail') return checkJailName(target);
   if (kind === 'chroot') {
     if (target === '') throw inputError('bad-target', 'empty chroot path');
     return resolve(target);
