@@ -2,7 +2,7 @@
 
 import { type Command, Option } from 'commander';
 import { inputError } from '../caps/errors.js';
-import { attach, checkTargetFits, displayPath, loadProfile, planJail, resolveStateDir } from '../policy/index.js';
+import { attach, checkTargetFits, displayPath, planJail, resolveProfile, resolveStateDir } from '../policy/index.js';
 import {
   formatJailCommand,
   formatJailConf,
@@ -13,7 +13,6 @@ import {
 } from '../policy/jail-format.js';
 import { buildJailSpec, checkJailName, type JailOptions } from '../policy/jail-spec.js';
 import { printJson } from './output.js';
-import { resolveProfileArg } from './profile-cmd.js';
 
 interface CreateOpts {
   profile: string;
@@ -112,8 +111,7 @@ Examples:
     )
     .action(async (nameArg: string, opts: CreateOpts) => {
       const name = checkJailName(nameArg);
-      const file = resolveProfileArg(opts.profile);
-      const profile = loadProfile(file);
+      const profile = resolveProfile(opts.profile, { stateDir: opts.stateDir });
       checkTargetFits(profile.name, profile.profile.target, 'jail');
       const options = jailOptions(name, opts);
       // The spec checks --path (absolute, safe characters) before planning uses it.
@@ -130,7 +128,7 @@ Examples:
       let recorded: string | undefined;
       if (!opts.dryRun) {
         const dir = resolveStateDir({ stateDir: opts.stateDir });
-        await attach(dir, 'jail', name, file);
+        await attach(dir, 'jail', name, profile.profile.file);
         recorded = dir;
       }
       if (opts.json) {

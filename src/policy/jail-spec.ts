@@ -81,12 +81,14 @@ function bad(code: string, msg: string): never {
 
 /** jail(8) names: dot-separated components; none numeric (the kernel takes a number as a jid). */
 export function checkJailName(name: string): string {
+  // MAXHOSTNAMELEN, as the kernel limits a jail's full name.
+  if (name.length > 255) bad('bad-target', `jail name "${name.slice(0, 64)}…" is longer than 255 characters`);
   const parts = name.split('.');
   for (const p of parts) {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(p) || /^\d+$/.test(p)) {
       bad(
         'bad-target',
-        `"${name}" is not a jail name (dot-separated parts of letters, digits, '_' and '-', none all digits)`,
+        `"${name.slice(0, 64)}" is not a jail name (dot-separated parts of letters, digits, '_' and '-', none all digits)`,
       );
     }
   }
