@@ -10,51 +10,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
+import { helpExamples } from '../../src/cli/help-text.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { CLI, CLI_BUILT, hasTool, IS_ROOT, ROOT } from '../caps/helpers.js';
-
-export interface HelpExample {
-  /** The command path, e.g. "capctl jail create". */
-  command: string;
-  line: string;
-  /** The shell text without the trailing comment. */
-  shell: string;
-  exit: number;
-}
-
-/** The help text commander prints for `cmd --help`, including addHelpText sections. */
-export function helpText(cmd: Command): string {
-  let buf = '';
-  cmd.configureOutput({ writeOut: (s) => (buf += s), writeErr: (s) => (buf += s) });
-  cmd.outputHelp();
-  return buf;
-}
-
-/** Every example of every command, in help order. */
-export function helpExamples(program: Command = buildProgram()): HelpExample[] {
-  const out: HelpExample[] = [];
-  const walk = (cmd: Command, path: string[]) => {
-    const lines = helpText(cmd).split('\n');
-    const start = lines.findIndex((l) => /^Examples?:\s*$/.test(l));
-    if (start >= 0) {
-      for (const l of lines.slice(start + 1)) {
-        if (l.trim() === '') continue;
-        if (!/^\s/.test(l)) break;
-        const line = l.trim();
-        // A comment starts at " # " (a '#' inside quotes or jq filters is not preceded by spaces).
-        const m = /^(.*?)\s{2,}#\s(.*)$/.exec(line);
-        const shell = m ? m[1]! : line;
-        const exit = m ? Number(/\bexit (\d)\b/.exec(m[2]!)?.[1] ?? 0) : 0;
-        out.push({ command: path.join(' '), line, shell, exit });
-      }
-    }
-    for (const c of cmd.commands) walk(c, [...path, c.name()]);
-  };
-  walk(program, ['capctl']);
-  return out;
-}
 
 const STATUS = readFileSync(join(ROOT, 'test', 'fixtures', 'traces', 'root.status'), 'utf8');
 // Bounding-set read of CAP_SYS_RESOURCE: root.status lacks it, the "recorded" kernel had it,
@@ -121,7 +80,7 @@ function missingHostPath(shell: string): string | undefined {
 const CAN_RUN = CLI_BUILT && IS_ROOT && hasTool('setcap') && hasTool('jq');
 
 describe.skipIf(!CAN_RUN)('help examples (need the built CLI, root for setcap/attach, setcap and jq)', () => {
-  const examples = helpExamples();
+  const examples = helpExamples(buildProgram());
   let dir = '';
   const ran: string[] = [];
   const skipped: string[] = [];
