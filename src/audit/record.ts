@@ -9,6 +9,8 @@
 export type Verdict = 'denied' | 'complain' | 'allowed';
 
 export interface AuditRecord {
+  /** The writer's record number (1, 2, 3 ... gap-free per writer), so a reader can tell a lost record from a quiet period. */
+  seq?: number;
   /** ISO-8601 time the decision was made (replay: when it was replayed). */
   time: string;
   verdict: Verdict;
@@ -41,6 +43,7 @@ export interface AuditRecord {
 
 /** Records suppressed by rate limiting are summarised in one record of this shape. */
 export interface SuppressedRecord {
+  seq?: number;
   time: string;
   verdict: 'suppressed';
   suppressed: number;
