@@ -20,7 +20,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CapctlError } from '../caps/errors.js';
-import type { AuditRecord } from './record.js';
+import { type AuditRecord, KEY_ORDER } from './record.js';
 
 export interface AuditWriterOptions {
   /** File to append to. A numeric name is a file of that name; '-' is stdout. */
@@ -101,6 +101,21 @@ function writeAll(fd: number, buf: Buffer): void {
       waited += EAGAIN_WAIT_MS;
     }
   }
+}
+
+/** The record with its keys in KEY_ORDER (what the reader's fast path expects). */
+export function canonical(
+  rec: Omit<AuditRecord, 'time' | 'seq'> & { time?: string },
+  seq: number,
+  now = Date.now(),
+): Record<string, unknown> {
+  const r = rec as Record<string, unknown>;
+  const out: Record<string, unknown> = { level: rec.verdict === 'denied' ? 'warn' : 'info', seq };
+  for (const k of KEY_ORDER) if (k !== 'level' && k !== 'seq' && r[k] !== undefined) out[k] = r[k];
+  if (out.time === undefined) out.time = new Date(now).toISOString();
+  // Fields outside the schema are kept (the reader reports such records) rather than dropped.
+  for (const k of Object.keys(r)) if (!(k in out)) out[k] = r[k];
+  return out;
 }
 
 export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
@@ -206,13 +221,7 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
         }
         b.tokens -= 1;
       }
-      const { time, ...rest } = rec;
-      append({
-        level: rec.verdict === 'denied' ? 'warn' : 'info',
-        seq: ++seq,
-        ...rest,
-        time: time ?? new Date(t).toISOString(),
-      });
+      append(canonical(rec, ++seq, t));
     },
     close() {
       if (closed) return;
