@@ -166,7 +166,10 @@ export function register(program: Command): void {
       collect,
       [],
     )
-    .option('--audit <FILE>', "append audit records (NDJSON) of denials to FILE, as the profile's audit settings say")
+    .option(
+      '--audit <FILE>',
+      "append audit records (NDJSON) of denials to FILE (always a path), as the profile's audit settings say; every record is kept",
+    )
     .option(
       '--profile <FILE>',
       'YAML profile whose decisions apply (FreeBSD priv_check stages; on linux its capability mask)',
@@ -227,10 +230,15 @@ capability or privilege involved with the stage, reason and profile rule; then o
       // Audit: denials (and complain-mode passes) as the profile's audit settings ask; without a
       // profile, every denial.
       const level = policy?.audit.log ?? 'denied';
+      // An offline replay keeps every record: the profile's rate limit is for live sources
+      // (follow, run), where a flood costs the host; here it would only hide evidence.
+      if (opts.audit === '-')
+        throw inputError(
+          'usage',
+          '--audit wants a file: stdout carries the replay report (use /dev/stdout if you mean it)',
+        );
       const audit: AuditWriter | undefined =
-        opts.audit !== undefined
-          ? createAuditWriter({ dest: opts.audit, ratePerSecond: policy?.audit.rateLimit.perSecond ?? 0 })
-          : undefined;
+        opts.audit !== undefined ? createAuditWriter({ dest: opts.audit, ratePerSecond: 0 }) : undefined;
       const summaries: ReplaySummary[] = [];
       const divergences: (Divergence & { involves: string[] })[] = [];
       // The decisions of the trace line being replayed: a divergence on that line names them.
