@@ -23,6 +23,7 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { CapctlError } from '../caps/errors.js';
 import { decodeFileCaps, type FileCaps } from '../caps/xattr.js';
 import { Credential, type ProcStatusFields } from './credential.js';
 import {
@@ -180,9 +181,7 @@ export class Replayer {
         }
       : opts.onDecision;
     this.rt = new Runtime({ host: opts.host, onDecision, firstId: PLACEHOLDER_TID });
-    const cred = Credential.fromProcStatus(statusFields(opts.status), opts.securebits ?? 0);
-    opts.adjustInitialCredential?.(cred);
-    this.rt.spawn(cred, { tid: PLACEHOLDER_TID });
+    this.rt.spawn(this.initialCredential(), { tid: PLACEHOLDER_TID });
     this.tids.set(0, PLACEHOLDER_TID);
     this.stats = {
       file: this.file,
@@ -274,7 +273,8 @@ export class Replayer {
     if (handler === undefined) return;
     this.at.line = rec.line;
     this.at.pid = rec.pid;
-    const tid = this.tids.get(rec.pid);
+    let tid = this.tids.get(rec.pid);
+    if (tid !== undefined && this.rt.findThread(tid)?.exited !== false) tid = this.reusedPid(rec.pid, tid);
     let out: Outcome;
     if (tid === undefined) {
       out = FEED_ONLY.has(rec.name) ? UNCOUNTED : skip('task not created in the trace');
@@ -282,7 +282,14 @@ export class Replayer {
       out = skip('credential unknown (new user namespace)');
       if (CLONE_FAMILY.has(rec.name) && rec.ret !== undefined && rec.ret > 0) this.inheritUnknown(tid, rec);
     } else {
-      out = handler(this, tid, rec, FAST_SPLIT.has(rec.name) ? splitCapArgs(rec.args) : splitArgs(rec.args));
+      try {
+        out = handler(this, tid, rec, FAST_SPLIT.has(rec.name) ? splitCapArgs(rec.args) : splitArgs(rec.args));
+      } catch (e) {
+        // The model refused a state no kernel reaches (the trace contradicts itself): this call
+        // is not judged, and the replay goes on to its summary.
+        if (!(e instanceof CapctlError)) throw e;
+        out = skip(`trace inconsistent with the model (${e.code})`);
+      }
     }
     if (out === null) return;
     const s = this.stats;
@@ -309,6 +316,42 @@ export class Replayer {
         predicted: out.predicted,
       });
     }
+  }
+
+  /**
+   * A pid whose task has exited prints again without a clone the trace showed: the kernel
+   * reused it. If no task of the trace is still live, the trace ended and another began (two
+   * traces in one file): start over from the --status credential, as for a separate file.
+   * Otherwise the new task's creator is outside the trace and its calls are not judged.
+   */
+  private reusedPid(pid: number, oldTid: number): number | undefined {
+    const live = this.rt.tids().some((t) => this.rt.findThread(t)?.exited === false);
+    if (live) {
+      this.tids.delete(pid);
+      this.forgetTid(oldTid);
+      return undefined;
+    }
+    for (const t of this.rt.tids()) {
+      const tgid = this.rt.findThread(t)?.tgid;
+      if (tgid !== undefined && this.rt.process(tgid) !== undefined) this.rt.reap(tgid);
+    }
+    this.tids.clear();
+    this.gone.clear();
+    this.unknownCred.clear();
+    this.otherPidNs.clear();
+    this.childPidNs.clear();
+    this.sockets.clear();
+    this.chrooted.clear();
+    this.xattrCaps.clear();
+    this.rt.spawn(this.initialCredential(), { tid: PLACEHOLDER_TID });
+    this.tids.set(pid, PLACEHOLDER_TID);
+    return PLACEHOLDER_TID;
+  }
+
+  private initialCredential(): Credential {
+    const cred = Credential.fromProcStatus(statusFields(this.opts.status), this.opts.securebits ?? 0);
+    this.opts.adjustInitialCredential?.(cred);
+    return cred;
   }
 
   // ------------------------------------------------------------------ helpers for handlers
