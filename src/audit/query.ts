@@ -18,12 +18,14 @@ export interface AuditFilter {
 
 /** Accepts ISO times, and relative ones like "10m", "2h", "3d" (ago). */
 export function parseTime(text: string, now = Date.now()): number {
-  const rel = /^(\d+)([smhd])$/.exec(text);
+  // At most 9 digits of a unit (30 years in seconds): Number() of more is Infinity or past
+  // Date's range. An absolute time must start with its date: Date.parse('1') is the year 2001.
+  const rel = /^([0-9]{1,9})([smhd])$/.exec(text);
   if (rel) {
     const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[rel[2] as 's' | 'm' | 'h' | 'd'];
     return now - Number(rel[1]) * unit;
   }
-  const t = Date.parse(text);
+  const t = /^[0-9]{4}-[0-9]{2}-[0-9]{2}/.test(text) ? Date.parse(text) : Number.NaN;
   if (Number.isNaN(t))
     throw inputError('bad-time', `not a time: "${text}" (use ISO 8601 like 2026-11-26T10:00:00Z, or 10m, 2h, 3d)`);
   return t;

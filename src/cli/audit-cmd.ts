@@ -4,6 +4,7 @@ import { type ReadProblem, readAuditRecords } from '../audit/reader.js';
 import type { AuditRecord, Verdict } from '../audit/record.js';
 import { SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
 import { inputError } from '../caps/errors.js';
+import { PID_MAX_LIMIT, parseIntFlag } from './flags.js';
 import { formatTable, printJson } from './output.js';
 
 interface FilterOpts {
@@ -28,8 +29,7 @@ function filterFrom(o: FilterOpts): AuditFilter {
     f.verdict = o.verdict as Verdict;
   }
   if (o.pid !== undefined) {
-    if (!/^\d+$/.test(o.pid)) throw inputError('bad-pid', `--pid wants a number, not "${o.pid}"`);
-    f.tgid = Number(o.pid);
+    f.tgid = parseIntFlag('--pid', o.pid, { min: 1, max: PID_MAX_LIMIT, what: 'a pid' });
   }
   if (o.profile !== undefined) f.profile = o.profile;
   if (o.since !== undefined) f.since = o.since;

@@ -4,6 +4,7 @@ import { inputError } from '../caps/errors.js';
 import type { ProcStatus } from '../caps/procstatus.js';
 import { formatCapText } from '../caps/text.js';
 import { listPids, listTids, readProcStatus } from '../sys/proc.js';
+import { PID_MAX_LIMIT, parseIntFlag } from './flags.js';
 import { formatTable, printJson } from './output.js';
 
 const SORT_FIELDS = ['pid', 'ppid', 'uid', 'command', 'caps'] as const;
@@ -31,10 +32,7 @@ export interface PsRow {
 }
 
 function parsePid(arg: string): number {
-  if (!/^\d+$/.test(arg) || Number(arg) < 1 || Number(arg) > 0x3fffffff) {
-    throw inputError('bad-pid', `not a process id: "${arg}" (want a positive decimal number)`);
-  }
-  return Number(arg);
+  return parseIntFlag('process id', arg, { min: 1, max: PID_MAX_LIMIT, what: 'a positive decimal number' });
 }
 
 function rowOf(st: ProcStatus, withTid: boolean): PsRow {

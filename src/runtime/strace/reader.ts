@@ -15,11 +15,7 @@
  * rest of the line is never looked at (no regex, no split).
  */
 
-/**
- * PID_MAX_LIMIT on 64-bit kernels (include/linux/threads.h: 4 * 1024 * 1024): no pid, in any
- * pid namespace, is larger. A bigger one in a trace is a malformed line, never a task.
- */
-export const PID_MAX_LIMIT = 4 * 1024 * 1024;
+import { PID_MAX_LIMIT } from '../abi.js';
 
 export interface SyscallRecord {
   readonly kind: 'syscall';
