@@ -149,8 +149,8 @@ function loadFile(file: string): FileProfile {
     rules: [],
     parents: [],
   };
+  const data = src.toJS();
   if (src.issues.length > 0) return fp;
-  const data = src.doc.toJS() as unknown;
   if (data === null || data === undefined) {
     src.add([], 'the profile is empty (want at least `name:`)');
     return fp;
