@@ -4,8 +4,10 @@ import { type ReadProblem, readAuditRecords } from '../audit/reader.js';
 import type { AuditRecord, Verdict } from '../audit/record.js';
 import { SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
 import { inputError } from '../caps/errors.js';
+import { loadProfile } from '../policy/index.js';
 import { PID_MAX_LIMIT, parseIntFlag } from './flags.js';
 import { formatTable, printJson } from './output.js';
+import { resolveProfileArg } from './profile-cmd.js';
 
 interface FilterOpts {
   cap?: string;
@@ -160,11 +162,14 @@ Examples:
     .addHelpText(
       'after',
       `
-Each needed capability or privilege becomes an allow rule narrowed to the system calls that
-needed it, with the evidence as a comment; FreeBSD privileges add the jail parameters they need.
+Standalone (default): every set stated and holding only the needed capabilities, each need an
+allow rule narrowed to the system calls that needed it (evidence as a comment), and a deny of
+everything else. With --extends BASE: each allow gets one priority above BASE's highest deny
+naming it; a BASE deny at priority 1000 (strict) cannot be outranked and is an error.
 Check the result with: capctl profile validate FILE
 
 Examples:
+  capctl audit suggest audit.log --name nginx > nginx.yaml
   capctl audit suggest audit.log --name nginx --extends docker-default > nginx.yaml
   capctl audit suggest /var/log/audit/audit.log --cap CAP_NET_RAW --json`,
     )
@@ -179,7 +184,9 @@ Examples:
         const keep = compileFilter(filterFrom(o));
         const builder = new SuggestBuilder({
           name: o.name,
-          ...(o.extends !== undefined ? { extendsProfile: o.extends } : {}),
+          ...(o.extends !== undefined
+            ? { extends: { ref: o.extends, base: loadProfile(resolveProfileArg(o.extends)) } }
+            : {}),
           ...(o.target !== undefined ? { target: o.target as 'jail' | 'chroot' | 'container' } : {}),
           includeComplain: o.complain,
         });

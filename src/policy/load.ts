@@ -12,6 +12,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { CapSet } from '../caps/capset.js';
 import { CAP_COUNT, CAPABILITIES, closestName } from '../caps/catalog.js';
 import { CapctlError } from '../caps/errors.js';
+import { isSyscallName, SYSCALL_ARCH, suggestSyscall } from '../caps/syscall-names.js';
 import { parseCapText } from '../caps/text.js';
 import { JAIL_PARAMS, jailParamDef, makeJailConfig, PRIVS_GATED_BY } from '../priv/jail.js';
 import { canonicalPrivPattern, capFromProfileName, suggestCap, suggestPriv } from './names.js';
@@ -267,7 +268,18 @@ function checkRule(src: ProfileSource, r: unknown, path: PathSeg[]): Rule | unde
       if (u) [uidMin, uidMax] = u;
       else ok = false;
     }
-    if (Array.isArray(when.syscall)) syscalls = [...new Set(when.syscall.filter((s) => typeof s === 'string'))];
+    if (Array.isArray(when.syscall)) {
+      syscalls = [...new Set(when.syscall.filter((s) => typeof s === 'string'))];
+      when.syscall.forEach((n, i) => {
+        if (typeof n !== 'string' || isSyscallName(n)) return;
+        const hint = suggestSyscall(n);
+        src.add(
+          [...path, 'when', 'syscall', i],
+          `unknown system call "${n}" on ${SYSCALL_ARCH}${hint ? ` (did you mean ${hint}?)` : ''}`,
+        );
+        ok = false;
+      });
+    }
   }
   const effect = rule.effect;
   const priority = rule.priority;
