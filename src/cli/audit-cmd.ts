@@ -4,10 +4,9 @@ import { type ReadProblem, readAuditRecords } from '../audit/reader.js';
 import type { AuditRecord, Verdict } from '../audit/record.js';
 import { SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
 import { inputError } from '../caps/errors.js';
-import { loadProfile } from '../policy/index.js';
+import { resolveProfile } from '../policy/index.js';
 import { PID_MAX_LIMIT, parseIntFlag } from './flags.js';
 import { formatTable, printJson } from './output.js';
-import { resolveProfileArg } from './profile-cmd.js';
 
 interface FilterOpts {
   cap?: string;
@@ -184,9 +183,7 @@ Examples:
         const keep = compileFilter(filterFrom(o));
         const builder = new SuggestBuilder({
           name: o.name,
-          ...(o.extends !== undefined
-            ? { extends: { ref: o.extends, base: loadProfile(resolveProfileArg(o.extends)) } }
-            : {}),
+          ...(o.extends !== undefined ? { extends: { ref: o.extends, base: resolveProfile(o.extends) } } : {}),
           ...(o.target !== undefined ? { target: o.target as 'jail' | 'chroot' | 'container' } : {}),
           includeComplain: o.complain,
         });
