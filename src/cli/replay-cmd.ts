@@ -23,6 +23,7 @@ import {
   type ReplaySummary,
   replayStream,
 } from '../runtime/replay.js';
+import { parseIntFlag } from './flags.js';
 import { printJson } from './output.js';
 
 interface ReplayOpts {
@@ -166,7 +167,10 @@ export function register(program: Command): void {
       collect,
       [],
     )
-    .option('--audit <FILE>', "append audit records (NDJSON) of denials to FILE, as the profile's audit settings say")
+    .option(
+      '--audit <FILE>',
+      "append audit records (NDJSON) of denials to FILE (always a path), as the profile's audit settings say; every record is kept",
+    )
     .option(
       '--profile <FILE>',
       'YAML profile whose decisions apply (FreeBSD priv_check stages; on linux its capability mask)',
@@ -201,9 +205,11 @@ capability or privilege involved with the stage, reason and profile rule; then o
       } catch (e) {
         throw new CapctlError('io', `cannot read --status ${statusPath}: ${(e as Error).message}`, 'io');
       }
-      const securebits = Number(opts.securebits);
-      if (!Number.isInteger(securebits) || securebits < 0 || securebits > 0xfff)
-        throw inputError('usage', `--securebits wants a number 0..0xfff, got "${opts.securebits}"`);
+      const securebits = parseIntFlag('--securebits', opts.securebits ?? '0', {
+        max: 0xfff,
+        hex: true,
+        what: 'securebits',
+      });
       const fileCaps = new Map<string, FileCaps>();
       for (const spec of opts.fileCaps) {
         const [p, fc] = parseFileCapsFlag(spec);
@@ -227,10 +233,15 @@ capability or privilege involved with the stage, reason and profile rule; then o
       // Audit: denials (and complain-mode passes) as the profile's audit settings ask; without a
       // profile, every denial.
       const level = policy?.audit.log ?? 'denied';
+      // An offline replay keeps every record: the profile's rate limit is for live sources
+      // (follow, run), where a flood costs the host; here it would only hide evidence.
+      if (opts.audit === '-')
+        throw inputError(
+          'usage',
+          '--audit wants a file: stdout carries the replay report (use /dev/stdout if you mean it)',
+        );
       const audit: AuditWriter | undefined =
-        opts.audit !== undefined
-          ? createAuditWriter({ dest: opts.audit, ratePerSecond: policy?.audit.rateLimit.perSecond ?? 0 })
-          : undefined;
+        opts.audit !== undefined ? createAuditWriter({ dest: opts.audit, ratePerSecond: 0 }) : undefined;
       const summaries: ReplaySummary[] = [];
       const divergences: (Divergence & { involves: string[] })[] = [];
       // The decisions of the trace line being replayed: a divergence on that line names them.

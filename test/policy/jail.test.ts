@@ -16,6 +16,14 @@ const texts = (p: ReturnType<typeof plan>) => {
 };
 const keys = (p: ReturnType<typeof plan>) => p.params.map((x) => (x.value === null ? x.key : `${x.key}=${x.value}`));
 
+describe('default deny in jail planning (issue 8)', () => {
+  it('a profile with only a jail: section plans no allow.* parameter (it used to plan eight)', () => {
+    const p = plan('name: j\njail:\n  vnet: new\n');
+    expect(keys(p).filter((k) => k.startsWith('allow.') && !k.startsWith('allow.no'))).toEqual([]);
+    expect(keys(p)).toContain('allow.noreserved_ports');
+  });
+});
+
 describe('jail create planning', () => {
   it('mount needs allow.mount and enforce_statfs below 2 (an AND condition)', () => {
     const p = plan('name: p\ncapabilities:\n  bounding: []\nrules:\n  - effect: allow\n    privs: [PRIV_VFS_MOUNT]\n');
