@@ -117,12 +117,12 @@ function crossCheck(rows: Row[], threads: boolean): { bad: string[]; compared: n
     if (proc === undefined || text === undefined) continue; // exited meanwhile
     compared++;
     if (JSON.stringify(proc) === JSON.stringify(rowFields(r)) && text === compact(r)) continue;
-    // Ask everyone again (up to three times): a process that changed its state, exec'd, or (a
+    // Ask everyone again (up to five times): a process that changed its state, exec'd, or (a
     // kworker) renamed itself between the reads agrees on a later round.
     let last = '';
     let settled = false;
     let gone = false;
-    for (let round = 0; round < 3 && !settled && !gone; round++) {
+    for (let round = 0; round < 5 && !settled && !gone; round++) {
       const again = psJson(threads ? ['--threads', String(r.pid)] : [String(idOf(r))], true).find(
         (x) => idOf(x) === idOf(r),
       );
