@@ -232,6 +232,28 @@ describe.runIf(CLI_BUILT)('capctl ps', () => {
     expect(byPid.map((r) => r.pid)).toEqual([1, process.pid].sort((a, b) => a - b));
   });
 
+  it.runIf(HAVE_GETPCAPS && IS_ROOT && hasTool('capsh'))(
+    'IAB: a capability dropped from bounding but still inheritable is !% as getpcaps --iab prints it',
+    async () => {
+      const sleeper = spawn('capsh', ['--inh=cap_net_raw', '--drop=cap_net_raw', '--', '-c', 'exec sleep 60'], {
+        stdio: 'ignore',
+      });
+      try {
+        for (let k = 0; k < 100; k++) {
+          try {
+            if (readFileSync(`/proc/${sleeper.pid}/status`, 'utf8').startsWith('Name:\tsleep')) break;
+          } catch {}
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const [row] = psJson([String(sleeper.pid)]);
+        expect(row!.iab).toContain('!%cap_net_raw');
+        expect(compact(row!)).toBe(getpcaps([sleeper.pid!]).get(sleeper.pid!));
+      } finally {
+        sleeper.kill();
+      }
+    },
+  );
+
   it.runIf(HAVE_GETPCAPS)('--long lists each of the five sets as capsh --decode names them', () => {
     const ids = [1, process.pid, ...(child?.pid ? [child.pid] : [])];
     const out = capctl(['ps', '--long', ...ids.map(String)]);
