@@ -176,13 +176,24 @@ export function createFreeBSDHost(opts: FreeBSDHostOptions): FreeBSDHost {
         pc.prison = prisonFor(cred, rule.priv, op.syscall);
         return checkPriv(pc, cap, rule.priv, rule.path, rule.caller ? rule.caller(op.detail ?? '') : {});
       }
-      // No operation rule: ask the capability's own privileges.
+      // No operation rule: the capability's own privileges, by the capget rule (the one
+      // `capctl check` used on its own before it asked this host): every high-confidence
+      // privilege must pass; a capability mapped only by analogy passes when any one does.
       const high = privsForCap(cap, 'high');
-      const candidates = high.length > 0 ? high : privsForCap(cap);
+      const via = `no rule for ${op.syscall || 'a bare capability'}, so ${capNameOf(cap)}'s privileges`;
+      if (high.length > 0) {
+        let last: HostDecision | undefined;
+        for (const p of high) {
+          pc.prison = prisonFor(cred, p, op.syscall);
+          last = checkPriv(pc, cap, p, via);
+          if (last.errno !== 0) return last;
+        }
+        return last!;
+      }
       let first: HostDecision | undefined;
-      for (const p of candidates) {
+      for (const p of privsForCap(cap)) {
         pc.prison = prisonFor(cred, p, op.syscall);
-        const d = checkPriv(pc, cap, p, `no rule for ${op.syscall}; trying ${capNameOf(cap)}'s privileges`);
+        const d = checkPriv(pc, cap, p, via);
         if (d.errno === 0) return d;
         first ??= d;
       }

@@ -3,7 +3,7 @@
  * files parsed by src/caps/procstatus.ts. Processes come and go while we scan, so a task that
  * vanishes between listing and reading is reported as `null`, never as an error.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { CapctlError } from '../caps/errors.js';
 import { type ProcStatus, parseProcStatus } from '../caps/procstatus.js';
 
@@ -52,4 +52,16 @@ export function readProcStatus(pid: number, tid?: number, root = PROC_ROOT): Pro
     throw new CapctlError('proc-unreadable', `cannot read ${path}: ${(err as Error).message}`, 'io');
   }
   return parseProcStatus(text);
+}
+
+/**
+ * Where /proc/PID/root points (the process's root directory: '/' unless it is chrooted), or
+ * null when the process is gone or the link cannot be read.
+ */
+export function readProcRoot(pid: number, root = PROC_ROOT): string | null {
+  try {
+    return readlinkSync(`${root}/${pid}/root`);
+  } catch {
+    return null;
+  }
 }
