@@ -18,6 +18,7 @@ import { parseJailParamArgs } from '../priv/jail.js';
 import { parseRequest, runCheck } from '../runtime/check.js';
 import { Credential } from '../runtime/credential.js';
 import { readProcRoot, readProcStatus } from '../sys/proc.js';
+import { parseIntFlag, UID_MAX } from './flags.js';
 import { printJson } from './output.js';
 
 /** The host this capctl runs on: what `check` answers for unless told otherwise. */
@@ -87,9 +88,7 @@ Examples:
     .action((args: string[], o: CliOptions) => {
       if (o.host !== 'linux' && o.host !== 'freebsd')
         throw inputError('usage', `--host must be linux or freebsd, got "${o.host}"`);
-      const uidText = o.uid;
-      if (uidText !== undefined && (!/^\d+$/.test(uidText) || Number(uidText) > 0xfffffffe))
-        throw inputError('usage', `--uid wants a uid (0..4294967294), got "${uidText}"`);
+      const uid = o.uid !== undefined ? parseIntFlag('--uid', o.uid, { max: UID_MAX, what: 'a uid' }) : undefined;
       if (o.pid !== undefined && (o.uid !== undefined || o.caps !== undefined || o.native))
         throw inputError('usage', '--pid takes the live credential: drop --uid, --caps and --native');
       if (o.syscall !== undefined && !/^[a-z_][a-z0-9_]{0,63}$/.test(o.syscall))
@@ -101,9 +100,8 @@ Examples:
       let cred: Credential | undefined;
       const notes: string[] = [];
       if (o.pid !== undefined) {
-        if (!/^[1-9]\d{0,9}$/.test(o.pid) || Number(o.pid) > 0x3fffffff)
-          throw inputError('usage', `--pid wants a process id, got "${o.pid.slice(0, 32)}"`);
-        const pid = Number(o.pid);
+        // PID_MAX_LIMIT is 2^22 on 64-bit Linux.
+        const pid = parseIntFlag('--pid', o.pid, { min: 1, max: 4194304, what: 'a process id' });
         const st = readProcStatus(pid);
         if (!st) throw inputError('no-such-process', `no process ${pid}`);
         cred = Credential.fromStatus(st);
@@ -129,7 +127,7 @@ Examples:
         host: o.host,
         jailParams: merged,
         effective: o.caps !== undefined ? parseCapText(o.caps).effective : undefined,
-        uid: uidText !== undefined ? Number(uidText) : undefined,
+        uid,
         cred,
         policy,
         native: o.native === true,
