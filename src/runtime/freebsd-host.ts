@@ -12,11 +12,13 @@
  *      children.max, allow.set_hostname: src/priv/caller.ts), stage 'caller'.
  *   4. A denial returns the caller's errno (EACCES for a reserved port, else EPERM).
  * An operation the Linuxulator cannot perform at all (AF_PACKET sockets) is answered with its
- * errno at stage 'linuxulator'. An operation no rule names falls back to the capability's privileges: allowed if any of the
- * high-confidence ones (or, for analogy-only capabilities, any mapped one) passes.
+ * errno at stage 'linuxulator'. An operation no rule names falls back to the capability's
+ * privileges by the capget rule: allowed if every high-confidence one passes (for analogy-only
+ * capabilities, any mapped one).
  *
- * capget/capset/prctl/set*id/exec keep Linux semantics (runtime); only the initial sets differ
- * (`initialCredentialFor`).
+ * capget/capset/prctl/set*id/exec keep Linux semantics (runtime), but their capability tests
+ * come here too (Runtime.capableFor), so a jail and its profile restrict them; the initial sets
+ * differ (`initialCredentialFor`).
  */
 import { CapSet } from '../caps/capset.js';
 import { CAP_COUNT } from '../caps/catalog.js';
