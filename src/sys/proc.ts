@@ -104,3 +104,15 @@ export function kernelCapCount(root = PROC_ROOT): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * Where /proc/PID/root points (the process's root directory: '/' unless it is chrooted), or
+ * null when the process is gone or the link cannot be read.
+ */
+export function readProcRoot(pid: number, root = PROC_ROOT): string | null {
+  try {
+    return readlinkSync(`${root}/${pid}/root`);
+  } catch {
+    return null;
+  }
+}
