@@ -4,7 +4,7 @@
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { PROFILE_COMPLAIN_STAGE, recordFromDecision, wanted } from '../audit/from-decision.js';
+import { PROFILE_COMPLAIN_STAGE, ReplayAuditSink } from '../audit/from-decision.js';
 import { type AuditWriter, createAuditWriter } from '../audit/writer.js';
 import { CAPABILITIES } from '../caps/catalog.js';
 import { CapctlError, inputError } from '../caps/errors.js';
@@ -222,6 +222,9 @@ printed with file, line, recorded and predicted result, then one summary line:
           stream.once('open', () => resolve());
           stream.once('error', (e: Error) => reject(new CapctlError('io', `cannot read ${trace}: ${e.message}`, 'io')));
         });
+        const sink = audit
+          ? new ReplayAuditSink(level, policy ? { profile: policy.name } : {}, (r) => audit.write(r))
+          : undefined;
         let last = Date.now();
         let shown = false;
         const onProgress = progress
@@ -240,12 +243,8 @@ printed with file, line, recorded and predicted result, then one summary line:
             fileCaps,
             host,
             adjustInitialCredential: adjust,
-            onDecisionAt: audit
-              ? (ev, where) => {
-                  if (wanted(ev, level))
-                    audit.write(recordFromDecision(ev, { ...(policy ? { profile: policy.name } : {}), where }));
-                }
-              : undefined,
+            onDecisionAt: sink ? (ev, where) => sink.decision(ev, where) : undefined,
+            onFirstPid: sink ? (pid) => sink.firstPid(pid) : undefined,
             file: trace,
             strict: opts.strict,
             onProgress,
@@ -258,6 +257,7 @@ printed with file, line, recorded and predicted result, then one summary line:
                 process.stderr.write(`${trace}:${m.line}: malformed line skipped (${m.reason})\n`);
             },
           });
+          sink?.end();
           summaries.push(s);
         } catch (e) {
           if (e instanceof ReplayMalformedError) throw inputError('malformed-trace', e.message);
