@@ -286,7 +286,12 @@ export class AuditLogReader {
         this.followSeq(r.seq);
         return undefined;
       }
-      if ('invalid' in c) return { kind: 'invalid', why: `not a valid audit record: ${c.invalid}` };
+      if ('invalid' in c) {
+        // It still took its number from the writer: not a gap.
+        const q = (parsed as { seq?: unknown } | null)?.seq;
+        if (typeof q === 'number' && Number.isInteger(q) && q >= 1) this.followSeq(q);
+        return { kind: 'invalid', why: `not a valid audit record: ${c.invalid}` };
+      }
       this.accept(c);
       return undefined;
     }
