@@ -4,17 +4,17 @@
  * and a query without filters over more records than a recursive reader survived.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { generateAuditLog } from '../../bench/audit-gen.js';
 import { parseTime } from '../../src/audit/query.js';
 import { AuditLogReader, orderRotated } from '../../src/audit/reader.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { own } from '../../src/audit/scan.js';
 import { canonical } from '../../src/audit/writer.js';
-import { generateAuditLog } from '../../bench/audit-gen.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'capctl.js');
@@ -57,14 +57,14 @@ describe('audit reader: nothing fatal, everything counted', () => {
     const log = join(dir, 'typed.log');
     writeFileSync(
       log,
-      [
+      `${[
         rec(1),
         rec(2, { cap: 13 }),
         rec(3, { priv: 497 }),
         rec(4, { capNumber: 1.5 }),
         rec(5, { tid: '7' }),
         rec(6),
-      ].join('\n') + '\n',
+      ].join('\n')}\n`,
     );
     const { recs, reader } = await readAll([log]);
     expect(recs.map((r) => r.seq)).toEqual([1, 6]);
