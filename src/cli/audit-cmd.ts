@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import { type AuditFilter, compileFilter, Summary } from '../audit/query.js';
-import { AuditLogReader, formatReadReport, type ReadReport, type RecordView } from '../audit/reader.js';
+import { summaryShare } from '../audit/parallel.js';
+import {
+  AuditLogReader,
+  formatReadReport,
+  type ReadOptions,
+  type ReadReport,
+  type RecordView,
+} from '../audit/reader.js';
 import type { AuditRecord, Verdict } from '../audit/record.js';
 import { own } from '../audit/scan.js';
 import { SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
@@ -64,6 +71,7 @@ async function scan(
   files: string[],
   each: (r: RecordView) => void,
   afterChunk?: () => Promise<void> | void,
+  share?: ReadOptions['share'],
 ): Promise<ReadReport> {
   if (files.filter((f) => f === '-').length > 1) throw inputError('usage', 'stdin ("-") can be given once');
   const reader = new AuditLogReader(each);
@@ -71,6 +79,7 @@ async function scan(
   try {
     return await reader.read(files, {
       ...(afterChunk ? { afterChunk } : {}),
+      ...(share ? { share } : {}),
       ...(process.stderr.isTTY
         ? {
             onProgress: (file: string, bytes: number, lines: number) => {
@@ -192,11 +201,18 @@ Examples:
   )
     .addHelpText('after', '\nExample:\n  capctl audit summary audit.log --since 1d')
     .action(async (files: string[], o: FilterOpts) => {
-      const keep = compileFilter(filterFrom(o));
+      const filter = filterFrom(o);
+      const now = Date.now();
+      const keep = compileFilter(filter, now);
       const summary = new Summary();
-      const report = await scan(files, (r) => {
-        if (keep(r)) summary.add(r);
-      });
+      const report = await scan(
+        files,
+        (r) => {
+          if (keep(r)) summary.add(r);
+        },
+        undefined,
+        summaryShare(summary, filter, now),
+      );
       const rows = summary.rows();
       if (o.json) printJson({ total: summary.total, groups: rows });
       else {

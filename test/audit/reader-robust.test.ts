@@ -4,13 +4,13 @@
  * and a query without filters over more records than a recursive reader survived.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateAuditLog } from '../../bench/audit-gen.js';
-import { parseTime } from '../../src/audit/query.js';
+import { parseTime, Summary } from '../../src/audit/query.js';
 import { AuditLogReader, orderRotated } from '../../src/audit/reader.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { own } from '../../src/audit/scan.js';
@@ -179,6 +179,25 @@ describe.skipIf(!CLI_BUILT)('capctl audit on hostile logs (built CLI; npm run bu
     const rows = JSON.parse(r.stdout) as AuditRecord[];
     expect(rows).toHaveLength(130_000);
     expect(rows[129_999]!.seq).toBe(130_000);
+  }, 180_000);
+
+  it('summary of a log big enough to split between two threads = the one-thread answer, gaps and bad lines included', async () => {
+    const log = join(dir, 'big.log'); // from the test above (130k records, > 48 MiB)
+    const lines = readFileSync(log, 'utf8').split('\n');
+    lines.splice(100_000, 1, '{corrupt'); // seq 100001 gone, a corrupt line in its place
+    lines.splice(120_000, 0, JSON.stringify({ ...base, cap: 13, time: '2026-01-01T00:00:00Z' })); // wrongly typed, no seq
+    writeFileSync(log, lines.join('\n'));
+    const r = run(['audit', 'summary', log, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = new Summary();
+    const reader = new AuditLogReader((x) => summary.add(x));
+    await reader.read([log]); // one thread (the worker runs compiled code only)
+    expect(JSON.parse(r.stdout)).toEqual({ total: summary.total, groups: summary.rows() });
+    expect(r.stderr).toContain('skipped 1 corrupt line(s), 1 record(s) failing the schema');
+    expect(r.stderr).toContain(`${log}:100001: not JSON`);
+    expect(r.stderr).toContain('1 gap(s) in seq: 1 record(s) missing');
+    expect(r.stderr).toContain(`${log}:120001: not a valid audit record: cap`);
+    expect(reader.report).toMatchObject({ corrupt: 1, invalid: 1, gaps: 1, missing: 1 });
   }, 180_000);
 
   it('query streams from a pipe: the first row is out before the pipe closes', async () => {
