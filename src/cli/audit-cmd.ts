@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { type AuditFilter, compileFilter, Summary } from '../audit/query.js';
 import { summaryShare } from '../audit/parallel.js';
+import { type AuditFilter, compileFilter, Summary } from '../audit/query.js';
 import {
   AuditLogReader,
   formatReadReport,
