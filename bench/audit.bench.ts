@@ -48,7 +48,18 @@ export async function run(): Promise<BenchRow[]> {
       throw new Error(`summary differs from jq: ${JSON.stringify(got)} vs ${JSON.stringify(want)}`);
 
     const jqQ = timed(['jq', '-c', JQ_QUERY, file]);
-    const capQ = timed([process.execPath, CLI, 'audit', 'query', file, '--cap', 'CAP_NET_RAW', '--verdict', 'denied', '--json']);
+    const capQ = timed([
+      process.execPath,
+      CLI,
+      'audit',
+      'query',
+      file,
+      '--cap',
+      'CAP_NET_RAW',
+      '--verdict',
+      'denied',
+      '--json',
+    ]);
     const wantSeq = jqQ.out.trim().split('\n').map(Number);
     const gotSeq = (JSON.parse(capQ.out) as { seq: number }[]).map((r) => r.seq);
     if (JSON.stringify(gotSeq) !== JSON.stringify(wantSeq))
@@ -61,7 +72,18 @@ export async function run(): Promise<BenchRow[]> {
     while (!statSync(big, { throwIfNoEntry: false }) || statSync(big).size < 1e9) appendFileSync(big, text);
     const gb = statSync(big).size / 1e9;
     const bigSum = timed([process.execPath, CLI, 'audit', 'summary', big, '--json']);
-    const bigQ = timed([process.execPath, CLI, 'audit', 'query', big, '--cap', 'CAP_NET_RAW', '--verdict', 'denied', '--json']);
+    const bigQ = timed([
+      process.execPath,
+      CLI,
+      'audit',
+      'query',
+      big,
+      '--cap',
+      'CAP_NET_RAW',
+      '--verdict',
+      'denied',
+      '--json',
+    ]);
 
     const rate = (s: number) => RECORDS / s;
     return [
