@@ -25,6 +25,8 @@ export function summaryShare(summary: Summary, filter: AuditFilter, now: number)
     new Promise<ShareResult>((resolve, reject) => {
       const w = new Worker(new URL('./summary-worker.js', import.meta.url), {
         workerData: { file, start, end, filter, now },
+        // A small young generation: chunks die young, and the process stays within its RSS budget.
+        resourceLimits: { maxYoungGenerationSizeMb: 8 },
       });
       w.once('message', (m: SummaryShare) => {
         summary.merge(m.state);

@@ -13,6 +13,7 @@
  * zlib's stream, and `seq` continuity is followed across the files of one rotation set.
  */
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { open as open_ } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { KernelLineParser } from './kernel.js';
@@ -152,6 +153,32 @@ async function splitPoint(file: string): Promise<{ mid: number; size: number } |
   }
 }
 
+/**
+ * Chunk size for reading. Below V8's largest regular object (128 KiB) on purpose: a chunk's
+ * decoded string then dies young in a scavenge; 1 MiB chunks went to large-object space, freed
+ * only by full collections, and a summary of a 1 GB log peaked at 219 MB RSS (this: see
+ * BENCHMARKS.md).
+ */
+const CHUNK = 96 << 10;
+
+/** A plain file's bytes through one reused buffer (no Buffer per chunk for the GC to find). */
+async function* fileChunks(file: string, range?: { start: number; end: number }): AsyncGenerator<Buffer> {
+  const fh = await open_(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let pos = range?.start ?? 0;
+    const end = range?.end ?? Number.POSITIVE_INFINITY;
+    while (pos < end) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, end - pos), pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 function rotationBase(p: string): string {
   return /^(.*?)(?:\.\d+)?(?:\.gz)?$/.exec(p)![1]!;
 }
@@ -160,11 +187,11 @@ function open(source: string | Readable, range?: { start: number; end: number })
   if (typeof source !== 'string') return source;
   if (source === '-') return process.stdin;
   const file = createReadStream(source, {
-    highWaterMark: 1 << 20,
+    highWaterMark: CHUNK,
     ...(range ? { start: range.start, end: range.end - 1 } : {}),
   });
   if (!source.endsWith('.gz')) return file;
-  const gunzip = createGunzip({ chunkSize: 1 << 20 });
+  const gunzip = createGunzip({ chunkSize: CHUNK });
   file.on('error', (e) => gunzip.destroy(e));
   return file.pipe(gunzip);
 }
@@ -252,7 +279,11 @@ export class AuditLogReader {
     let lastProgress = start;
     let carry: Buffer | undefined;
     let bytes = 0;
-    for await (const chunk of open(source, range) as AsyncIterable<Buffer | string>) {
+    const chunks =
+      typeof source === 'string' && source !== '-' && !source.endsWith('.gz')
+        ? fileChunks(source, range)
+        : (open(source, range) as AsyncIterable<Buffer | string>);
+    for await (const chunk of chunks) {
       const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       bytes += b.length;
       let from = 0;
