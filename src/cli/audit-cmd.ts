@@ -12,6 +12,8 @@ import type { AuditRecord, Verdict } from '../audit/record.js';
 import { own } from '../audit/scan.js';
 import { SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
 import { CapctlError, inputError } from '../caps/errors.js';
+import { resolveProfile } from '../policy/index.js';
+import { PID_MAX_LIMIT, parseIntFlag } from './flags.js';
 import { formatTable, printJson } from './output.js';
 
 interface FilterOpts {
@@ -38,8 +40,7 @@ function filterFrom(o: FilterOpts): AuditFilter {
     f.verdict = o.verdict as Verdict;
   }
   if (o.pid !== undefined) {
-    if (!/^\d+$/.test(o.pid)) throw inputError('bad-pid', `--pid wants a number, not "${o.pid}"`);
-    f.tgid = Number(o.pid);
+    f.tgid = parseIntFlag('--pid', o.pid, { min: 1, max: PID_MAX_LIMIT, what: 'a pid' });
   }
   if (o.profile !== undefined) f.profile = o.profile;
   if (o.comm !== undefined) f.comm = o.comm;
@@ -245,11 +246,14 @@ Examples:
     .addHelpText(
       'after',
       `
-Each needed capability or privilege becomes an allow rule narrowed to the system calls that
-needed it, with the evidence as a comment; FreeBSD privileges add the jail parameters they need.
+Standalone (default): every set stated and holding only the needed capabilities, each need an
+allow rule narrowed to the system calls that needed it (evidence as a comment), and a deny of
+everything else. With --extends BASE: each allow gets one priority above BASE's highest deny
+naming it; a BASE deny at priority 1000 (strict) cannot be outranked and is an error.
 Check the result with: capctl profile validate FILE
 
 Examples:
+  capctl audit suggest audit.log --name nginx > nginx.yaml
   capctl audit suggest audit.log --name nginx --extends docker-default > nginx.yaml
   capctl audit suggest /var/log/audit/audit.log --cap CAP_NET_RAW --json`,
     )
@@ -264,7 +268,7 @@ Examples:
         const keep = compileFilter(filterFrom(o));
         const builder = new SuggestBuilder({
           name: o.name,
-          ...(o.extends !== undefined ? { extendsProfile: o.extends } : {}),
+          ...(o.extends !== undefined ? { extends: { ref: o.extends, base: resolveProfile(o.extends) } } : {}),
           ...(o.target !== undefined ? { target: o.target as 'jail' | 'chroot' | 'container' } : {}),
           includeComplain: o.complain,
         });

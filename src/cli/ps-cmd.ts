@@ -7,6 +7,7 @@ import { formatIabText } from '../caps/iab.js';
 import type { ProcStatus } from '../caps/procstatus.js';
 import { formatCapText } from '../caps/text.js';
 import { initUserNs, kernelCapCount, listPids, listTids, readCgroup, readProcStatus, readUserNs } from '../sys/proc.js';
+import { PID_MAX_LIMIT, parseIntFlag } from './flags.js';
 import { formatTable, printJson } from './output.js';
 
 const SORT_FIELDS = ['pid', 'ppid', 'uid', 'command', 'caps'] as const;
@@ -41,10 +42,7 @@ export interface PsRow {
 }
 
 function parsePid(arg: string): number {
-  if (!/^\d+$/.test(arg) || Number(arg) < 1 || Number(arg) > 0x3fffffff) {
-    throw inputError('bad-pid', `not a process id: "${arg}" (want a positive decimal number)`);
-  }
-  return Number(arg);
+  return parseIntFlag('process id', arg, { min: 1, max: PID_MAX_LIMIT, what: 'a positive decimal number' });
 }
 
 function rowOf(st: ProcStatus, withTid: boolean, capCount: number): PsRow {

@@ -23,6 +23,7 @@ import {
   type ReplaySummary,
   replayStream,
 } from '../runtime/replay.js';
+import { parseIntFlag } from './flags.js';
 import { printJson } from './output.js';
 
 interface ReplayOpts {
@@ -204,9 +205,11 @@ capability or privilege involved with the stage, reason and profile rule; then o
       } catch (e) {
         throw new CapctlError('io', `cannot read --status ${statusPath}: ${(e as Error).message}`, 'io');
       }
-      const securebits = Number(opts.securebits);
-      if (!Number.isInteger(securebits) || securebits < 0 || securebits > 0xfff)
-        throw inputError('usage', `--securebits wants a number 0..0xfff, got "${opts.securebits}"`);
+      const securebits = parseIntFlag('--securebits', opts.securebits ?? '0', {
+        max: 0xfff,
+        hex: true,
+        what: 'securebits',
+      });
       const fileCaps = new Map<string, FileCaps>();
       for (const spec of opts.fileCaps) {
         const [p, fc] = parseFileCapsFlag(spec);

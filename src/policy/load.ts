@@ -13,6 +13,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { CapSet } from '../caps/capset.js';
 import { CAP_COUNT, CAPABILITIES, closestName } from '../caps/catalog.js';
 import { CapctlError } from '../caps/errors.js';
+import { isSyscallName, SYSCALL_ARCH, suggestSyscall } from '../caps/syscall-names.js';
 import { parseCapText } from '../caps/text.js';
 import { JAIL_PARAMS, jailParamDef, makeJailConfig, PRIVS_GATED_BY } from '../priv/jail.js';
 import { canonicalPrivPattern, capFromProfileName, suggestCap, suggestPriv } from './names.js';
@@ -193,8 +194,8 @@ function loadFile(file: string): FileProfile {
     rules: [],
     parents: [],
   };
+  const data = src.toJS();
   if (src.issues.length > 0) return fp;
-  const data = src.doc.toJS() as unknown;
   if (data === null || data === undefined) {
     src.add([], 'the profile is empty (want at least `name:`)');
     return fp;
@@ -311,7 +312,18 @@ function checkRule(src: ProfileSource, r: unknown, path: PathSeg[]): Rule | unde
       if (u) [uidMin, uidMax] = u;
       else ok = false;
     }
-    if (Array.isArray(when.syscall)) syscalls = [...new Set(when.syscall.filter((s) => typeof s === 'string'))];
+    if (Array.isArray(when.syscall)) {
+      syscalls = [...new Set(when.syscall.filter((s) => typeof s === 'string'))];
+      when.syscall.forEach((n, i) => {
+        if (typeof n !== 'string' || isSyscallName(n)) return;
+        const hint = suggestSyscall(n);
+        src.add(
+          [...path, 'when', 'syscall', i],
+          `unknown system call "${n}" on ${SYSCALL_ARCH}${hint ? ` (did you mean ${hint}?)` : ''}`,
+        );
+        ok = false;
+      });
+    }
   }
   const effect = rule.effect;
   const priority = rule.priority;
