@@ -17,7 +17,7 @@
  */
 import { CapSet } from '../caps/capset.js';
 import { capByName, capInfo } from '../caps/catalog.js';
-import { SYSCALLS_X86_64 } from '../caps/syscalls-x86_64.generated.js';
+import { SYSCALLS_X86_64 } from '../caps/syscalls-x86_64.js';
 import { formatCapText } from '../caps/text.js';
 import type { AuditRecord } from './record.js';
 
@@ -41,8 +41,10 @@ function lineTime(line: string): string {
   return m ? auditTime(m[1]!, m[2]) : new Date(0).toISOString();
 }
 
+const X86_64_NAMES = new Map<number, string>(SYSCALLS_X86_64);
+
 function syscallName(arch: string | undefined, nr: number): string {
-  return (arch === AUDIT_ARCH_X86_64 ? SYSCALLS_X86_64[nr] : undefined) ?? `syscall#${nr}`;
+  return (arch === AUDIT_ARCH_X86_64 ? X86_64_NAMES.get(nr) : undefined) ?? `syscall#${nr}`;
 }
 
 /** auditd writes comm/exe quoted, or hex-encoded when they hold a space, quote or control byte. */

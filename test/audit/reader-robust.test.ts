@@ -19,7 +19,7 @@ import { canonical } from '../../src/audit/writer.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'capctl.js');
 const CLI_BUILT = existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'));
-const FIX = join(ROOT, 'test', 'fixtures', 'audit');
+const FIX = join(ROOT, 'test', 'fixtures', 'auditd');
 const dir = mkdtempSync(join(tmpdir(), 'capctl-i12-robust-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
