@@ -9,7 +9,7 @@ import {
   type RecordView,
 } from '../audit/reader.js';
 import type { AuditRecord, Verdict } from '../audit/record.js';
-import { own } from '../audit/scan.js';
+import { own, ScannedRecord } from '../audit/scan.js';
 import { SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { resolveProfile } from '../policy/index.js';
@@ -132,7 +132,7 @@ const QUERY_HEADER = ['TIME', 'VERDICT', 'PID', 'COMM', 'SYSCALL', 'NEEDS', 'ERR
 /** Column widths for a streamed table: rows are printed before the widest one is known. */
 const QUERY_WIDTHS = [24, 8, 7, 15, 28, 22, 6];
 
-function queryRow(r: AuditRecord): string {
+function queryRow(r: RecordView): string {
   const cells = [
     r.time,
     r.verdict,
@@ -182,9 +182,10 @@ Examples:
         files,
         (r) => {
           if (!keep(r)) return;
-          const rec = own(r);
-          if (o.json) out.push(`${n === 0 ? '[\n' : ',\n'}${JSON.stringify(rec)}`);
-          else out.push(queryRow(rec));
+          if (o.json) {
+            const line = r instanceof ScannedRecord ? r.canonicalLine() : undefined;
+            out.push(`${n === 0 ? '[\n' : ',\n'}${line ?? JSON.stringify(own(r))}`);
+          } else out.push(queryRow(r));
           n++;
         },
         () => out.flush(),

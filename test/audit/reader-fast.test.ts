@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileFilter, Summary, type SummaryRow } from '../../src/audit/query.js';
 import { AuditLogReader } from '../../src/audit/reader.js';
 import { type AuditRecord, checkRecord } from '../../src/audit/record.js';
-import { own } from '../../src/audit/scan.js';
+import { own, ScannedRecord } from '../../src/audit/scan.js';
 import { canonical } from '../../src/audit/writer.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -165,9 +165,16 @@ describe('fast reader = JSON.parse + schema reference', () => {
         // summary
         const summary = new Summary();
         const got: AuditRecord[] = [];
+        let printedRaw = 0;
         const reader = new AuditLogReader((r) => {
           summary.add(r);
           got.push(own(r));
+          // query --json prints a writer-shape line as it is: it must be what stringify gives.
+          const raw = r instanceof ScannedRecord ? r.canonicalLine() : undefined;
+          if (raw !== undefined) {
+            expect(raw).toBe(JSON.stringify(own(r)));
+            printedRaw++;
+          }
         });
         const report = await reader.read([file]);
         expect(got).toEqual(ref.records);
@@ -175,6 +182,7 @@ describe('fast reader = JSON.parse + schema reference', () => {
         expect(report.records).toBe(ref.records.length);
         expect(report.corrupt + report.invalid + report.other).toBe(ref.bad);
         expect(report.torn.length).toBe(torn ? 1 : 0);
+        expect(printedRaw).toBeLessThanOrEqual(got.length);
         // query: one capability and verdict
         const keep = compileFilter({ cap: 'CAP_NET_RAW', verdict: 'denied' });
         const rows: AuditRecord[] = [];
