@@ -8,7 +8,7 @@ import {
   type ReadReport,
   type RecordView,
 } from '../audit/reader.js';
-import type { AuditRecord, Verdict } from '../audit/record.js';
+import type { Verdict } from '../audit/record.js';
 import { own, ScannedRecord } from '../audit/scan.js';
 import { SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
 import { CapctlError, inputError } from '../caps/errors.js';
