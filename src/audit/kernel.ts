@@ -15,12 +15,10 @@
  *     capability history.
  * Other auditd record types (PATH, CWD, PROCTITLE, EOE, ...) are recognised and passed over.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CapSet } from '../caps/capset.js';
 import { capByName, capInfo } from '../caps/catalog.js';
+import { SYSCALLS_X86_64 } from '../caps/syscalls-x86_64.js';
 import { formatCapText } from '../caps/text.js';
-import { packageRoot } from '../policy/paths.js';
 import type { AuditRecord } from './record.js';
 
 const APPARMOR =
@@ -43,18 +41,10 @@ function lineTime(line: string): string {
   return m ? auditTime(m[1]!, m[2]) : new Date(0).toISOString();
 }
 
-let syscallNames: Map<number, string> | undefined;
+const X86_64_NAMES = new Map<number, string>(SYSCALLS_X86_64);
+
 function syscallName(arch: string | undefined, nr: number): string {
-  if (arch !== AUDIT_ARCH_X86_64) return `syscall#${nr}`;
-  if (syscallNames === undefined) {
-    syscallNames = new Map();
-    for (const l of readFileSync(join(packageRoot(), 'data', 'syscalls-x86_64.tsv'), 'utf8').split('\n')) {
-      if (l === '' || l.startsWith('#')) continue;
-      const [n, name] = l.split('\t');
-      syscallNames.set(Number(n), name!);
-    }
-  }
-  return syscallNames.get(nr) ?? `syscall#${nr}`;
+  return (arch === AUDIT_ARCH_X86_64 ? X86_64_NAMES.get(nr) : undefined) ?? `syscall#${nr}`;
 }
 
 /** auditd writes comm/exe quoted, or hex-encoded when they hold a space, quote or control byte. */

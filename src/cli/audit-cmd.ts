@@ -1,8 +1,15 @@
 import type { Command } from 'commander';
+import { summaryShare } from '../audit/parallel.js';
 import { type AuditFilter, compileFilter, Summary } from '../audit/query.js';
-import { AuditLogReader, formatReadReport, type ReadReport, type RecordView } from '../audit/reader.js';
-import type { AuditRecord, Verdict } from '../audit/record.js';
-import { own } from '../audit/scan.js';
+import {
+  AuditLogReader,
+  formatReadReport,
+  type ReadOptions,
+  type ReadReport,
+  type RecordView,
+} from '../audit/reader.js';
+import type { Verdict } from '../audit/record.js';
+import { own, ScannedRecord } from '../audit/scan.js';
 import { SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { resolveProfile } from '../policy/index.js';
@@ -65,6 +72,7 @@ async function scan(
   files: string[],
   each: (r: RecordView) => void,
   afterChunk?: () => Promise<void> | void,
+  share?: ReadOptions['share'],
 ): Promise<ReadReport> {
   if (files.filter((f) => f === '-').length > 1) throw inputError('usage', 'stdin ("-") can be given once');
   const reader = new AuditLogReader(each);
@@ -72,6 +80,7 @@ async function scan(
   try {
     return await reader.read(files, {
       ...(afterChunk ? { afterChunk } : {}),
+      ...(share ? { share } : {}),
       ...(process.stderr.isTTY
         ? {
             onProgress: (file: string, bytes: number, lines: number) => {
@@ -123,7 +132,7 @@ const QUERY_HEADER = ['TIME', 'VERDICT', 'PID', 'COMM', 'SYSCALL', 'NEEDS', 'ERR
 /** Column widths for a streamed table: rows are printed before the widest one is known. */
 const QUERY_WIDTHS = [24, 8, 7, 15, 28, 22, 6];
 
-function queryRow(r: AuditRecord): string {
+function queryRow(r: RecordView): string {
   const cells = [
     r.time,
     r.verdict,
@@ -173,9 +182,10 @@ Examples:
         files,
         (r) => {
           if (!keep(r)) return;
-          const rec = own(r);
-          if (o.json) out.push(`${n === 0 ? '[\n' : ',\n'}${JSON.stringify(rec)}`);
-          else out.push(queryRow(rec));
+          if (o.json) {
+            const line = r instanceof ScannedRecord ? r.canonicalLine() : undefined;
+            out.push(`${n === 0 ? '[\n' : ',\n'}${line ?? JSON.stringify(own(r))}`);
+          } else out.push(queryRow(r));
           n++;
         },
         () => out.flush(),
@@ -193,11 +203,18 @@ Examples:
   )
     .addHelpText('after', '\nExample:\n  capctl audit summary audit.log --since 1d')
     .action(async (files: string[], o: FilterOpts) => {
-      const keep = compileFilter(filterFrom(o));
+      const filter = filterFrom(o);
+      const now = Date.now();
+      const keep = compileFilter(filter, now);
       const summary = new Summary();
-      const report = await scan(files, (r) => {
-        if (keep(r)) summary.add(r);
-      });
+      const report = await scan(
+        files,
+        (r) => {
+          if (keep(r)) summary.add(r);
+        },
+        undefined,
+        summaryShare(summary, filter, now),
+      );
       const rows = summary.rows();
       if (o.json) printJson({ total: summary.total, groups: rows });
       else {

@@ -4,7 +4,7 @@
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { recordFromDecision, wanted } from '../audit/from-decision.js';
+import { ReplayAuditSink } from '../audit/from-decision.js';
 import { type AuditWriter, createAuditWriter } from '../audit/writer.js';
 import { CAPABILITIES } from '../caps/catalog.js';
 import { CapctlError, inputError } from '../caps/errors.js';
@@ -206,6 +206,9 @@ capability or privilege involved with the stage, reason and profile rule; then o
           stream.once('open', () => resolve());
           stream.once('error', (e: Error) => reject(new CapctlError('io', `cannot read ${trace}: ${e.message}`, 'io')));
         });
+        const sink = audit
+          ? new ReplayAuditSink(level, policy ? { profile: policy.name } : {}, (r) => audit.write(r))
+          : undefined;
         let last = Date.now();
         let shown = false;
         const onProgress = progress
@@ -228,9 +231,9 @@ capability or privilege involved with the stage, reason and profile rule; then o
               if (where.file !== lineEvents.file || where.line !== lineEvents.line)
                 lineEvents = { file: where.file, line: where.line, evs: [] };
               lineEvents.evs.push(ev);
-              if (audit && wanted(ev, level))
-                audit.write(recordFromDecision(ev, { ...(policy ? { profile: policy.name } : {}), where }));
+              sink?.decision(ev, where);
             },
+            onFirstPid: sink ? (pid) => sink.firstPid(pid) : undefined,
             file: trace,
             strict: opts.strict,
             onProgress,
@@ -245,6 +248,7 @@ capability or privilege involved with the stage, reason and profile rule; then o
                 process.stderr.write(`${trace}:${m.line}: malformed line skipped (${m.reason})\n`);
             },
           });
+          sink?.end();
           summaries.push(s);
         } catch (e) {
           if (e instanceof ReplayMalformedError) throw inputError('malformed-trace', e.message);
