@@ -48,12 +48,30 @@ export interface SuppressedRecord {
 }
 
 export function isAuditRecord(v: unknown): v is AuditRecord {
-  if (typeof v !== 'object' || v === null) return false;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const r = v as Record<string, unknown>;
+  // Every field the readers use is checked for its type: a record that says `"cap": 5` or
+  // `"tid": "x"` is not one capctl wrote, and is reported as such instead of crashing a reader.
+  const optional = (k: string, t: 'string' | 'int') =>
+    r[k] === undefined || (t === 'string' ? typeof r[k] === 'string' : Number.isSafeInteger(r[k]));
   return (
     typeof r.time === 'string' &&
     (r.verdict === 'denied' || r.verdict === 'complain' || r.verdict === 'allowed') &&
+    (r.host === 'linux' || r.host === 'freebsd') &&
     typeof r.syscall === 'string' &&
-    typeof r.stage === 'string'
+    typeof r.stage === 'string' &&
+    typeof r.errno === 'string' &&
+    typeof r.reason === 'string' &&
+    Number.isSafeInteger(r.tid) &&
+    Number.isSafeInteger(r.tgid) &&
+    optional('op', 'string') &&
+    optional('cap', 'string') &&
+    optional('capNumber', 'int') &&
+    optional('priv', 'string') &&
+    optional('privNumber', 'int') &&
+    optional('euid', 'int') &&
+    optional('comm', 'string') &&
+    optional('profile', 'string') &&
+    optional('subject', 'string')
   );
 }

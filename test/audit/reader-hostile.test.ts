@@ -1,0 +1,50 @@
+/**
+ * A JSON line shaped like a capctl record but with fields of the wrong type (found by the fuzz
+ * suite: `"priv": 4294967295` reached privByName and threw a TypeError) is reported as "not a
+ * capability audit record", never passed on to the readers.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseAuditLine } from '../../src/audit/reader.js';
+import { SuggestBuilder } from '../../src/audit/suggest.js';
+
+const good = {
+  time: '2026-01-01T00:00:00.000Z',
+  verdict: 'denied',
+  host: 'linux',
+  syscall: 'socket',
+  errno: 'EPERM',
+  stage: 'capability',
+  reason: 'not in effective set',
+  tid: 5,
+  tgid: 5,
+  cap: 'CAP_NET_RAW',
+  capNumber: 13,
+};
+
+describe('audit reader: typed fields', () => {
+  it('accepts a record capctl writes', () => {
+    expect(parseAuditLine(JSON.stringify(good))).toMatchObject({ cap: 'CAP_NET_RAW' });
+  });
+
+  it.each([
+    ['priv', 4294967295],
+    ['cap', 5],
+    ['capNumber', '13'],
+    ['capNumber', 1.5],
+    ['privNumber', 'x'],
+    ['tid', 'x'],
+    ['tgid', null],
+    ['host', 'plan9'],
+    ['errno', 24],
+    ['reason', 28],
+    ['op', {}],
+  ])('refuses %s = %j', (k, v) => {
+    const line = JSON.stringify({ ...good, [k]: v });
+    expect(parseAuditLine(line)).toBeUndefined();
+    // And the suggester never sees it.
+    const b = new SuggestBuilder({ name: 'x' });
+    const r = parseAuditLine(line);
+    if (r && !Array.isArray(r)) b.add(r);
+    expect(() => b.build()).not.toThrow();
+  });
+});
