@@ -5,6 +5,7 @@ import type { AuditRecord, Verdict } from '../audit/record.js';
 import { SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
 import { inputError } from '../caps/errors.js';
 import { resolveProfile } from '../policy/index.js';
+import { profileSchema } from '../policy/schema.js';
 import { PID_MAX_LIMIT, parseIntFlag } from './flags.js';
 import { formatTable, printJson } from './output.js';
 
@@ -177,6 +178,15 @@ Examples:
         files: string[],
         o: FilterOpts & { name: string; extends?: string; target?: string; complain: boolean },
       ) => {
+        // The name goes into the profile: checked here against the schema's own pattern, so
+        // the suggestion never fails `profile validate` for its name.
+        const namePattern = (profileSchema().properties as { name: { pattern: string } }).name.pattern;
+        if (!new RegExp(namePattern).test(o.name)) {
+          throw inputError(
+            'bad-name',
+            `--name must match ${namePattern} (a profile name), not ${JSON.stringify(o.name.slice(0, 80))}`,
+          );
+        }
         if (o.target !== undefined && !['jail', 'chroot', 'container'].includes(o.target)) {
           throw inputError('bad-target', `--target must be jail, chroot or container, not "${o.target}"`);
         }

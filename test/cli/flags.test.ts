@@ -81,6 +81,7 @@ describe('every command parses numbers with it', () => {
     [['check', '--uid', '1e3', 'CAP_KILL'], /--uid wants a uid/],
     [['check', '--uid', '', 'CAP_KILL'], /--uid wants a uid/],
     [['profile', 'explain', 'strict', 'CAP_KILL', '--uid', '0x10'], /uid wants a uid/],
+    [['audit', 'suggest', log, '--name', 'Bad Name\nx'], /--name must match .* not "Bad Name\\nx"/],
   ])('%j exits 2: %s', async (args, want) => {
     const r = await capctlInProcess(args);
     expect(r.thrown).toBeUndefined();
