@@ -7,7 +7,6 @@
  * Lines that are neither are counted and reported with their line numbers, never fatal.
  */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { capByName, capInfo } from '../caps/catalog.js';
 import { type AuditRecord, isAuditRecord } from './record.js';
@@ -87,16 +86,52 @@ export function parseAuditLine(line: string): AuditRecord | AuditRecord[] | unde
   return undefined;
 }
 
+/** Longest audit line kept (characters); capctl's own records are well under 4 KiB. */
+const MAX_LINE = 1 << 20;
+
+/**
+ * Lines of a stream ("\n" or "\r\n"), as readline gives them, except that a line longer than
+ * MAX_LINE is not kept: it comes out as null (readline would hold all of /dev/zero).
+ */
+async function* boundedLines(input: Readable): AsyncGenerator<string | null> {
+  input.setEncoding('utf8');
+  let carry = '';
+  let overlong = false;
+  const out = (l: string) => (l.endsWith('\r') ? l.slice(0, -1) : l);
+  for await (const chunk of input as AsyncIterable<string>) {
+    let start = 0;
+    let nl = chunk.indexOf('\n');
+    while (nl >= 0) {
+      if (overlong) yield null;
+      else yield out(carry + chunk.slice(start, nl));
+      carry = '';
+      overlong = false;
+      start = nl + 1;
+      nl = chunk.indexOf('\n', start);
+    }
+    if (!overlong) carry += chunk.slice(start);
+    if (carry.length > MAX_LINE) {
+      overlong = true;
+      carry = '';
+    }
+  }
+  if (overlong) yield null;
+  else if (carry !== '') yield out(carry);
+}
+
 /** Stream records from a file ('-' = stdin) or a readable; problems go to `onProblem`. */
 export async function* readAuditRecords(
   source: string | Readable,
   onProblem: (p: ReadProblem) => void = () => {},
 ): AsyncGenerator<AuditRecord> {
   const input = typeof source === 'string' ? (source === '-' ? process.stdin : createReadStream(source)) : source;
-  const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   let n = 0;
-  for await (const line of rl) {
+  for await (const line of boundedLines(input)) {
     n++;
+    if (line === null) {
+      onProblem({ line: n, why: `line longer than ${MAX_LINE} characters` });
+      continue;
+    }
     let parsed: ReturnType<typeof parseAuditLine>;
     try {
       parsed = parseAuditLine(line);

@@ -4,7 +4,8 @@
  * capability audit record", never passed on to the readers.
  */
 import { describe, expect, it } from 'vitest';
-import { parseAuditLine } from '../../src/audit/reader.js';
+import { Readable } from 'node:stream';
+import { parseAuditLine, readAuditRecords } from '../../src/audit/reader.js';
 import { SuggestBuilder } from '../../src/audit/suggest.js';
 
 const good = {
@@ -46,5 +47,18 @@ describe('audit reader: typed fields', () => {
     const r = parseAuditLine(line);
     if (r && !Array.isArray(r)) b.add(r);
     expect(() => b.build()).not.toThrow();
+  });
+
+  it('a line with no end is one reported problem, its text not kept; CRLF lines still read', async () => {
+    const chunks = function* () {
+      for (let i = 0; i < 8; i++) yield '\0'.repeat(1 << 20);
+      yield `\n${JSON.stringify(good)}\r\n`;
+    };
+    const problems: string[] = [];
+    const got = [];
+    for await (const r of readAuditRecords(Readable.from(chunks()), (p) => problems.push(`${p.line}: ${p.why}`)))
+      got.push(r);
+    expect(problems).toEqual(['1: line longer than 1048576 characters']);
+    expect(got).toHaveLength(1);
   });
 });
