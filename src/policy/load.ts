@@ -443,7 +443,8 @@ function mergeInto(m: Merged, fp: FileProfile, file: string): void {
   for (const s of SET_NAMES) if (fp.sets[s]) m.sets[s] = fp.sets[s];
   if (fp.addAll || fp.dropAll || !fp.add.isEmpty() || !fp.drop.isEmpty()) {
     for (const s of ['bounding', 'permitted', 'effective'] as const) {
-      const base = m.sets[s] ?? (s === 'bounding' ? CapSet.FULL : CapSet.EMPTY);
+      // Default deny: a set no file states is empty, so `add:` alone grants only what it adds.
+      const base = m.sets[s] ?? CapSet.EMPTY;
       m.sets[s] = tweak(base, fp);
     }
   }
@@ -535,8 +536,10 @@ function finish(
   cache: Map<string, FileProfile>,
 ): Profile {
   const given = Object.fromEntries(SET_NAMES.map((s) => [s, m.sets[s] !== undefined])) as Record<CapSetName, boolean>;
+  // Default deny: every set no file in the chain states is empty. A profile that states nothing
+  // (or was truncated after its header) allows nothing; bounding is never implicitly ALL.
   const sets = {
-    bounding: m.sets.bounding ?? CapSet.FULL,
+    bounding: m.sets.bounding ?? CapSet.EMPTY,
     permitted: m.sets.permitted ?? CapSet.EMPTY,
     effective: m.sets.effective ?? CapSet.EMPTY,
     inheritable: m.sets.inheritable ?? CapSet.EMPTY,

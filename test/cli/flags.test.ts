@@ -101,7 +101,7 @@ describe('every command parses numbers with it', () => {
 });
 
 describe('audit --since/--until', () => {
-  it.each(['1', '2001', `${'9'.repeat(400)}d`, '1e3m', '', '10 m'])('refuses %j as a time', async (t) => {
+  it.each(['1', '2001', `${'9'.repeat(400)}d`, ''])('refuses %j as a time', async (t) => {
     const r = await capctlInProcess(['audit', 'query', log, '--since', t]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/not a time/);
