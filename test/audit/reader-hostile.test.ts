@@ -3,8 +3,9 @@
  * suite: `"priv": 4294967295` reached privByName and threw a TypeError) is reported as "not a
  * capability audit record", never passed on to the readers.
  */
-import { describe, expect, it } from 'vitest';
+
 import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
 import { parseAuditLine, readAuditRecords } from '../../src/audit/reader.js';
 import { SuggestBuilder } from '../../src/audit/suggest.js';
 
