@@ -3,10 +3,13 @@ import { type AuditFilter, compileFilter, Summary } from '../audit/query.js';
 import { AuditLogReader, formatReadReport, type ReadReport, type RecordView } from '../audit/reader.js';
 import type { AuditRecord, Verdict } from '../audit/record.js';
 import { own } from '../audit/scan.js';
-import { SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
+import { type SuggestBase, SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
 import { CapctlError, inputError } from '../caps/errors.js';
+import { CAP_ALLOW, type CompiledProfile, describeRule } from '../policy/compile.js';
 import { resolveProfile } from '../policy/index.js';
+import { keyMatches } from '../policy/names.js';
 import { profileSchema } from '../policy/schema.js';
+import { PRIORITY_MAX } from '../policy/types.js';
 import { PID_MAX_LIMIT, parseIntFlag } from './flags.js';
 import { formatTable, printJson } from './output.js';
 
@@ -138,6 +141,23 @@ function queryRow(r: AuditRecord): string {
   return `${cells.map((c, i) => (i < QUERY_WIDTHS.length ? c.padEnd(QUERY_WIDTHS[i]!) : c)).join('  ')}\n`;
 }
 
+/** What `audit suggest --extends` needs of the parent profile (the audit layer reads no profiles). */
+export function suggestBase(p: CompiledProfile): SuggestBase {
+  return {
+    name: p.name,
+    maxPriority: PRIORITY_MAX,
+    topDeny(object) {
+      let top: (typeof p.rules)[number] | undefined;
+      for (const r of p.rules) {
+        if (r.effect !== 'deny' || r.implicit || !r.objects.some((o) => keyMatches(object, o))) continue;
+        if (top === undefined || r.priority > top.priority) top = r;
+      }
+      return top && { priority: top.priority, rule: describeRule(top) };
+    },
+    allowsCapEverywhere: (cap) => p.decideCap(cap, 0, '') === CAP_ALLOW,
+  };
+}
+
 export function register(program: Command): void {
   const audit = program
     .command('audit')
@@ -262,7 +282,9 @@ Examples:
         const keep = compileFilter(filterFrom(o));
         const builder = new SuggestBuilder({
           name: o.name,
-          ...(o.extends !== undefined ? { extends: { ref: o.extends, base: resolveProfile(o.extends) } } : {}),
+          ...(o.extends !== undefined
+            ? { extends: { ref: o.extends, base: suggestBase(resolveProfile(o.extends)) } }
+            : {}),
           ...(o.target !== undefined ? { target: o.target as 'jail' | 'chroot' | 'container' } : {}),
           includeComplain: o.complain,
         });
