@@ -82,6 +82,14 @@ describe('every command parses numbers with it', () => {
     [['check', '--uid', '', 'CAP_KILL'], /--uid wants a uid/],
     [['profile', 'explain', 'strict', 'CAP_KILL', '--uid', '0x10'], /uid wants a uid/],
     [['audit', 'suggest', log, '--name', 'Bad Name\nx'], /--name must match .* not "Bad Name\\nx"/],
+    [
+      ['jail', 'create', 'w', '--profile', 'ping', '--path', dir, '--devfs-ruleset', '1e3', '--dry-run'],
+      /--devfs-ruleset wants a ruleset number/,
+    ],
+    [
+      ['jail', 'create', 'w', '--profile', 'ping', '--path', dir, '--devfs-ruleset', '70000', '--dry-run'],
+      /out of range/,
+    ],
   ])('%j exits 2: %s', async (args, want) => {
     const r = await capctlInProcess(args);
     expect(r.thrown).toBeUndefined();
