@@ -34,7 +34,10 @@ const AUDIT_ARCH_X86_64 = 'c000003e';
 const KERNEL_STAGE = 'kernel-audit';
 
 function auditTime(sec: string, frac: string | undefined): string {
-  return new Date(Number(sec) * 1000 + Number((frac ?? '0').padEnd(3, '0').slice(0, 3))).toISOString();
+  const ms = Number(sec) * 1000 + Number((frac ?? '0').padEnd(3, '0').slice(0, 3));
+  // audit(99999999999999…) is past what a Date holds (toISOString throws a RangeError): such a
+  // stamp says no time, as a line without one does (found by test/fuzz).
+  return new Date(Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? ms : 0).toISOString();
 }
 
 function lineTime(line: string): string {

@@ -63,4 +63,10 @@ describe('audit reader: typed fields', () => {
     expect(problems[0]).toMatch(/^1: /);
     expect(got).toHaveLength(1);
   });
+
+  it('an AppArmor line stamped past the end of time is read with no time, not a RangeError', () => {
+    const line =
+      'audit: type=1400 audit(99999999999999999.123:42): apparmor="DENIED" operation="capable" class="cap" profile="p" pid=4242 comm="ping" capability=13  capname="net_raw"';
+    expect([parseAuditLine(line)].flat()).toMatchObject([{ cap: 'CAP_NET_RAW', time: '1970-01-01T00:00:00.000Z' }]);
+  });
 });
