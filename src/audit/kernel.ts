@@ -17,7 +17,7 @@
  */
 import { CapSet } from '../caps/capset.js';
 import { capByName, capInfo } from '../caps/catalog.js';
-import { SYSCALLS_X86_64 } from '../caps/syscalls-x86_64.js';
+import { syscallNameOf } from '../caps/syscall-names.js';
 import { formatCapText } from '../caps/text.js';
 import type { AuditRecord } from './record.js';
 
@@ -33,7 +33,10 @@ const AUDIT_ARCH_X86_64 = 'c000003e';
 const KERNEL_STAGE = 'kernel-audit';
 
 function auditTime(sec: string, frac: string | undefined): string {
-  return new Date(Number(sec) * 1000 + Number((frac ?? '0').padEnd(3, '0').slice(0, 3))).toISOString();
+  const ms = Number(sec) * 1000 + Number((frac ?? '0').padEnd(3, '0').slice(0, 3));
+  // audit(99999999999999…) is past what a Date holds (toISOString throws a RangeError): such a
+  // stamp says no time, as a line without one does (found by test/fuzz).
+  return new Date(Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? ms : 0).toISOString();
 }
 
 function lineTime(line: string): string {
@@ -41,10 +44,9 @@ function lineTime(line: string): string {
   return m ? auditTime(m[1]!, m[2]) : new Date(0).toISOString();
 }
 
-const X86_64_NAMES = new Map<number, string>(SYSCALLS_X86_64);
-
 function syscallName(arch: string | undefined, nr: number): string {
-  return (arch === AUDIT_ARCH_X86_64 ? X86_64_NAMES.get(nr) : undefined) ?? `syscall#${nr}`;
+  if (arch !== AUDIT_ARCH_X86_64) return `syscall#${nr}`;
+  return syscallNameOf(nr) ?? `syscall#${nr}`;
 }
 
 /** auditd writes comm/exe quoted, or hex-encoded when they hold a space, quote or control byte. */

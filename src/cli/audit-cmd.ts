@@ -10,9 +10,13 @@ import {
 } from '../audit/reader.js';
 import type { Verdict } from '../audit/record.js';
 import { own, ScannedRecord } from '../audit/scan.js';
-import { SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
+import { type SuggestBase, SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
 import { CapctlError, inputError } from '../caps/errors.js';
+import { CAP_ALLOW, type CompiledProfile, describeRule } from '../policy/compile.js';
 import { resolveProfile } from '../policy/index.js';
+import { keyMatches } from '../policy/names.js';
+import { profileSchema } from '../policy/schema.js';
+import { PRIORITY_MAX } from '../policy/types.js';
 import { PID_MAX_LIMIT, parseIntFlag } from './flags.js';
 import { formatTable, printJson } from './output.js';
 
@@ -146,6 +150,23 @@ function queryRow(r: RecordView): string {
   return `${cells.map((c, i) => (i < QUERY_WIDTHS.length ? c.padEnd(QUERY_WIDTHS[i]!) : c)).join('  ')}\n`;
 }
 
+/** What `audit suggest --extends` needs of the parent profile (the audit layer reads no profiles). */
+export function suggestBase(p: CompiledProfile): SuggestBase {
+  return {
+    name: p.name,
+    maxPriority: PRIORITY_MAX,
+    topDeny(object) {
+      let top: (typeof p.rules)[number] | undefined;
+      for (const r of p.rules) {
+        if (r.effect !== 'deny' || r.implicit || !r.objects.some((o) => keyMatches(object, o))) continue;
+        if (top === undefined || r.priority > top.priority) top = r;
+      }
+      return top && { priority: top.priority, rule: describeRule(top) };
+    },
+    allowsCapEverywhere: (cap) => p.decideCap(cap, 0, '') === CAP_ALLOW,
+  };
+}
+
 export function register(program: Command): void {
   const audit = program
     .command('audit')
@@ -263,13 +284,24 @@ Examples:
         files: string[],
         o: FilterOpts & { name: string; extends?: string; target?: string; complain: boolean },
       ) => {
+        // The name goes into the profile: checked here against the schema's own pattern, so
+        // the suggestion never fails `profile validate` for its name.
+        const namePattern = (profileSchema().properties as { name: { pattern: string } }).name.pattern;
+        if (!new RegExp(namePattern).test(o.name)) {
+          throw inputError(
+            'bad-name',
+            `--name must match ${namePattern} (a profile name), not ${JSON.stringify(o.name.slice(0, 80))}`,
+          );
+        }
         if (o.target !== undefined && !['jail', 'chroot', 'container'].includes(o.target)) {
           throw inputError('bad-target', `--target must be jail, chroot or container, not "${o.target}"`);
         }
         const keep = compileFilter(filterFrom(o));
         const builder = new SuggestBuilder({
           name: o.name,
-          ...(o.extends !== undefined ? { extends: { ref: o.extends, base: resolveProfile(o.extends) } } : {}),
+          ...(o.extends !== undefined
+            ? { extends: { ref: o.extends, base: suggestBase(resolveProfile(o.extends)) } }
+            : {}),
           ...(o.target !== undefined ? { target: o.target as 'jail' | 'chroot' | 'container' } : {}),
           includeComplain: o.complain,
         });

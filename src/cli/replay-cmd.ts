@@ -2,7 +2,7 @@
  * `capctl replay`: replay strace traces through the runtime and report where the model and the
  * kernel disagree. Thin: flags → ReplayOptions → src/runtime/replay.ts → output.
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { ReplayAuditSink } from '../audit/from-decision.js';
 import { type AuditWriter, createAuditWriter } from '../audit/writer.js';
@@ -23,6 +23,7 @@ import {
   replayStream,
 } from '../runtime/replay.js';
 import { parseIntFlag } from './flags.js';
+import { readSmallInput } from './input-file.js';
 import { printJson } from './output.js';
 
 interface ReplayOpts {
@@ -153,12 +154,8 @@ capability or privilege involved with the stage, reason and profile rule; then o
       const statusPath = opts.status as string;
       if (statusPath === '-' && traces.includes('-'))
         throw inputError('usage', 'stdin ("-") can feed either --status or a TRACE, not both');
-      let status: string;
-      try {
-        status = readFileSync(statusPath === '-' ? 0 : statusPath, 'utf8');
-      } catch (e) {
-        throw new CapctlError('io', `cannot read --status ${statusPath}: ${(e as Error).message}`, 'io');
-      }
+      // A /proc/PID/status is about 1.5 KB; 64 KiB leaves room and bounds /dev/zero.
+      const status = readSmallInput(statusPath, '--status', 64 * 1024);
       const securebits = parseIntFlag('--securebits', opts.securebits ?? '0', {
         max: 0xfff,
         hex: true,
