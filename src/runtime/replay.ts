@@ -26,13 +26,20 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { FileCaps } from '../caps/xattr.js';
 import type { NotModelled, Observed, RuntimeCall } from './call.js';
-import { Credential, type ProcStatusFields } from './credential.js';
-import { type Dispatched, dispatch, PLACEHOLDER_TID, RuntimeSession } from './dispatch.js';
+import { Credential, type IdExtent, INIT_USER_NS, type ProcStatusFields, UserNamespace } from './credential.js';
+import { type Dispatched, dispatch, type FileFacts, PLACEHOLDER_TID, RuntimeSession } from './dispatch.js';
 import { EPERM, errnoByName, errnoName } from './errno.js';
 import type { DecisionEvent, DecisionListener, PrivilegeHost } from './host.js';
 import { BAD_ADDRESS, type SyscallResult } from './result.js';
-import { Runtime } from './runtime.js';
-import { capDataWords, capgetOutputText, DECODED_NAMES, decodeRecord, elementsFor } from './strace/decode.js';
+import { Runtime, type Sysctl } from './runtime.js';
+import {
+  capDataWords,
+  capgetOutputText,
+  DECODED_NAMES,
+  decodeRecord,
+  elementsFor,
+  idListOutput,
+} from './strace/decode.js';
 import { type MalformedRecord, StraceReader, type SyscallRecord, type TraceRecord } from './strace/reader.js';
 
 export interface ReplayOptions {
@@ -61,6 +68,30 @@ export interface ReplayOptions {
   onProgress?: (bytes: number, lines: number) => void;
   /** Adjust the credential built from `status` (e.g. the FreeBSD host's reportable caps). */
   adjustInitialCredential?: (c: Credential) => void;
+  /** Facts about executed files by absolute path (a recording's; `fileCaps` overrides their capabilities). */
+  files?: ReadonlyMap<string, FileFacts>;
+  /** Working directory the traced program started in. */
+  cwd?: string;
+  /** Sysctls the runtime consults, as seen from the program's network namespace. */
+  sysctl?: Partial<Sysctl>;
+  /** Nice value and RLIMIT_NICE of the starting process. */
+  nice?: number;
+  rlimitNice?: number;
+  /**
+   * /proc/PID/uid_map and gid_map text of the starting process. Anything but the initial
+   * namespace's identity map puts the starting credential in a child user namespace with
+   * these maps (the ids in `status` are then the namespace's own).
+   */
+  uidMap?: string;
+  gidMap?: string;
+  /** The starting process's /proc/PID/setgroups ("allow" / "deny"). */
+  setgroups?: string;
+  /**
+   * Pointer arguments are printed as addresses (strace -e verbose=none or -e raw=…), not
+   * because the memory was unreadable. Detected from the trace when a call with an address
+   * for its header succeeds.
+   */
+  addressesOpaque?: boolean;
 }
 
 export interface Divergence {
@@ -87,6 +118,8 @@ export interface ReplaySummary {
   notModeledReasons: Record<string, number>;
   /** Modelled calls by syscall name. */
   bySyscall: Record<string, { matched: number; diverged: number; notModeled: number }>;
+  /** Results strace injected (`(INJECTED)`): not the kernel's answer, so neither judged nor applied. */
+  injected: number;
 }
 
 export class ReplayMalformedError extends Error {
@@ -127,6 +160,8 @@ export class Replayer {
   bytes = 0;
   /** The syscall record being replayed, for onDecisionAt. */
   private readonly at: TraceLocation;
+  /** Pointers are printed as addresses (-e verbose=none / -e raw): an address is not unreadable memory. */
+  private opaque: boolean;
 
   constructor(opts: ReplayOptions) {
     this.opts = opts;
@@ -139,11 +174,20 @@ export class Replayer {
           at(ev, this.at);
         }
       : opts.onDecision;
-    this.rt = new Runtime({ host: opts.host, onDecision, firstId: PLACEHOLDER_TID });
+    this.rt = new Runtime({ host: opts.host, onDecision, firstId: PLACEHOLDER_TID, sysctl: opts.sysctl });
     const cred = Credential.fromProcStatus(statusFields(opts.status), opts.securebits ?? 0);
+    const ns = startingUserNamespace(opts);
+    if (ns !== undefined) inNamespace(cred, ns);
     opts.adjustInitialCredential?.(cred);
-    this.rt.spawn(cred, { tid: PLACEHOLDER_TID });
-    this.session = new RuntimeSession(this.rt, { fileCaps: opts.fileCaps });
+    const first = this.rt.spawn(cred, { tid: PLACEHOLDER_TID });
+    if (opts.nice !== undefined) first.nice = opts.nice;
+    this.opaque = opts.addressesOpaque ?? false;
+    this.session = new RuntimeSession(this.rt, {
+      fileCaps: opts.fileCaps,
+      files: opts.files,
+      cwd: opts.cwd,
+      rlimitNice: opts.rlimitNice,
+    });
     // The first process is pid 0 until the trace shows its pid.
     this.session.bind(0, PLACEHOLDER_TID);
     this.stats = {
@@ -157,6 +201,7 @@ export class Replayer {
       bytes: 0,
       notModeledReasons: {},
       bySyscall: {},
+      injected: 0,
     };
     this.reader = new StraceReader({ names: DECODED_NAMES, onRecord: (rec) => this.onRecord(rec) });
   }
@@ -206,12 +251,22 @@ export class Replayer {
   }
 
   private onSyscall(rec: SyscallRecord): void {
+    // A result strace injected is not the kernel's: the call did not run.
+    if (rec.aux.includes('(INJECTED)')) {
+      this.stats.injected++;
+      return;
+    }
     const call = decodeRecord(rec);
     if (call === undefined || call === null) return;
     this.at.line = rec.line;
     this.at.pid = rec.pid;
     let out: Outcome;
-    if (call.sys === 'execve' && this.session.taskOf(rec.pid) !== undefined) {
+    if (addressArgument(call) && (this.opaque || (rec.errno === undefined && rec.ret !== undefined))) {
+      // A call the kernel accepted with an "unreadable" header: strace printed an address
+      // because it was told not to decode (-e verbose=none / -e raw), not because it failed.
+      this.opaque = true;
+      out = skip('argument printed as an address (strace -e verbose=none or -e raw)');
+    } else if (call.sys === 'execve' && this.session.taskOf(rec.pid) !== undefined) {
       // Only a success or EPERM is judged: any other failure (ENOENT, EACCES, ENOEXEC, …)
       // happens before the credential computation and leaves the task unchanged.
       const e = recordedErrno(rec);
@@ -259,12 +314,82 @@ export class Replayer {
     const p = d.result;
     if (d.decides !== null) return comparePrivileged(rec, p, d.decides);
     const base = compareExact(rec, p);
+    if (d.ids !== undefined && base !== null && base.kind === 'match') {
+      const got = idListOutput(rec);
+      if (got === undefined) return skip(`${rec.name} ids not printed`);
+      if (got.length !== d.ids.length || got.some((v, k) => v !== d.ids![k]))
+        return { kind: 'diverge', predicted: `${formatResult(p)} [${d.ids.join(', ')}]` };
+      return base;
+    }
     if (call.sys !== 'capget') return base;
     return compareCapgetData(rec, call, p, base);
   }
 }
 
 const EXIT = Object.freeze({ sys: 'exit' as const });
+
+/** Whether a decoded capget/capset/setgroups took a pointer strace printed as an address. */
+function addressArgument(call: RuntimeCall | NotModelled): boolean {
+  switch (call.sys) {
+    case 'capget':
+      return call.header === BAD_ADDRESS || call.data === BAD_ADDRESS;
+    case 'capset':
+      return call.header === BAD_ADDRESS || call.data === BAD_ADDRESS;
+    case 'setgroups':
+      return call.list === BAD_ADDRESS;
+    default:
+      return false;
+  }
+}
+
+/** The identity map of the initial user namespace, as /proc/PID/uid_map prints it. */
+function isInitialMap(text: string | undefined): boolean {
+  if (text === undefined) return true;
+  const e = parseIdMap(text);
+  return e.length === 1 && e[0]![0] === 0 && e[0]![1] === 0 && e[0]![2] === 4294967295;
+}
+
+function parseIdMap(text: string): IdExtent[] {
+  const out: IdExtent[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length !== 3) continue;
+    const [a, b, c] = f.map(Number) as [number, number, number];
+    if (![a, b, c].every(Number.isInteger)) throw new ReplayInputError(`id map line not understood: "${line.trim()}"`);
+    out.push([a, b, c]);
+  }
+  return out;
+}
+
+/**
+ * The user namespace the traced program starts in, from the recording's id maps: a child of
+ * the initial namespace (deeper nesting is seen through the maps, which /proc prints relative
+ * to the reader's parent — the recording reads its own, so the maps go to the initial one).
+ */
+function startingUserNamespace(opts: ReplayOptions): UserNamespace | undefined {
+  if (isInitialMap(opts.uidMap) && isInitialMap(opts.gidMap)) return undefined;
+  const uidMap = parseIdMap(opts.uidMap ?? '');
+  const gidMap = parseIdMap(opts.gidMap ?? '');
+  const ns = new UserNamespace(0x7ffffff0, INIT_USER_NS, uidMap.find((e) => e[0] === 0)?.[1] ?? 0);
+  ns.uidMap = uidMap;
+  ns.gidMap = gidMap;
+  if (opts.setgroups?.trim() === 'deny') ns.setgroupsAllowed = false;
+  return ns;
+}
+
+/** Move a credential read inside `ns` (ids as the namespace shows them) into it (kernel ids). */
+function inNamespace(c: Credential, ns: UserNamespace): void {
+  c.userns = ns;
+  c.ruid = ns.toKuid(c.ruid);
+  c.euid = ns.toKuid(c.euid);
+  c.suid = ns.toKuid(c.suid);
+  c.fsuid = ns.toKuid(c.fsuid);
+  c.rgid = ns.toKgid(c.rgid);
+  c.egid = ns.toKgid(c.egid);
+  c.sgid = ns.toKgid(c.sgid);
+  c.fsgid = ns.toKgid(c.fsgid);
+  c.groups = c.groups.map((g) => ns.toKgid(g)).sort((a, b) => a - b);
+}
 
 function observed(rec: SyscallRecord): Observed {
   return { ret: rec.ret, failed: rec.errno !== undefined };
@@ -365,7 +490,7 @@ function compareCapgetData(
   p: SyscallResult,
   base: Outcome,
 ): Outcome {
-  const data = call.data;
+  const data = call.data === BAD_ADDRESS ? null : call.data;
   const hdr = call.header;
   const elements = hdr !== null && hdr !== BAD_ADDRESS ? elementsFor(hdr.version) : 2;
   if (base === null || base.kind !== 'match' || p.errno !== 0 || data === null) {
