@@ -10,6 +10,7 @@ import { CAPABILITIES } from '../caps/catalog.js';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
 import { decodeFileCaps, encodeFileCaps, type FileCaps, fileCapsFromTriple } from '../caps/xattr.js';
+import { isRecording, loadRecording } from '../live/record.js';
 import { CAP_COMPLAIN, CAP_DENY, type CompiledProfile, describeRule, PRIV_COMPLAIN } from '../policy/compile.js';
 import { resolveProfile } from '../policy/index.js';
 import { privName } from '../priv/catalog.js';
@@ -20,6 +21,7 @@ import {
   type Divergence,
   ReplayInputError,
   ReplayMalformedError,
+  type ReplayOptions,
   type ReplaySummary,
   replayStream,
 } from '../runtime/replay.js';
@@ -121,9 +123,15 @@ export function register(program: Command): void {
   program
     .command('replay')
     .description('replay strace traces through the per-thread capability model and report divergences')
-    .argument('<TRACE...>', 'strace output files (strace -f -o FILE …, or -f on stderr); "-" reads stdin')
-    .requiredOption('--status <FILE>', '/proc/PID/status of the process that started the traced program')
-    .option('--securebits <N>', 'securebits of that process (not in /proc/PID/status; e.g. 0x10)', '0')
+    .argument(
+      '<TRACE...>',
+      'recording directories (capctl record) or strace output files (strace -f -o FILE …, or -f on stderr); "-" reads stdin',
+    )
+    .option(
+      '--status <FILE>',
+      '/proc/PID/status of the process that started the traced program (a recording has its own)',
+    )
+    .option('--securebits <N>', 'securebits of that process (not in /proc/PID/status; e.g. 0x10; default 0)')
     .option(
       '--file-caps <PATH=TEXT>',
       'file capabilities of an executed file, e.g. /usr/bin/ping=cap_net_raw=ep (repeatable)',
@@ -148,7 +156,11 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-Record a trace and the starting credential:
+Record with capctl record (every fact a replay needs, then no flags are needed):
+  capctl record --out rec -- ping -c1 127.0.0.1
+  capctl replay rec --check
+
+Or by hand (a trace and the starting credential):
   cat /proc/$$/status > status.txt
   strace -f -o trace.txt capsh --caps=cap_net_raw+eip --keep=1 --user=nobody -- -c 'ping -c1 ::1'
 
@@ -164,18 +176,35 @@ printed with file, line, recorded and predicted result, then one summary line:
   replayed N calls: M matched, D diverged, U not modeled`,
     )
     .action(async (traces: string[], opts: ReplayOpts) => {
-      const statusPath = opts.status as string;
+      const statusPath = opts.status;
       if (statusPath === '-' && traces.includes('-'))
         throw inputError('usage', 'stdin ("-") can feed either --status or a TRACE, not both');
-      let status: string;
-      try {
-        status = readFileSync(statusPath === '-' ? 0 : statusPath, 'utf8');
-      } catch (e) {
-        throw new CapctlError('io', `cannot read --status ${statusPath}: ${(e as Error).message}`, 'io');
+      let status: string | undefined;
+      if (statusPath !== undefined) {
+        try {
+          status = readFileSync(statusPath === '-' ? 0 : statusPath, 'utf8');
+        } catch (e) {
+          throw new CapctlError('io', `cannot read --status ${statusPath}: ${(e as Error).message}`, 'io');
+        }
       }
-      const securebits = Number(opts.securebits);
-      if (!Number.isInteger(securebits) || securebits < 0 || securebits > 0xfff)
+      const securebits = opts.securebits === undefined ? undefined : Number(opts.securebits);
+      if (securebits !== undefined && (!Number.isInteger(securebits) || securebits < 0 || securebits > 0xfff))
         throw inputError('usage', `--securebits wants a number 0..0xfff, got "${opts.securebits}"`);
+      const recordings = new Map<string, ReturnType<typeof loadRecording>>();
+      for (const t of traces) {
+        if (t !== '-' && isRecording(t)) {
+          try {
+            recordings.set(t, loadRecording(t));
+          } catch (e) {
+            if (e instanceof ReplayInputError) throw inputError('bad-recording', `${t}: ${e.message}`);
+            throw new CapctlError('io', `cannot read recording ${t}: ${(e as Error).message}`, 'io');
+          }
+        } else if (status === undefined)
+          throw inputError(
+            'usage',
+            `${t} is a plain trace: --status FILE is required (or record it with capctl record)`,
+          );
+      }
       const fileCaps = new Map<string, FileCaps>();
       for (const spec of opts.fileCaps) {
         const [p, fc] = parseFileCapsFlag(spec);
@@ -208,7 +237,11 @@ printed with file, line, recorded and predicted result, then one summary line:
       const progress = process.stderr.isTTY && !opts.json;
       let malformedShown = 0;
       for (const trace of traces) {
-        const stream = trace === '-' ? process.stdin : createReadStream(trace, { highWaterMark: 1 << 20 });
+        const rec = recordings.get(trace);
+        // A recording supplies its facts; flags given on the command line override them.
+        const base: ReplayOptions = rec ? rec.options : { status: status as string };
+        const stream =
+          trace === '-' ? process.stdin : createReadStream(rec ? rec.trace : trace, { highWaterMark: 1 << 20 });
         await new Promise<void>((resolve, reject) => {
           if (trace === '-') resolve();
           stream.once('open', () => resolve());
@@ -227,8 +260,9 @@ printed with file, line, recorded and predicted result, then one summary line:
           : undefined;
         try {
           const s = await replayStream(stream, {
-            status,
-            securebits,
+            ...base,
+            status: status ?? base.status,
+            securebits: securebits ?? base.securebits ?? 0,
             fileCaps,
             host,
             adjustInitialCredential: adjust,
@@ -253,7 +287,11 @@ printed with file, line, recorded and predicted result, then one summary line:
           summaries.push(s);
         } catch (e) {
           if (e instanceof ReplayMalformedError) throw inputError('malformed-trace', e.message);
-          if (e instanceof ReplayInputError) throw inputError('bad-status', `--status ${statusPath}: ${e.message}`);
+          if (e instanceof ReplayInputError)
+            throw inputError(
+              'bad-status',
+              `${statusPath !== undefined ? `--status ${statusPath}` : trace}: ${e.message}`,
+            );
           throw e;
         } finally {
           if (shown) process.stderr.write('\r\x1b[K');
