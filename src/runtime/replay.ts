@@ -25,7 +25,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { FileCaps } from '../caps/xattr.js';
-import type { NotModelled, Observed, RuntimeCall } from './call.js';
+import { type NotModelled, notModelled, type Observed, type RuntimeCall } from './call.js';
 import { Credential, type IdExtent, INIT_USER_NS, type ProcStatusFields, UserNamespace } from './credential.js';
 import { type Dispatched, dispatch, type FileFacts, PLACEHOLDER_TID, RuntimeSession } from './dispatch.js';
 import { EPERM, errnoByName, errnoName } from './errno.js';
@@ -264,8 +264,13 @@ export class Replayer {
     if (addressArgument(call) && (this.opaque || (rec.errno === undefined && rec.ret !== undefined))) {
       // A call the kernel accepted with an "unreadable" header: strace printed an address
       // because it was told not to decode (-e verbose=none / -e raw), not because it failed.
+      // An accepted capset whose sets were not printed leaves the caller's credential unknown.
       this.opaque = true;
-      out = skip('argument printed as an address (strace -e verbose=none or -e raw)');
+      out = this.judge(
+        rec,
+        call,
+        dispatch(this.session, rec.pid, notModelled(OPAQUE, call.sys === 'capset'), observed(rec)),
+      );
     } else if (call.sys === 'execve' && this.session.taskOf(rec.pid) !== undefined) {
       // Only a success or EPERM is judged: any other failure (ENOENT, EACCES, ENOEXEC, …)
       // happens before the credential computation and leaves the task unchanged.
@@ -327,6 +332,7 @@ export class Replayer {
 }
 
 const EXIT = Object.freeze({ sys: 'exit' as const });
+const OPAQUE = 'argument printed as an address (strace -e verbose=none or -e raw)';
 
 /** Whether a decoded capget/capset/setgroups took a pointer strace printed as an address. */
 function addressArgument(call: RuntimeCall | NotModelled): boolean {
