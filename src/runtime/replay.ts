@@ -162,6 +162,7 @@ export class Replayer {
   private readonly at: TraceLocation;
   /** Pointers are printed as addresses (-e verbose=none / -e raw): an address is not unreadable memory. */
   private opaque: boolean;
+  private watchingWrites = false;
 
   constructor(opts: ReplayOptions) {
     this.opts = opts;
@@ -203,7 +204,8 @@ export class Replayer {
       bySyscall: {},
       injected: 0,
     };
-    this.reader = new StraceReader({ names: DECODED_NAMES, onRecord: (rec) => this.onRecord(rec) });
+    // write(2) matters only once an id-map file is open (it is one of the commonest lines).
+    this.reader = new StraceReader({ names: WITHOUT_WRITE, onRecord: (rec) => this.onRecord(rec) });
   }
 
   feed(chunk: string): void {
@@ -258,6 +260,10 @@ export class Replayer {
     }
     const call = decodeRecord(rec);
     if (call === undefined || call === null) return;
+    if (call.sys === 'open' && !this.watchingWrites && ID_MAP_FILE.test(call.path)) {
+      this.watchingWrites = true;
+      this.reader.watch('write');
+    }
     this.at.line = rec.line;
     this.at.pid = rec.pid;
     let out: Outcome;
@@ -332,6 +338,8 @@ export class Replayer {
 }
 
 const EXIT = Object.freeze({ sys: 'exit' as const });
+const WITHOUT_WRITE: ReadonlySet<string> = new Set([...DECODED_NAMES].filter((n) => n !== 'write'));
+const ID_MAP_FILE = /^\/proc\/[^/]+\/(uid_map|gid_map|setgroups)$/;
 const OPAQUE = 'argument printed as an address (strace -e verbose=none or -e raw)';
 
 /** Whether a decoded capget/capset/setgroups took a pointer strace printed as an address. */
@@ -397,8 +405,12 @@ function inNamespace(c: Credential, ns: UserNamespace): void {
   c.groups = c.groups.map((g) => ns.toKgid(g)).sort((a, b) => a - b);
 }
 
+/** The recorded answer; one object reused (dispatch does not keep it). */
+const OBSERVED: { ret: number | undefined; failed: boolean } = { ret: undefined, failed: false };
 function observed(rec: SyscallRecord): Observed {
-  return { ret: rec.ret, failed: rec.errno !== undefined };
+  OBSERVED.ret = rec.ret;
+  OBSERVED.failed = rec.errno !== undefined;
+  return OBSERVED;
 }
 
 // ==================================================================== status
