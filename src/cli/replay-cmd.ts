@@ -306,6 +306,10 @@ printed with file, line, recorded and predicted result, then one summary line:
         total.malformed += s.malformed;
       }
       if (malformedShown > 20) process.stderr.write(`capctl: ${malformedShown - 20} more malformed lines not shown\n`);
+      // What the replay had to assume (an unrecorded or unknown kernel release), once per text.
+      const warned = new Set<string>();
+      for (const s of summaries) for (const w of s.warnings) warned.add(w);
+      for (const w of warned) process.stderr.write(`capctl: warning: ${w}\n`);
       if (audit) {
         audit.close();
         const dropped = audit.suppressed > 0 ? ` (${audit.suppressed} more suppressed by the rate limit)` : '';

@@ -144,5 +144,6 @@ export function recordingOptions(rec: Recording, status: string): ReplayOptions 
     gidMap: rec.userns?.gidMap,
     setgroups: rec.userns?.setgroups,
     addressesOpaque: strace.some((a) => /verbose=none|raw=/.test(a)),
+    kernel: rec.kernel,
   };
 }

@@ -30,6 +30,7 @@ import { Credential, type IdExtent, INIT_USER_NS, type ProcStatusFields, UserNam
 import { type Dispatched, dispatch, type FileFacts, PLACEHOLDER_TID, RuntimeSession } from './dispatch.js';
 import { EPERM, errnoByName, errnoName } from './errno.js';
 import type { DecisionEvent, DecisionListener, PrivilegeHost } from './host.js';
+import { kernelFor } from './kernel-version.js';
 import { BAD_ADDRESS, type SyscallResult } from './result.js';
 import { Runtime, type Sysctl } from './runtime.js';
 import {
@@ -92,6 +93,11 @@ export interface ReplayOptions {
    * for its header succeeds.
    */
   addressesOpaque?: boolean;
+  /**
+   * `uname -r` of the kernel that ran the trace: rules that changed between releases follow it
+   * (kernel-version.ts). Absent or unreadable: Linux 6.18's rules, with a warning.
+   */
+  kernel?: string;
 }
 
 export interface Divergence {
@@ -120,6 +126,8 @@ export interface ReplaySummary {
   bySyscall: Record<string, { matched: number; diverged: number; notModeled: number }>;
   /** Results strace injected (`(INJECTED)`): not the kernel's answer, so neither judged nor applied. */
   injected: number;
+  /** What the replay had to assume (an unknown kernel release, a rule not pinned to a release). */
+  warnings: string[];
 }
 
 export class ReplayMalformedError extends Error {
@@ -175,7 +183,14 @@ export class Replayer {
           at(ev, this.at);
         }
       : opts.onDecision;
-    this.rt = new Runtime({ host: opts.host, onDecision, firstId: PLACEHOLDER_TID, sysctl: opts.sysctl });
+    const kernel = kernelFor(opts.kernel);
+    this.rt = new Runtime({
+      host: opts.host,
+      onDecision,
+      firstId: PLACEHOLDER_TID,
+      sysctl: opts.sysctl,
+      kernelConfig: kernel.config,
+    });
     const cred = Credential.fromProcStatus(statusFields(opts.status), opts.securebits ?? 0);
     const ns = startingUserNamespace(opts);
     if (ns !== undefined) inNamespace(cred, ns);
@@ -203,6 +218,7 @@ export class Replayer {
       notModeledReasons: {},
       bySyscall: {},
       injected: 0,
+      warnings: kernel.warnings,
     };
     // write(2) matters only once an id-map file is open (it is one of the commonest lines).
     this.reader = new StraceReader({ names: WITHOUT_WRITE, onRecord: (rec) => this.onRecord(rec) });

@@ -302,3 +302,47 @@ describe('user namespaces', () => {
     expect(s.notModeled).toBe(0);
   });
 });
+
+describe('kernel releases', () => {
+  const FULL_STATUS = ROOT_STATUS.replace(/fffeffffff/g, 'ffffffffff');
+  it('CAP_PERFMON, CAP_BPF (5.8) and CAP_CHECKPOINT_RESTORE (5.9) exist only from their releases', () => {
+    const lines = [
+      'prctl(PR_CAPBSET_READ, CAP_CHECKPOINT_RESTORE) = -1 EINVAL (Invalid argument)',
+      'prctl(PR_CAPBSET_READ, CAP_BPF) = 1',
+    ];
+    expect(run(lines, { status: FULL_STATUS, kernel: '5.8.0-63-generic' }).divergences).toEqual([]);
+    expect(run(lines, { status: FULL_STATUS, kernel: '6.18.44' }).divergences).toHaveLength(1);
+    expect(
+      run(['prctl(PR_CAPBSET_READ, CAP_PERFMON) = -1 EINVAL (Invalid argument)'], { kernel: '5.4.0' }).divergences,
+    ).toEqual([]);
+  });
+
+  it('the EXEC_* securebits (6.14) are unsupported bits before 6.14', () => {
+    const lines = [
+      'setresuid(1000, 1000, 1000) = 0',
+      'prctl(PR_SET_SECUREBITS, SECBIT_EXEC_RESTRICT_FILE) = -1 EPERM (Operation not permitted)',
+    ];
+    expect(run(lines, { kernel: '6.12.1' }).divergences).toEqual([]);
+    expect(
+      run(['prctl(PR_SET_SECUREBITS, SECBIT_EXEC_RESTRICT_FILE) = 0'], { status: NOBODY, kernel: '6.18.0' })
+        .divergences,
+    ).toEqual([]);
+  });
+
+  it('PR_CAP_AMBIENT does not exist before 4.3', () => {
+    expect(
+      run(['prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_CHOWN) = -1 EINVAL (Invalid argument)'], {
+        kernel: '4.2.0',
+      }).divergences,
+    ).toEqual([]);
+  });
+
+  it('an unknown or unrecorded release is a warning, never a silent guess', () => {
+    expect(run([], { kernel: 'weird' }).s.warnings).toEqual([
+      'kernel release "weird" not understood: Linux 6.18 rules assumed',
+    ]);
+    expect(run([]).s.warnings).toEqual(['kernel release not recorded: Linux 6.18 rules assumed']);
+    expect(run([], { kernel: '6.18.44-fc' }).s.warnings).toEqual([]);
+    expect(run([], { kernel: '5.10.0' }).s.warnings[0]).toMatch(/older than the model's reference 6.18/);
+  });
+});
