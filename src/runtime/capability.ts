@@ -10,7 +10,6 @@ import {
   _LINUX_CAPABILITY_VERSION_1,
   _LINUX_CAPABILITY_VERSION_2,
   _LINUX_CAPABILITY_VERSION_3,
-  VALID_HI,
 } from './abi.js';
 import { CAP_SETPCAP } from './caps-const.js';
 import { EFAULT, EINVAL, EPERM, ESRCH } from './errno.js';
