@@ -24,6 +24,7 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { CapctlError } from '../caps/errors.js';
 import type { FileCaps } from '../caps/xattr.js';
 import { type NotModelled, notModelled, type Observed, type RuntimeCall } from './call.js';
 import { Credential, type IdExtent, INIT_USER_NS, type ProcStatusFields, UserNamespace } from './credential.js';
@@ -158,9 +159,10 @@ export interface TraceLocation {
 }
 
 export class Replayer {
-  readonly rt: Runtime;
+  /** Replaced (with the session) when a second trace starts in the same input (reusedPid). */
+  rt: Runtime;
   /** The runtime plus the trace's pids, sockets, file facts (what dispatch applies calls to). */
-  readonly session: RuntimeSession;
+  session: RuntimeSession;
   private readonly reader: StraceReader;
   private readonly opts: ReplayOptions;
   private readonly file: string;
@@ -171,6 +173,8 @@ export class Replayer {
   /** Pointers are printed as addresses (-e verbose=none / -e raw): an address is not unreadable memory. */
   private opaque: boolean;
   private watchingWrites = false;
+  /** The recording kernel's rules and what had to be assumed about them. */
+  private readonly kernel: ReturnType<typeof kernelFor>;
 
   constructor(opts: ReplayOptions) {
     this.opts = opts;
@@ -183,27 +187,10 @@ export class Replayer {
           at(ev, this.at);
         }
       : opts.onDecision;
-    const kernel = kernelFor(opts.kernel);
-    this.rt = new Runtime({
-      host: opts.host,
-      onDecision,
-      firstId: PLACEHOLDER_TID,
-      sysctl: opts.sysctl,
-      kernelConfig: kernel.config,
-    });
-    const cred = Credential.fromProcStatus(statusFields(opts.status), opts.securebits ?? 0);
-    const ns = startingUserNamespace(opts);
-    if (ns !== undefined) inNamespace(cred, ns);
-    opts.adjustInitialCredential?.(cred);
-    const first = this.rt.spawn(cred, { tid: PLACEHOLDER_TID });
-    if (opts.nice !== undefined) first.nice = opts.nice;
+    this.onDecision = onDecision;
+    this.kernel = kernelFor(opts.kernel);
     this.opaque = opts.addressesOpaque ?? false;
-    this.session = new RuntimeSession(this.rt, {
-      fileCaps: opts.fileCaps,
-      files: opts.files,
-      cwd: opts.cwd,
-      rlimitNice: opts.rlimitNice,
-    });
+    [this.rt, this.session] = this.start();
     // The first process is pid 0 until the trace shows its pid.
     this.session.bind(0, PLACEHOLDER_TID);
     this.stats = {
@@ -218,10 +205,49 @@ export class Replayer {
       notModeledReasons: {},
       bySyscall: {},
       injected: 0,
-      warnings: kernel.warnings,
+      warnings: this.kernel.warnings,
     };
     // write(2) matters only once an id-map file is open (it is one of the commonest lines).
     this.reader = new StraceReader({ names: WITHOUT_WRITE, onRecord: (rec) => this.onRecord(rec) });
+  }
+
+  private readonly onDecision: DecisionListener | undefined;
+
+  /** A runtime holding only the starting process, with the --status credential. */
+  private start(): [Runtime, RuntimeSession] {
+    const opts = this.opts;
+    const rt = new Runtime({
+      host: opts.host,
+      onDecision: this.onDecision,
+      firstId: PLACEHOLDER_TID,
+      sysctl: opts.sysctl,
+      kernelConfig: this.kernel.config,
+    });
+    const cred = Credential.fromProcStatus(statusFields(opts.status), opts.securebits ?? 0);
+    const ns = startingUserNamespace(opts);
+    if (ns !== undefined) inNamespace(cred, ns);
+    opts.adjustInitialCredential?.(cred);
+    const first = rt.spawn(cred, { tid: PLACEHOLDER_TID });
+    if (opts.nice !== undefined) first.nice = opts.nice;
+    const session = new RuntimeSession(rt, {
+      fileCaps: opts.fileCaps,
+      files: opts.files,
+      cwd: opts.cwd,
+      rlimitNice: opts.rlimitNice,
+    });
+    return [rt, session];
+  }
+
+  /**
+   * A pid whose task has exited prints again with no clone the trace showed: the kernel reused
+   * it. If no task of the trace is still live, the trace ended and another began (two traces
+   * in one file): start over from the --status credential, as a separate file would. Otherwise
+   * the new task's creator is outside the trace and its calls are not judged.
+   */
+  private reusedPid(pid: number): void {
+    if (!this.session.unbindIfExited(pid) || this.session.anyLive()) return;
+    [this.rt, this.session] = this.start();
+    this.session.bind(pid, PLACEHOLDER_TID);
   }
 
   feed(chunk: string): void {
@@ -282,25 +308,33 @@ export class Replayer {
     }
     this.at.line = rec.line;
     this.at.pid = rec.pid;
+    this.reusedPid(rec.pid);
     let out: Outcome;
-    if (addressArgument(call) && (this.opaque || (rec.errno === undefined && rec.ret !== undefined))) {
-      // A call the kernel accepted with an "unreadable" header: strace printed an address
-      // because it was told not to decode (-e verbose=none / -e raw), not because it failed.
-      // An accepted capset whose sets were not printed leaves the caller's credential unknown.
-      this.opaque = true;
-      out = this.judge(
-        rec,
-        call,
-        dispatch(this.session, rec.pid, notModelled(OPAQUE, call.sys === 'capset'), observed(rec)),
-      );
-    } else if (call.sys === 'execve' && this.session.taskOf(rec.pid) !== undefined) {
-      // Only a success or EPERM is judged: any other failure (ENOENT, EACCES, ENOEXEC, …)
-      // happens before the credential computation and leaves the task unchanged.
-      const e = recordedErrno(rec);
-      if (e === undefined || rec.ret === undefined) out = skip('result not printed');
-      else if (e !== 0 && e !== EPERM) out = skip(`execve failed for a reason outside the model (${rec.errno})`);
-      else out = this.judge(rec, call, dispatch(this.session, rec.pid, call, observed(rec)));
-    } else out = this.judge(rec, call, dispatch(this.session, rec.pid, call, observed(rec)));
+    try {
+      if (addressArgument(call) && (this.opaque || (rec.errno === undefined && rec.ret !== undefined))) {
+        // A call the kernel accepted with an "unreadable" header: strace printed an address
+        // because it was told not to decode (-e verbose=none / -e raw), not because it failed.
+        // An accepted capset whose sets were not printed leaves the caller's credential unknown.
+        this.opaque = true;
+        out = this.judge(
+          rec,
+          call,
+          dispatch(this.session, rec.pid, notModelled(OPAQUE, call.sys === 'capset'), observed(rec)),
+        );
+      } else if (call.sys === 'execve' && this.session.taskOf(rec.pid) !== undefined) {
+        // Only a success or EPERM is judged: any other failure (ENOENT, EACCES, ENOEXEC, …)
+        // happens before the credential computation and leaves the task unchanged.
+        const e = recordedErrno(rec);
+        if (e === undefined || rec.ret === undefined) out = skip('result not printed');
+        else if (e !== 0 && e !== EPERM) out = skip(`execve failed for a reason outside the model (${rec.errno})`);
+        else out = this.judge(rec, call, dispatch(this.session, rec.pid, call, observed(rec)));
+      } else out = this.judge(rec, call, dispatch(this.session, rec.pid, call, observed(rec)));
+    } catch (e) {
+      // The model refused a state no kernel reaches (the trace contradicts itself): this call
+      // is not judged, and the replay goes on to its summary.
+      if (!(e instanceof CapctlError)) throw e;
+      out = skip(`trace inconsistent with the model (${e.code})`);
+    }
     if (out === null) return;
     const s = this.stats;
     s.calls++;
