@@ -281,6 +281,19 @@ describe.skipIf(SKIP)(`capctl record → capctl replay on real programs (${WHY})
     expect(results.get('setpriv with an injected setresuid failure')!.summary.injected).toBeGreaterThan(0);
   });
 
+  it('--host freebsd works on recordings as on traces', () => {
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'replay', results.get('ping as nobody (file capability)')!.rec!, '--host', 'freebsd', '--json'],
+      { encoding: 'utf8' },
+    );
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout) as { total: { calls: number }; divergences: { syscall: string }[] };
+    expect(j.total.calls).toBeGreaterThan(10);
+    // A jail without allow.raw_sockets refuses the raw socket Linux allowed through the file capability.
+    expect(j.divergences.map((d) => d.syscall)).toContain('socket');
+  });
+
   it('capctl replay DIR --check needs no other flag', () => {
     const r = spawnSync(process.execPath, [CLI, 'replay', results.get('ping')!.rec!, '--check'], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
