@@ -11,7 +11,8 @@ import { CAPABILITIES } from '../../src/caps/catalog.js';
 import { parseCapText } from '../../src/caps/text.js';
 import { decodeFileCaps, encodeFileCaps, type FileCaps, fileCapsFromTriple } from '../../src/caps/xattr.js';
 import type { FileFacts } from '../../src/runtime/dispatch.js';
-import { type Divergence, type ReplayOptions, replayText } from '../../src/runtime/replay.js';
+import { parseRecording, recordingOptions } from '../../src/runtime/recording.js';
+import { type Divergence, ReplayInputError, type ReplayOptions, replayText } from '../../src/runtime/replay.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ROOT_STATUS = readFileSync(join(ROOT, 'test', 'fixtures', 'traces', 'root.status'), 'utf8');
@@ -344,5 +345,45 @@ describe('kernel releases', () => {
     expect(run([]).s.warnings).toEqual(['kernel release not recorded: Linux 6.18 rules assumed']);
     expect(run([], { kernel: '6.18.44-fc' }).s.warnings).toEqual([]);
     expect(run([], { kernel: '5.10.0' }).s.warnings[0]).toMatch(/older than the model's reference 6.18/);
+  });
+});
+
+describe('recording format', () => {
+  it('recording.json is validated: a wrong format, bad securebits or a file without an octal mode is refused', () => {
+    const good = {
+      format: 'capctl-recording/1',
+      command: ['true'],
+      strace: ['-f'],
+      exitCode: 0,
+      kernel: '6.18.0',
+      cwd: '/',
+      securebits: 0,
+      nice: 0,
+      rlimitNice: 0,
+      userns: { uidMap: '0 0 4294967295', gidMap: '0 0 4294967295', setgroups: 'allow' },
+      sysctl: { 'net.ipv4.ping_group_range': '0 2147483647' },
+      files: {
+        '/usr/bin/ping': {
+          uid: 0,
+          gid: 0,
+          mode: '100755',
+          caps: 'cap_net_raw=ep',
+          capsXattr: '0100000200200000000000000000000000000000',
+          mount: '/',
+          nosuid: false,
+          noexec: false,
+        },
+      },
+    };
+    const o = recordingOptions(parseRecording(JSON.stringify(good)), ROOT_STATUS);
+    expect(o.sysctl).toEqual({ pingGroupRange: [0, 2147483647] });
+    expect(o.files?.get('/usr/bin/ping')?.mode).toBe(0o100755);
+    expect(o.files?.get('/usr/bin/ping')?.caps?.permitted.lo).toBe(1 << 13);
+    expect(() => parseRecording(JSON.stringify({ ...good, format: 'x' }))).toThrow(ReplayInputError);
+    expect(() => parseRecording(JSON.stringify({ ...good, securebits: 0x1000 }))).toThrow(/securebits/);
+    expect(() =>
+      parseRecording(JSON.stringify({ ...good, files: { '/x': { ...good.files['/usr/bin/ping'], mode: '9' } } })),
+    ).toThrow(/octal mode/);
+    expect(() => parseRecording('{')).toThrow(/not JSON/);
   });
 });
