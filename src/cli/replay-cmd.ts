@@ -10,6 +10,7 @@ import { CAPABILITIES } from '../caps/catalog.js';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
 import { decodeFileCaps, encodeFileCaps, type FileCaps, fileCapsFromTriple } from '../caps/xattr.js';
+import { isRecording, loadRecording } from '../live/record.js';
 import { type CompiledProfile, describeRule } from '../policy/compile.js';
 import { resolveProfile } from '../policy/index.js';
 import { privName } from '../priv/catalog.js';
@@ -19,6 +20,7 @@ import {
   type Divergence,
   ReplayInputError,
   ReplayMalformedError,
+  type ReplayOptions,
   type ReplaySummary,
   replayStream,
 } from '../runtime/replay.js';
@@ -28,6 +30,7 @@ import { printJson } from './output.js';
 
 interface ReplayOpts {
   status?: string;
+  kernel?: string;
   securebits?: string;
   fileCaps: string[];
   check?: boolean;
@@ -103,9 +106,19 @@ export function register(program: Command): void {
   program
     .command('replay')
     .description('replay strace traces through the per-thread capability model and report divergences')
-    .argument('<TRACE...>', 'strace output files (strace -f -o FILE …, or -f on stderr); "-" reads stdin')
-    .requiredOption('--status <FILE>', '/proc/PID/status of the process that started the traced program')
-    .option('--securebits <N>', 'securebits of that process (not in /proc/PID/status; e.g. 0x10)', '0')
+    .argument(
+      '<TRACE...>',
+      'recording directories (capctl record) or strace output files (strace -f -o FILE …, or -f on stderr); "-" reads stdin',
+    )
+    .option(
+      '--status <FILE>',
+      '/proc/PID/status of the process that started the traced program (a recording has its own)',
+    )
+    .option('--securebits <N>', 'securebits of that process (not in /proc/PID/status; e.g. 0x10; default 0)')
+    .option(
+      '--kernel <RELEASE>',
+      'uname -r of the kernel that ran the trace (a recording has its own; default: 6.18 rules, with a warning)',
+    )
     .option(
       '--file-caps <PATH=TEXT>',
       'file capabilities of an executed file, e.g. /usr/bin/ping=cap_net_raw=ep (repeatable)',
@@ -133,8 +146,12 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-Record a trace and the starting credential (as root; capsh keeps CAP_SETUID/CAP_SETGID until
---user has changed ids and groups, then leaves only CAP_NET_RAW, ambient so ping inherits it):
+Record with capctl record (every fact a replay needs; then no flags are needed):
+  capctl record --out rec -- ping -c1 127.0.0.1
+  capctl replay rec --check
+
+Or by hand: a trace and the starting credential (as root; capsh keeps CAP_SETUID/CAP_SETGID
+until --user has changed ids and groups, then leaves only CAP_NET_RAW, ambient so ping inherits it):
   cat /proc/$$/status > status.txt
   strace -f -o trace.txt capsh --caps=cap_net_raw,cap_setuid,cap_setgid+eip --keep=1 --user=nobody --caps=cap_net_raw+eip --addamb=cap_net_raw -- -c 'ping -c1 ::1'
 
@@ -151,16 +168,30 @@ capability or privilege involved with the stage, reason and profile rule; then o
   replayed N calls: M matched, D diverged, U not modeled`,
     )
     .action(async (traces: string[], opts: ReplayOpts) => {
-      const statusPath = opts.status as string;
+      const statusPath = opts.status;
       if (statusPath === '-' && traces.includes('-'))
         throw inputError('usage', 'stdin ("-") can feed either --status or a TRACE, not both');
       // A /proc/PID/status is about 1.5 KB; 64 KiB leaves room and bounds /dev/zero.
-      const status = readSmallInput(statusPath, '--status', 64 * 1024);
-      const securebits = parseIntFlag('--securebits', opts.securebits ?? '0', {
-        max: 0xfff,
-        hex: true,
-        what: 'securebits',
-      });
+      const status = statusPath === undefined ? undefined : readSmallInput(statusPath, '--status', 64 * 1024);
+      const securebits =
+        opts.securebits === undefined
+          ? undefined
+          : parseIntFlag('--securebits', opts.securebits, { max: 0xfff, hex: true, what: 'securebits' });
+      const recordings = new Map<string, ReturnType<typeof loadRecording>>();
+      for (const t of traces) {
+        if (t !== '-' && isRecording(t)) {
+          try {
+            recordings.set(t, loadRecording(t));
+          } catch (e) {
+            if (e instanceof ReplayInputError) throw inputError('bad-recording', `${t}: ${e.message}`);
+            throw new CapctlError('io', `cannot read recording ${t}: ${(e as Error).message}`, 'io');
+          }
+        } else if (status === undefined)
+          throw inputError(
+            'usage',
+            `${t} is a plain trace: --status FILE is required (or record it with capctl record)`,
+          );
+      }
       const fileCaps = new Map<string, FileCaps>();
       for (const spec of opts.fileCaps) {
         const [p, fc] = parseFileCapsFlag(spec);
@@ -197,7 +228,11 @@ capability or privilege involved with the stage, reason and profile rule; then o
       const progress = process.stderr.isTTY && !opts.json;
       let malformedShown = 0;
       for (const trace of traces) {
-        const stream = trace === '-' ? process.stdin : createReadStream(trace, { highWaterMark: 1 << 20 });
+        const rec = recordings.get(trace);
+        // A recording supplies its facts; flags given on the command line override them.
+        const base: ReplayOptions = rec ? rec.options : { status: status as string };
+        const stream =
+          trace === '-' ? process.stdin : createReadStream(rec ? rec.trace : trace, { highWaterMark: 1 << 20 });
         await new Promise<void>((resolve, reject) => {
           if (trace === '-') resolve();
           stream.once('open', () => resolve());
@@ -219,8 +254,10 @@ capability or privilege involved with the stage, reason and profile rule; then o
           : undefined;
         try {
           const s = await replayStream(stream, {
-            status,
-            securebits,
+            ...base,
+            status: status ?? base.status,
+            securebits: securebits ?? base.securebits ?? 0,
+            kernel: opts.kernel ?? base.kernel,
             fileCaps,
             host,
             adjustInitialCredential: adjust,
@@ -249,7 +286,11 @@ capability or privilege involved with the stage, reason and profile rule; then o
           summaries.push(s);
         } catch (e) {
           if (e instanceof ReplayMalformedError) throw inputError('malformed-trace', e.message);
-          if (e instanceof ReplayInputError) throw inputError('bad-status', `--status ${statusPath}: ${e.message}`);
+          if (e instanceof ReplayInputError)
+            throw inputError(
+              'bad-status',
+              `${statusPath !== undefined ? `--status ${statusPath}` : trace}: ${e.message}`,
+            );
           throw e;
         } finally {
           if (shown) process.stderr.write('\r\x1b[K');
@@ -264,6 +305,10 @@ capability or privilege involved with the stage, reason and profile rule; then o
         total.malformed += s.malformed;
       }
       if (malformedShown > 20) process.stderr.write(`capctl: ${malformedShown - 20} more malformed lines not shown\n`);
+      // What the replay had to assume (an unrecorded or unknown kernel release), once per text.
+      const warned = new Set<string>();
+      for (const s of summaries) for (const w of s.warnings) warned.add(w);
+      for (const w of warned) process.stderr.write(`capctl: warning: ${w}\n`);
       if (audit) {
         audit.close();
         const dropped = audit.suppressed > 0 ? ` (${audit.suppressed} more suppressed by the rate limit)` : '';

@@ -110,7 +110,7 @@ interface Pending {
 
 export class StraceReader {
   /** Names to report, clone-family included: one lookup per line decides. */
-  private readonly names: ReadonlySet<string>;
+  private readonly names: Set<string>;
   private readonly onRecord: (rec: TraceRecord) => void;
   private carry = '';
   private lineNo = 0;
@@ -149,6 +149,11 @@ export class StraceReader {
   constructor(opts: ReaderOptions) {
     this.names = new Set([...opts.names, ...CLONE_NAMES]);
     this.onRecord = opts.onRecord;
+  }
+
+  /** Report `name` from now on too (a call that only matters once something else was seen). */
+  watch(name: string): void {
+    this.names.add(name);
   }
 
   /** Feed a chunk of trace text. */
