@@ -16,6 +16,7 @@ import { register as priv } from './priv-cmd.js';
 import { register as profile } from './profile-cmd.js';
 import { register as ps } from './ps-cmd.js';
 import { register as replay } from './replay-cmd.js';
+import { register as run } from './run-cmd.js';
 import { register as setcap } from './setcap-cmd.js';
 import { register as text } from './text-cmd.js';
 
@@ -29,6 +30,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   getcap,
   setcap,
   replay,
+  run,
   priv,
   capExplain,
   check,

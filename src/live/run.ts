@@ -1,0 +1,184 @@
+/**
+ * `capctl run`: start a program under the seccomp filter and supervise it until it exits.
+ * The main thread starts the launcher (seccomp-exec.ts), takes the listener fd from it with
+ * pidfd_getfd, runs the supervisor in a worker thread (supervisor-worker.ts), writes the audit
+ * records the worker reports, and returns the program's exit status.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { inputError } from '../caps/errors.js';
+import type { CompiledProfile } from '../policy/compile.js';
+import { initialCapSets } from '../priv/bridge.js';
+import type { DecisionEvent } from '../runtime/host.js';
+import { closeFd, pidfdGetfd, pidfdOpen } from '../sys/seccomp.js';
+import { hostFor } from './hosts.js';
+import type { LaunchSpec } from './seccomp-exec.js';
+import { STAT_NAMES, TRAPPED_PRCTL_OPTIONS, TRAPPED_SYSCALLS } from './supervisor.js';
+import type { SupervisorMessage, SupervisorWorkerInput } from './supervisor-worker.js';
+
+export interface RunOptions {
+  argv: string[];
+  host: string;
+  jailParams: string[];
+  profilePath?: string;
+  profile?: CompiledProfile;
+  complain: boolean;
+  onDecision?: (ev: DecisionEvent) => void;
+  onNote?: (text: string) => void;
+}
+
+export interface RunResult {
+  /** The program's exit code, or 128 + signal number. */
+  code: number;
+  signal: string | null;
+  stats: Record<string, number>;
+}
+
+/** execvp's search: a name without a slash is looked up in PATH. */
+export function resolveCommand(cmd: string): string {
+  const ok = (p: string) => {
+    try {
+      accessSync(p, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (cmd.includes('/')) {
+    if (!ok(cmd)) throw inputError('no-command', `${cmd}: not an executable file`);
+    return isAbsolute(cmd) ? cmd : join(process.cwd(), cmd);
+  }
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+    const p = join(dir || '.', cmd);
+    if (ok(p)) return p;
+  }
+  throw inputError('no-command', `${cmd}: command not found`);
+}
+
+function readLine(s: Readable): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onData = (b: Buffer) => {
+      buf += b.toString();
+      const k = buf.indexOf('\n');
+      if (k >= 0) {
+        s.off('data', onData);
+        resolve(buf.slice(0, k));
+      }
+    };
+    s.on('data', onData);
+    s.once('end', () => reject(new Error('the launcher exited before reporting its listener')));
+  });
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15, SIGABRT: 6 };
+
+export async function runSupervised(o: RunOptions): Promise<RunResult> {
+  if (o.argv.length === 0) throw inputError('usage', 'capctl run needs a command after --');
+  const path = resolveCommand(o.argv[0]!);
+  // Validate flags (and compile the jail) here, so bad input fails before anything starts.
+  const { freebsd } = hostFor(o.host, o.jailParams, o.profile);
+  const spec: LaunchSpec = {
+    path,
+    argv: o.argv,
+    filter: { trap: TRAPPED_SYSCALLS, prctlOptions: TRAPPED_PRCTL_OPTIONS },
+    noNewPrivs: false,
+    parentPid: process.pid,
+  };
+  if (freebsd) {
+    const uid = process.geteuid?.() ?? 0;
+    const s = initialCapSets(freebsd.prison, uid);
+    spec.reduce = {
+      words: [s.effective.lo, s.permitted.lo, s.inheritable.lo, s.effective.hi, s.permitted.hi, s.inheritable.hi],
+      boundingLo: s.bounding.lo,
+      boundingHi: s.bounding.hi,
+    };
+  }
+  // Installing a filter needs CAP_SYS_ADMIN or no_new_privs.
+  const capEff = /CapEff:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
+  spec.noNewPrivs = ((BigInt(`0x${capEff}`) >> 21n) & 1n) === 0n;
+  if (spec.noNewPrivs && freebsd) {
+    // no_new_privs would not change the reduction, only exec; nothing to adjust.
+  }
+  const launcher = fileURLToPath(new URL('./seccomp-exec.js', import.meta.url));
+  const child = spawn(process.execPath, [launcher, JSON.stringify(spec)], {
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'],
+  });
+  const killChild = () => {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // gone
+    }
+  };
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let report: { fd: number; securebits: number };
+  try {
+    report = JSON.parse(await readLine(child.stdio[3] as Readable)) as typeof report;
+  } catch (err) {
+    killChild();
+    const r = await exited;
+    throw new Error(`${(err as Error).message} (status ${r.code ?? r.signal})`);
+  }
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const pidfd = pidfdOpen(child.pid!);
+  let fd: number;
+  try {
+    fd = pidfdGetfd(pidfd, report.fd);
+  } finally {
+    closeFd(pidfd);
+  }
+  const stats = new SharedArrayBuffer(8 * STAT_NAMES.length);
+  const input: SupervisorWorkerInput = {
+    fd,
+    pid: child.pid!,
+    status,
+    securebits: report.securebits,
+    host: o.host,
+    jailParams: o.jailParams,
+    complain: o.complain,
+    audit: o.profile?.audit.log ?? 'denied',
+    stats,
+  };
+  if (o.profilePath !== undefined) input.profile = o.profilePath;
+  const worker = new Worker(new URL('./supervisor-worker.js', import.meta.url), { workerData: input });
+  // The worker blocks in NOTIF_RECV for good once the program is gone: never wait for it.
+  worker.unref();
+  let failed: Error | undefined;
+  const ready = new Promise<void>((resolve) => {
+    worker.on('message', (m: SupervisorMessage) => {
+      if (m.type === 'ready') resolve();
+      else if (m.type === 'decision') o.onDecision?.(m.ev);
+      else if (m.type === 'note') o.onNote?.(m.text);
+    });
+    worker.on('error', (err) => {
+      // A supervisor that fails must not leave the program running unsupervised.
+      failed = err;
+      killChild();
+      resolve();
+    });
+  });
+  await ready;
+  (child.stdio[4] as Writable).end('g');
+  const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
+  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);
+  for (const [s, h] of handlers) process.on(s, h);
+  const r = await exited;
+  for (const [s, h] of handlers) process.off(s, h);
+  // Let messages the worker posted before the program's last call arrive.
+  await new Promise((res) => setTimeout(res, 20));
+  if (failed) throw new Error(`supervisor failed: ${failed.message}; the program was killed`);
+  const counters = new Float64Array(stats);
+  const out: Record<string, number> = {};
+  STAT_NAMES.forEach((n, i) => {
+    out[n] = counters[i]!;
+  });
+  const code = r.code ?? 128 + (SIGNALS[r.signal ?? ''] ?? 0);
+  return { code, signal: r.signal, stats: out };
+}

@@ -1,0 +1,478 @@
+/**
+ * The seccomp supervisor: each trapped call of the supervised program is decoded
+ * (seccomp-decode.ts), given to the runtime (the same per-thread model `capctl replay` uses), and
+ * answered — with the runtime's result (emulated calls), with the runtime's errno (a refused
+ * privileged operation), or by letting the kernel run it (SECCOMP_USER_NOTIF_FLAG_CONTINUE).
+ *
+ * The invariant that makes CONTINUE safe: the real credential of every supervised thread equals
+ * its emulated credential. The program starts with the engine's initial sets (reduced for the
+ * FreeBSD host before exec); every call that changes a credential (capset, the capability
+ * prctls, set*id, execve) is computed by the runtime and, only when the runtime says it
+ * succeeds, continued so the kernel makes the same change; the real credential is compared with
+ * the model at the thread's next trapped call, and a thread found holding more than the model
+ * is killed. So a call never trapped can only use privileges the engine has granted.
+ *
+ * Runs inside a worker thread (supervisor-worker.ts): NOTIF_RECV blocks in native code.
+ */
+import type { ProcStatus } from '../caps/procstatus.js';
+import { CLONE_THREAD, CLONE_VFORK, CLONE_VM } from '../runtime/abi.js';
+import { Credential } from '../runtime/credential.js';
+import { EFAULT, ESRCH } from '../runtime/errno.js';
+import type { DecisionEvent } from '../runtime/host.js';
+import type { SyscallResult } from '../runtime/result.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Thread } from '../runtime/task.js';
+import { readAuxv, readProcStatus, statExe } from '../sys/proc.js';
+import { type Listener, X86_64_SYSCALLS } from '../sys/seccomp.js';
+import { getFileCaps } from '../sys/xattr.js';
+import { capDataBytes, decodeNotification, type LiveCall } from './seccomp-decode.js';
+
+const ENOENT = 2;
+const EINTR = 4;
+const SIGCHLD = 17;
+
+/** prctl options the filter traps: the capability, securebits, keepcaps and no_new_privs ones. */
+export const TRAPPED_PRCTL_OPTIONS = [7, 8, 23, 24, 27, 28, 38, 39, 47] as const;
+/** Of those, the ones that only read state: answered from the model, never continued. */
+const PRCTL_READS = new Set([7, 23, 27, 39]);
+const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_IS_SET = 1;
+
+export interface SupervisorOptions {
+  /** FreeBSD host: threads outside the supervised tree are invisible (capget/kill → ESRCH). */
+  jailed: boolean;
+  /** Complain mode: a refused privileged operation continues and is reported as `complain`. */
+  complain: boolean;
+  /** Decisions worth an audit record (the caller filters by audit level). */
+  onDecision: (ev: DecisionEvent) => void;
+  /** Something a person should know (divergence between model and kernel, a killed thread). */
+  onNote: (text: string) => void;
+}
+
+interface PendingClone {
+  creator: number;
+  flags: number;
+  cred: Credential;
+}
+
+/** The stage recorded for a refusal that complain mode let through (PROFILE_COMPLAIN_STAGE). */
+const COMPLAIN_STAGE = 'profile-complain';
+
+export const STAT_NAMES = ['notifications', 'emulated', 'continued', 'refused', 'attached', 'divergences'] as const;
+const STAT = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<(typeof STAT_NAMES)[number], number>;
+
+export class Supervisor {
+  /**
+   * Per-call counters (STAT_* indices), for `capctl run --json` and the benchmarks. Shared
+   * memory: the main thread reads them while this loop is blocked in NOTIF_RECV.
+   */
+  readonly stats: Float64Array;
+  private readonly pendingClones: PendingClone[] = [];
+  /** tgid → the exec in flight: the thread that called it and the image's auxv before. */
+  private readonly pendingExec = new Map<number, { tid: number; auxv: Buffer }>();
+  /** Threads whose credential change was continued: compare with the kernel at their next call. */
+  private readonly dirty = new Set<number>();
+  private inPrivileged = false;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly l: Listener,
+    private readonly opts: SupervisorOptions,
+    stats?: Float64Array,
+  ) {
+    this.stats = stats ?? new Float64Array(STAT_NAMES.length);
+    rt.setDecisionListener((ev) => this.decision(ev));
+  }
+
+  /** Receive and answer notifications until the listener fails (no more supervised tasks). */
+  loop(): void {
+    for (;;) {
+      const e = this.l.receive();
+      if (e === ENOENT || e === EINTR) continue;
+      if (e !== 0) return;
+      this.stats[STAT.notifications]! += 1;
+      this.handleOne();
+    }
+  }
+
+  private decision(ev: DecisionEvent): void {
+    if (this.inPrivileged && this.opts.complain && ev.errno !== 0) {
+      this.opts.onDecision({
+        ...ev,
+        errno: 0,
+        stage: COMPLAIN_STAGE,
+        reason: `complain mode: would refuse with errno ${ev.errno} at stage ${ev.stage}; ${ev.reason}`,
+      });
+      return;
+    }
+    this.opts.onDecision(ev);
+  }
+
+  private handleOne(): void {
+    const n = this.l.notif;
+    const id = n.id;
+    const tid = n.pid;
+    let t: Thread | undefined;
+    try {
+      t = this.threadFor(tid);
+    } catch (err) {
+      this.opts.onNote(`tid ${tid}: cannot attach (${(err as Error).message}); killing it`);
+      this.kill(tid);
+      return;
+    }
+    if (t === undefined) {
+      // The caller vanished between RECV and now; nothing to answer.
+      return;
+    }
+    if (this.dirty.size > 0 && this.dirty.has(t.tid) && !this.verify(t)) return;
+    const call = decodeNotification(this.l);
+    // Memory has been read: the caller must still be the one that trapped (tid not reused).
+    if (!this.l.idValid(id)) return;
+    this.dispatch(id, t, call);
+  }
+
+  // ---------------------------------------------------------------- answers
+
+  private reply(id: bigint, r: SyscallResult): void {
+    this.stats[STAT.emulated]! += 1;
+    this.l.respond(id, r.errno === 0 ? r.ret : -1, r.errno);
+  }
+
+  private proceed(id: bigint): void {
+    this.stats[STAT.continued]! += 1;
+    this.l.continueCall(id);
+  }
+
+  /** A credential change decided by the runtime: continued when it succeeds, else its errno. */
+  private change(id: bigint, t: Thread, r: SyscallResult): void {
+    if (r.errno !== 0 && r.unmodelled === undefined) return this.reply(id, r);
+    this.dirty.add(t.tid);
+    this.proceed(id);
+  }
+
+  /** A privileged operation: a refusal is the engine's errno (or a complain record), else the kernel runs it. */
+  private privileged(id: bigint, run: () => SyscallResult): void {
+    this.inPrivileged = true;
+    let r: SyscallResult;
+    try {
+      r = run();
+    } finally {
+      this.inPrivileged = false;
+    }
+    if (r.errno !== 0 && r.unmodelled === undefined && !this.opts.complain) {
+      this.stats[STAT.refused]! += 1;
+      return this.reply(id, r);
+    }
+    this.proceed(id);
+  }
+
+  private dispatch(id: bigint, t: Thread, call: LiveCall): void {
+    const rt = this.rt;
+    const tid = t.tid;
+    switch (call.name) {
+      case 'capget': {
+        const h = call.hdr;
+        if (h !== null && typeof h === 'object' && h.pidReadable !== false && h.pid !== 0 && h.pid !== tid) {
+          if (!this.inModel(h.pid)) {
+            // Outside the supervised tree: the kernel's own answer on Linux; invisible in a jail.
+            if (this.opts.jailed) return this.reply(id, { ret: -1, errno: ESRCH });
+            return this.proceed(id);
+          }
+        }
+        const r = rt.capget(tid, call.hdr, call.data);
+        return this.reply(id, this.copyOut(t.tid, call, r));
+      }
+      case 'capset': {
+        const r = rt.capset(tid, call.hdr, call.data);
+        const out = this.copyOut(t.tid, call, r);
+        if (out.errno !== 0) return this.reply(id, out);
+        // The kernel re-reads header and data: see docs/live.md on why that is safe here.
+        this.dirty.add(tid);
+        return this.proceed(id);
+      }
+      case 'prctl': {
+        const [a2, a3, a4, a5] = call.args;
+        const r = rt.prctl(tid, call.option, a2, a3, a4, a5);
+        const reads = PRCTL_READS.has(call.option) || (call.option === PR_CAP_AMBIENT && a2 === PR_CAP_AMBIENT_IS_SET);
+        if (r.unmodelled !== undefined) return this.proceed(id);
+        if (reads || r.errno !== 0) return this.reply(id, r);
+        return this.change(id, t, r);
+      }
+      case 'setuid':
+        return this.change(id, t, rt.setuid(tid, call.ids[0]));
+      case 'setgid':
+        return this.change(id, t, rt.setgid(tid, call.ids[0]));
+      case 'setfsuid':
+        return this.change(id, t, rt.setfsuid(tid, call.ids[0]));
+      case 'setfsgid':
+        return this.change(id, t, rt.setfsgid(tid, call.ids[0]));
+      case 'setreuid':
+        return this.change(id, t, rt.setreuid(tid, call.ids[0], call.ids[1]));
+      case 'setregid':
+        return this.change(id, t, rt.setregid(tid, call.ids[0], call.ids[1]));
+      case 'setresuid':
+        return this.change(id, t, rt.setresuid(tid, call.ids[0], call.ids[1], call.ids[2]));
+      case 'setresgid':
+        return this.change(id, t, rt.setresgid(tid, call.ids[0], call.ids[1], call.ids[2]));
+      case 'setgroups':
+        return this.change(id, t, rt.setgroups(tid, call.size, call.list));
+      case 'execve':
+      case 'execveat': {
+        // The result is unknown until the kernel has run it: settled at the process's next trapped call.
+        const auxv = readAuxv(t.tgid);
+        if (auxv) this.pendingExec.set(t.tgid, { tid, auxv });
+        return this.proceed(id);
+      }
+      case 'clone':
+      case 'clone3':
+      case 'fork':
+      case 'vfork': {
+        this.pendingClones.push({ creator: tid, flags: this.cloneFlags(call.name, tid), cred: t.cred.clone() });
+        if (this.pendingClones.length > 256) this.pendingClones.shift();
+        return this.proceed(id);
+      }
+      case 'socket':
+        return this.privileged(id, () => rt.socket(tid, call.domain, call.type, call.protocol));
+      case 'kill':
+        if (call.pid <= 0 || !this.inModel(call.pid)) return this.outside(id, call.pid);
+        return this.privileged(id, () => rt.kill(tid, call.pid, call.sig));
+      case 'tkill':
+        if (!this.inModel(call.tid)) return this.outside(id, call.tid);
+        return this.privileged(id, () => rt.tgkill(tid, rt.findThread(call.tid)!.tgid, call.tid, call.sig));
+      case 'tgkill':
+        if (!this.inModel(call.tid)) return this.outside(id, call.tid);
+        return this.privileged(id, () => rt.tgkill(tid, call.tgid, call.tid, call.sig));
+      case 'mknod':
+        return this.privileged(id, () => rt.mknod(tid, { mode: call.mode, dev: call.dev }));
+      case 'chroot':
+        return this.privileged(id, () => rt.chroot(tid));
+      case 'sethostname':
+        return this.privileged(id, () => rt.sethostname(tid, call.len));
+      case 'setdomainname':
+        return this.privileged(id, () => rt.setdomainname(tid, call.len));
+      case 'setpriority':
+        if (call.which !== 0 || (call.who !== 0 && !this.inModel(call.who))) return this.proceed(id);
+        return this.privileged(id, () => rt.setpriority(tid, call.which, call.who, call.nice));
+      default:
+        return this.proceed(id);
+    }
+  }
+
+  /** kill of a task outside the supervised tree: the kernel decides on Linux; a jail cannot see it. */
+  private outside(id: bigint, _pid: number): void {
+    if (this.opts.jailed) return this.reply(id, { ret: -1, errno: ESRCH });
+    this.proceed(id);
+  }
+
+  private cloneFlags(name: 'clone' | 'clone3' | 'fork' | 'vfork', _tid: number): number {
+    const a = this.l.notif.args;
+    if (name === 'fork') return SIGCHLD;
+    if (name === 'vfork') return CLONE_VM | CLONE_VFORK | SIGCHLD;
+    if (name === 'clone') return Number(a[0]! & 0xffffffffn);
+    // clone3: struct clone_args starts with the u64 flags (read for the model only).
+    return this.l.read(this.l.notif.pid, a[0]!, 8) === 8 ? new DataView(this.l.mem.buffer).getUint32(0, true) : 0;
+  }
+
+  /**
+   * Write what the runtime put in user memory back to the caller: the header's version (when
+   * cap_validate_magic rewrote it) and capget's data words. A write that faults is EFAULT, as
+   * put_user / copy_to_user make it.
+   */
+  private copyOut(tid: number, call: LiveCall & { name: 'capget' | 'capset' }, r: SyscallResult): SyscallResult {
+    const l = this.l;
+    const h = call.hdr;
+    if (h !== null && typeof h === 'object' && h.version !== call.version) {
+      new DataView(l.mem.buffer).setUint32(0, h.version, true);
+      if (l.write(tid, call.hdrAddr, 4) !== 4) return { ret: -1, errno: EFAULT };
+    }
+    if (call.name === 'capget' && r.errno === 0 && call.data !== null && typeof call.data === 'object' && h !== null) {
+      const bytes = capDataBytes(typeof h === 'object' ? h.version : 0);
+      if (bytes > 0) {
+        const dv = new DataView(l.mem.buffer);
+        for (let i = 0; i < bytes >>> 2; i++) dv.setUint32(i * 4, call.data.words[i]!, true);
+        if (l.write(tid, call.dataAddr, bytes) !== bytes) return { ret: -1, errno: EFAULT };
+      }
+    }
+    return r;
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  /** Is `pid` a live task of the supervised tree? A task the kernel has released leaves the model. */
+  private inModel(pid: number): boolean {
+    const t = this.rt.findThread(pid);
+    if (t === undefined) return false;
+    if (readProcStatus(pid) !== null) return true;
+    if (t.isLeader) this.rt.reap(t.tgid);
+    else if (!t.exited) this.rt.exit(pid);
+    return false;
+  }
+
+  /**
+   * The model's thread for a trapped caller. A tid the model has not seen is a task created by
+   * a clone/fork/vfork since: the kernel told us of the clone before it ran, so the child's tid
+   * is learnt here, at its first trapped call, from /proc (Tgid, PPid), and it starts from the
+   * credential its creator had at the clone.
+   */
+  private threadFor(tid: number): Thread | undefined {
+    this.settleExec(tid);
+    const known = this.rt.findThread(tid);
+    if (known !== undefined && !known.exited) return known;
+    const st = readProcStatus(tid);
+    if (st === null) return undefined;
+    return this.attach(tid, st);
+  }
+
+  private attach(tid: number, st: ProcStatus): Thread {
+    this.stats[STAT.attached]! += 1;
+    const rt = this.rt;
+    const isThread = st.tgid !== tid;
+    const parentTgid = isThread ? st.tgid : st.ppid;
+    // The clone that made it: the latest pending one from the right process whose credential
+    // matches what the kernel shows now (a creator may have cloned more than once).
+    const real = Credential.fromStatus(st);
+    let best = -1;
+    for (let i = this.pendingClones.length - 1; i >= 0; i--) {
+      const p = this.pendingClones[i]!;
+      const c = rt.findThread(p.creator);
+      if (c === undefined || c.tgid !== parentTgid) continue;
+      if (((p.flags & CLONE_THREAD) !== 0) !== isThread) continue;
+      if (best < 0) best = i;
+      if (sameCaps(p.cred, real)) {
+        best = i;
+        break;
+      }
+    }
+    if (isThread && rt.findThread(st.tgid) === undefined) {
+      throw new Error(`thread ${tid} of unknown process ${st.tgid}`);
+    }
+    let child: Thread;
+    if (best >= 0) {
+      const p = this.pendingClones.splice(best, 1)[0]!;
+      const creator = rt.findThread(p.creator)!;
+      const now = creator.cred;
+      creator.cred = p.cred;
+      try {
+        child = rt.clone(creator.tid, p.flags, tid);
+      } finally {
+        creator.cred = now;
+      }
+    } else if (isThread) {
+      child = rt.cloneThread(st.tgid, tid);
+    } else if (rt.findThread(parentTgid) !== undefined) {
+      child = rt.fork(parentTgid, tid);
+    } else {
+      // Reparented (its parent exited) before its first trapped call: its real credential is
+      // the model's by the invariant; securebits are not in /proc and are taken as 0.
+      child = rt.spawn(real, { tid, ppid: st.ppid });
+    }
+    this.compare(child, st, 'new task');
+    return child;
+  }
+
+  /** An exec in flight in `tid`'s process: if the image changed, apply it to the model now. */
+  private settleExec(tid: number): void {
+    if (this.pendingExec.size === 0) return;
+    const t = this.rt.findThread(tid);
+    const tgid = t ? t.tgid : tid;
+    const p = this.pendingExec.get(tgid);
+    if (p === undefined) return;
+    const now = readAuxv(tgid);
+    if (now !== null && now.equals(p.auxv)) {
+      // Same image: when the exec's own thread calls again, its exec failed.
+      if (tid === p.tid) this.pendingExec.delete(tgid);
+      return;
+    }
+    this.pendingExec.delete(tgid);
+    const exe = statExe(tgid);
+    if (exe === null || this.rt.findThread(p.tid) === undefined) return;
+    // The executed file as the kernel opened it (/proc/PID/exe: the interpreter for a script,
+    // whose file capabilities are the ones that count).
+    const fileCaps = getFileCaps(exe.path);
+    const r = this.rt.execve(p.tid, { fileCaps, mode: exe.mode, uid: exe.uid, gid: exe.gid });
+    if (r.errno !== 0) this.opts.onNote(`exec in ${tgid}: the kernel ran it, the model refused it (errno ${r.errno})`);
+    const st = readProcStatus(tgid);
+    const leader = this.rt.findThread(tgid);
+    if (st && leader) this.compare(leader, st, 'exec');
+  }
+
+  /**
+   * Compare the model with the kernel for thread `t` (the status just read). A real credential
+   * holding something the model lacks breaks the invariant: the process is killed. A real one
+   * holding less is adopted (the model only follows the kernel downward).
+   */
+  private compare(t: Thread, st: ProcStatus, when: string): boolean {
+    const c = t.cred;
+    const diffs: string[] = [];
+    const sets: [string, number, number, bigint][] = [
+      ['CapEff', c.effLo, c.effHi, st.effective.toBigInt()],
+      ['CapPrm', c.prmLo, c.prmHi, st.permitted.toBigInt()],
+      ['CapInh', c.inhLo, c.inhHi, st.inheritable.toBigInt()],
+      ['CapBnd', c.bndLo, c.bndHi, st.bounding.toBigInt()],
+      ['CapAmb', c.ambLo, c.ambHi, st.ambient.toBigInt()],
+    ];
+    let grew = false;
+    for (const [name, lo, hi, real] of sets) {
+      const model = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+      if (model !== real) {
+        diffs.push(`${name} model ${model.toString(16)} kernel ${real.toString(16)}`);
+        if ((real & ~model) !== 0n) grew = true;
+      }
+    }
+    const ids: [string, number, number][] = [
+      ['uid', c.ruid, st.uid.real],
+      ['euid', c.euid, st.uid.effective],
+      ['suid', c.suid, st.uid.saved],
+      ['fsuid', c.fsuid, st.uid.fs],
+      ['gid', c.rgid, st.gid.real],
+      ['egid', c.egid, st.gid.effective],
+      ['sgid', c.sgid, st.gid.saved],
+      ['fsgid', c.fsgid, st.gid.fs],
+    ];
+    for (const [name, model, real] of ids) if (model !== real) diffs.push(`${name} model ${model} kernel ${real}`);
+    if (diffs.length === 0) return true;
+    this.stats[STAT.divergences]! += 1;
+    if (grew) {
+      this.opts.onNote(`tid ${t.tid} (${when}): the kernel credential exceeds the model (${diffs.join(', ')}); killed`);
+      this.kill(t.tgid);
+      return false;
+    }
+    this.opts.onNote(`tid ${t.tid} (${when}): model and kernel differ (${diffs.join(', ')}); following the kernel`);
+    const securebits = c.securebits;
+    t.cred.copyFrom(Object.assign(Credential.fromStatus(st, securebits), { userns: c.userns }));
+    return true;
+  }
+
+  private verify(t: Thread): boolean {
+    this.dirty.delete(t.tid);
+    const st = readProcStatus(t.tid);
+    if (st === null) return true;
+    return this.compare(t, st, 'after a continued credential change');
+  }
+
+  private kill(pid: number): void {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function sameCaps(a: Credential, b: Credential): boolean {
+  return (
+    a.effLo === b.effLo &&
+    a.effHi === b.effHi &&
+    a.prmLo === b.prmLo &&
+    a.prmHi === b.prmHi &&
+    a.inhLo === b.inhLo &&
+    a.inhHi === b.inhHi &&
+    a.euid === b.euid &&
+    a.egid === b.egid
+  );
+}
+
+export const TRAPPED_SYSCALLS = Object.keys(X86_64_SYSCALLS).filter((s) => s !== 'prctl' && s !== 'bind') as Exclude<
+  keyof typeof X86_64_SYSCALLS,
+  'prctl' | 'bind'
+>[];
