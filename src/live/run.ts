@@ -75,6 +75,7 @@ function readLine(s: Readable): Promise<string> {
   });
 }
 
+const CAP_SYS_ADMIN = 21;
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15, SIGABRT: 6 };
 
 export async function runSupervised(o: RunOptions): Promise<RunResult> {
@@ -87,6 +88,7 @@ export async function runSupervised(o: RunOptions): Promise<RunResult> {
     argv: o.argv,
     filter: { trap: TRAPPED_SYSCALLS, prctlOptions: TRAPPED_PRCTL_OPTIONS },
     noNewPrivs: false,
+    nosuid: freebsd !== undefined,
     parentPid: process.pid,
   };
   if (freebsd) {
@@ -98,12 +100,11 @@ export async function runSupervised(o: RunOptions): Promise<RunResult> {
       boundingHi: s.bounding.hi,
     };
   }
-  // Installing a filter needs CAP_SYS_ADMIN or no_new_privs.
+  // Installing a filter needs CAP_SYS_ADMIN or no_new_privs: the launcher sets no_new_privs when
+  // its (reduced) effective set lacks CAP_SYS_ADMIN. The model reads it from /proc like the rest.
   const capEff = /CapEff:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
-  spec.noNewPrivs = ((BigInt(`0x${capEff}`) >> 21n) & 1n) === 0n;
-  if (spec.noNewPrivs && freebsd) {
-    // no_new_privs would not change the reduction, only exec; nothing to adjust.
-  }
+  const effLo = spec.reduce ? spec.reduce.words[0]! : Number(BigInt(`0x${capEff}`) & 0xffffffffn);
+  spec.noNewPrivs = ((effLo >>> CAP_SYS_ADMIN) & 1) === 0;
   const launcher = fileURLToPath(new URL('./seccomp-exec.js', import.meta.url));
   const child = spawn(process.execPath, [launcher, JSON.stringify(spec)], {
     stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'],

@@ -3,19 +3,22 @@
  * program. In order:
  *   1. PR_SET_PDEATHSIG(SIGKILL), then check the parent is still there: if capctl dies from
  *      here on, the kernel kills this process (and the program it turns into).
- *   2. Reduce the credential to the engine's initial sets (FreeBSD host: the bridged sets):
+ *   2. With --host freebsd: a private mount namespace with every mount nosuid, since the
+ *      Linuxulator applies no Linux file capabilities (src/sys/mounts.ts).
+ *   3. Reduce the credential to the engine's initial sets (FreeBSD host: the bridged sets):
  *      bounding-set drops, then capset. The kernel always allows these.
- *   3. no_new_privs only when not holding CAP_SYS_ADMIN (installing a filter needs one of
+ *   4. no_new_privs only when not holding CAP_SYS_ADMIN (installing a filter needs one of
  *      them; no_new_privs would change what execve of set-id and file-capability files does).
- *   4. seccomp(SET_MODE_FILTER, NEW_LISTENER): the listener fd number and securebits go to
+ *   5. seccomp(SET_MODE_FILTER, NEW_LISTENER): the listener fd number and securebits go to
  *      capctl over fd 3; capctl takes the fd with pidfd_getfd and starts the supervisor.
- *   5. Wait for "go" on fd 4, close the listener (only the supervisor holds it: when it dies,
+ *   6. Wait for "go" on fd 4, close the listener (only the supervisor holds it: when it dies,
  *      trapped calls fail with ENOSYS instead of waiting for an answer), execve the program.
  *      That execve is the first trapped call.
  *
  *   node seccomp-exec.js SPEC_JSON
  */
 import { closeSync, readSync, writeSync } from 'node:fs';
+import { enterNosuidMountNamespace } from '../sys/mounts.js';
 import { buildFilter, capsetSelf, closeFd, execve, type FilterSpec, installListenerFilter, prctl } from '../sys/seccomp.js';
 
 export interface LaunchSpec {
@@ -25,6 +28,8 @@ export interface LaunchSpec {
   /** Capability sets to start with ([E0, P0, I0, E1, P1, I1]) and the bounding set to keep. */
   reduce?: { words: number[]; boundingLo: number; boundingHi: number };
   noNewPrivs: boolean;
+  /** Run in a private mount namespace whose mounts are all nosuid (no file capabilities). */
+  nosuid: boolean;
   parentPid: number;
 }
 
@@ -39,6 +44,7 @@ function main(): void {
   const spec = JSON.parse(process.argv[2] ?? '{}') as LaunchSpec;
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (process.ppid !== spec.parentPid) process.exit(125);
+  if (spec.nosuid) enterNosuidMountNamespace();
   if (spec.reduce) {
     const { boundingLo, boundingHi, words } = spec.reduce;
     for (let cap = 0; cap < 64; cap++) {

@@ -49,6 +49,7 @@ const sup = new Supervisor(
   l,
   {
     jailed: freebsd !== undefined,
+    nosuid: freebsd !== undefined,
     complain: d.complain,
     onDecision: (ev) => {
       if (wanted(ev, d.audit)) post({ type: 'decision', ev });

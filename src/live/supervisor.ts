@@ -41,6 +41,8 @@ const PR_CAP_AMBIENT_IS_SET = 1;
 export interface SupervisorOptions {
   /** FreeBSD host: threads outside the supervised tree are invisible (capget/kill → ESRCH). */
   jailed: boolean;
+  /** Every mount is nosuid for the program (FreeBSD host): exec ignores set-id bits and file capabilities. */
+  nosuid: boolean;
   /** Complain mode: a refused privileged operation continues and is reported as `complain`. */
   complain: boolean;
   /** Decisions worth an audit record (the caller filters by audit level). */
@@ -389,7 +391,7 @@ export class Supervisor {
     // The executed file as the kernel opened it (/proc/PID/exe: the interpreter for a script,
     // whose file capabilities are the ones that count).
     const fileCaps = getFileCaps(exe.path);
-    const r = this.rt.execve(p.tid, { fileCaps, mode: exe.mode, uid: exe.uid, gid: exe.gid });
+    const r = this.rt.execve(p.tid, { fileCaps, mode: exe.mode, uid: exe.uid, gid: exe.gid, nosuid: this.opts.nosuid });
     if (r.errno !== 0) this.opts.onNote(`exec in ${tgid}: the kernel ran it, the model refused it (errno ${r.errno})`);
     const st = readProcStatus(tgid);
     const leader = this.rt.findThread(tgid);
