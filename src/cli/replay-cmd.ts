@@ -9,7 +9,7 @@ import { type AuditWriter, createAuditWriter } from '../audit/writer.js';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
 import { decodeFileCaps, encodeFileCaps, type FileCaps, fileCapsFromTriple } from '../caps/xattr.js';
-import { loadProfile } from '../policy/index.js';
+import { resolveProfile } from '../policy/index.js';
 import type { Credential } from '../runtime/credential.js';
 import { restrictToHost } from '../runtime/freebsd-host.js';
 import {
@@ -123,7 +123,7 @@ printed with file, line, recorded and predicted result, then one summary line:
         const [p, fc] = parseFileCapsFlag(spec);
         if (fc) fileCaps.set(p, fc);
       }
-      const policy = opts.profile !== undefined ? loadProfile(opts.profile) : undefined;
+      const policy = opts.profile !== undefined ? resolveProfile(opts.profile) : undefined;
       const { host, freebsd } = hostFor(opts.host, opts.jailParam, policy);
       const adjust = freebsd ? (c: Credential) => restrictToHost(freebsd, c) : undefined;
 

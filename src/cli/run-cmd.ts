@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { recordFromDecision } from '../audit/from-decision.js';
 import { type AuditWriter, createAuditWriter } from '../audit/writer.js';
 import { runSupervised } from '../live/run.js';
-import { loadProfile } from '../policy/index.js';
+import { resolveProfile } from '../policy/index.js';
 
 interface RunOpts {
   host: string;
@@ -47,7 +47,7 @@ The exit status is the program's (128 + N when killed by signal N); 2 for bad in
 Needs root (or CAP_SYS_ADMIN) and seccomp user notification (Linux 5.9+).`,
     )
     .action(async (argv: string[], opts: RunOpts) => {
-      const profile = opts.profile !== undefined ? loadProfile(opts.profile) : undefined;
+      const profile = opts.profile !== undefined ? resolveProfile(opts.profile) : undefined;
       const audit: AuditWriter | undefined =
         opts.audit !== undefined
           ? createAuditWriter({ dest: opts.audit, ratePerSecond: profile?.audit.rateLimit.perSecond ?? 0, bufferBytes: 0 })

@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { wanted } from '../audit/from-decision.js';
 import { parseProcStatus } from '../caps/procstatus.js';
-import { loadProfile } from '../policy/index.js';
+import { resolveProfile } from '../policy/index.js';
 import { Credential } from '../runtime/credential.js';
 import { createRuntime } from '../runtime/runtime.js';
 import { Listener } from '../sys/seccomp.js';
@@ -39,7 +39,7 @@ export type SupervisorMessage =
 
 const d = workerData as SupervisorWorkerInput;
 const post = (m: SupervisorMessage) => parentPort!.postMessage(m);
-const policy = d.profile !== undefined ? loadProfile(d.profile) : undefined;
+const policy = d.profile !== undefined ? resolveProfile(d.profile) : undefined;
 const { host, freebsd } = hostFor(d.host, d.jailParams, policy);
 const rt = createRuntime({ host });
 rt.spawn(Credential.fromStatus(parseProcStatus(d.status), d.securebits), { tid: d.pid });
