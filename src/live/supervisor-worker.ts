@@ -56,6 +56,7 @@ const sup = new Supervisor(
     },
     onNote: (text) => post({ type: 'note', text }),
   },
+  d.pid,
   new Float64Array(d.stats),
 );
 post({ type: 'ready', syncWakeup: l.syncWakeup() });

@@ -15,11 +15,13 @@
  * Runs inside a worker thread (supervisor-worker.ts): NOTIF_RECV blocks in native code.
  */
 import type { ProcStatus } from '../caps/procstatus.js';
-import { CLONE_THREAD, CLONE_VFORK, CLONE_VM } from '../runtime/abi.js';
+import { CLONE_FS, CLONE_THREAD, CLONE_VM } from '../runtime/abi.js';
+import type { Observed } from '../runtime/call.js';
+import { type Dispatched, dispatch, RuntimeSession } from '../runtime/dispatch.js';
 import { Credential } from '../runtime/credential.js';
 import { EFAULT, ESRCH } from '../runtime/errno.js';
 import type { DecisionEvent } from '../runtime/host.js';
-import type { SyscallResult } from '../runtime/result.js';
+import { BAD_ADDRESS, type SyscallResult } from '../runtime/result.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Thread } from '../runtime/task.js';
 import { readAuxv, readProcStatus, statExe } from '../sys/proc.js';
@@ -28,6 +30,20 @@ import { getFileCaps } from '../sys/xattr.js';
 import { capDataBytes, decodeNotification, type LiveCall } from './seccomp-decode.js';
 
 const ENOENT = 2;
+/** An exec settled after the fact: the kernel ran it. */
+const EXEC_DONE: Observed = Object.freeze({ ret: 0, failed: false });
+/** Calls whose refusal is a privilege decision (complain mode lets them through). */
+const PRIVILEGED: ReadonlySet<string> = new Set([
+  'socket',
+  'bind',
+  'mknod',
+  'chroot',
+  'kill',
+  'tgkill',
+  'sethostname',
+  'setdomainname',
+  'unshare',
+]);
 const EINTR = 4;
 const SIGCHLD = 17;
 
@@ -75,13 +91,17 @@ export class Supervisor {
   /** Threads whose credential change was continued: compare with the kernel at their next call. */
   private readonly dirty = new Set<number>();
   private inPrivileged = false;
+  private readonly session: RuntimeSession;
 
   constructor(
     private readonly rt: Runtime,
     private readonly l: Listener,
     private readonly opts: SupervisorOptions,
+    initialTid: number,
     stats?: Float64Array,
   ) {
+    this.session = new RuntimeSession(rt);
+    this.session.bind(initialTid, initialTid);
     this.stats = stats ?? new Float64Array(STAT_NAMES.length);
     rt.setDecisionListener((ev) => this.decision(ev));
   }
@@ -122,15 +142,13 @@ export class Supervisor {
       this.kill(tid);
       return;
     }
-    if (t === undefined) {
-      // The caller vanished between RECV and now; nothing to answer.
-      return;
-    }
+    // The caller vanished between RECV and now: nothing to answer.
+    if (t === undefined) return;
     if (this.dirty.size > 0 && this.dirty.has(t.tid) && !this.verify(t)) return;
-    const call = decodeNotification(this.l);
+    const lc = decodeNotification(this.l);
     // Memory has been read: the caller must still be the one that trapped (tid not reused).
     if (!this.l.idValid(id)) return;
-    this.dispatch(id, t, call);
+    this.answer(id, t, lc);
   }
 
   // ---------------------------------------------------------------- answers
@@ -145,154 +163,106 @@ export class Supervisor {
     this.l.continueCall(id);
   }
 
-  /** A credential change decided by the runtime: continued when it succeeds, else its errno. */
-  private change(id: bigint, t: Thread, r: SyscallResult): void {
-    if (r.errno !== 0 && r.unmodelled === undefined) return this.reply(id, r);
-    this.dirty.add(t.tid);
-    this.proceed(id);
-  }
-
-  /** A privileged operation: a refusal is the engine's errno (or a complain record), else the kernel runs it. */
-  private privileged(id: bigint, run: () => SyscallResult): void {
-    this.inPrivileged = true;
-    let r: SyscallResult;
-    try {
-      r = run();
-    } finally {
-      this.inPrivileged = false;
-    }
-    if (r.errno !== 0 && r.unmodelled === undefined && !this.opts.complain) {
-      this.stats[STAT.refused]! += 1;
-      return this.reply(id, r);
-    }
-    this.proceed(id);
-  }
-
-  private dispatch(id: bigint, t: Thread, call: LiveCall): void {
-    const rt = this.rt;
+  private answer(id: bigint, t: Thread, lc: LiveCall): void {
+    const call = lc.call;
     const tid = t.tid;
-    switch (call.name) {
-      case 'capget': {
-        const h = call.hdr;
-        if (h !== null && typeof h === 'object' && h.pidReadable !== false && h.pid !== 0 && h.pid !== tid) {
-          if (!this.inModel(h.pid)) {
-            // Outside the supervised tree: the kernel's own answer on Linux; invisible in a jail.
-            if (this.opts.jailed) return this.reply(id, { ret: -1, errno: ESRCH });
-            return this.proceed(id);
-          }
-        }
-        const r = rt.capget(tid, call.hdr, call.data);
-        return this.reply(id, this.copyOut(t.tid, call, r));
-      }
-      case 'capset': {
-        const r = rt.capset(tid, call.hdr, call.data);
-        const out = this.copyOut(t.tid, call, r);
-        if (out.errno !== 0) return this.reply(id, out);
-        // The kernel re-reads header and data: see docs/live.md on why that is safe here.
-        this.dirty.add(tid);
-        return this.proceed(id);
-      }
-      case 'prctl': {
-        const [a2, a3, a4, a5] = call.args;
-        const r = rt.prctl(tid, call.option, a2, a3, a4, a5);
-        const reads = PRCTL_READS.has(call.option) || (call.option === PR_CAP_AMBIENT && a2 === PR_CAP_AMBIENT_IS_SET);
-        if (r.unmodelled !== undefined) return this.proceed(id);
-        if (reads || r.errno !== 0) return this.reply(id, r);
-        return this.change(id, t, r);
-      }
-      case 'setuid':
-        return this.change(id, t, rt.setuid(tid, call.ids[0]));
-      case 'setgid':
-        return this.change(id, t, rt.setgid(tid, call.ids[0]));
-      case 'setfsuid':
-        return this.change(id, t, rt.setfsuid(tid, call.ids[0]));
-      case 'setfsgid':
-        return this.change(id, t, rt.setfsgid(tid, call.ids[0]));
-      case 'setreuid':
-        return this.change(id, t, rt.setreuid(tid, call.ids[0], call.ids[1]));
-      case 'setregid':
-        return this.change(id, t, rt.setregid(tid, call.ids[0], call.ids[1]));
-      case 'setresuid':
-        return this.change(id, t, rt.setresuid(tid, call.ids[0], call.ids[1], call.ids[2]));
-      case 'setresgid':
-        return this.change(id, t, rt.setresgid(tid, call.ids[0], call.ids[1], call.ids[2]));
-      case 'setgroups':
-        return this.change(id, t, rt.setgroups(tid, call.size, call.list));
-      case 'execve':
-      case 'execveat': {
+    switch (call.sys) {
+      case 'execve': {
         // The result is unknown until the kernel has run it: settled at the process's next trapped call.
         const auxv = readAuxv(t.tgid);
         if (auxv) this.pendingExec.set(t.tgid, { tid, auxv });
         return this.proceed(id);
       }
       case 'clone':
-      case 'clone3':
-      case 'fork':
-      case 'vfork': {
-        this.pendingClones.push({ creator: tid, flags: this.cloneFlags(call.name, tid), cred: t.cred.clone() });
+        this.pendingClones.push({ creator: tid, flags: call.flags, cred: t.cred.clone() });
         if (this.pendingClones.length > 256) this.pendingClones.shift();
         return this.proceed(id);
+      case 'capget':
+      case 'capset': {
+        const h = call.header;
+        if (h !== null && h !== BAD_ADDRESS && h.pidReadable !== false && h.pid > 0 && h.pid !== tid) {
+          if (!this.visible(h.pid)) {
+            if (call.sys === 'capset') break; // EPERM for any other pid, known or not: the model says so
+            // Outside the supervised tree: the kernel's own answer on Linux; invisible in a jail.
+            if (this.opts.jailed) return this.reply(id, { ret: -1, errno: ESRCH });
+            return this.proceed(id);
+          }
+        }
+        break;
       }
-      case 'socket':
-        return this.privileged(id, () => rt.socket(tid, call.domain, call.type, call.protocol));
       case 'kill':
-        if (call.pid <= 0 || !this.inModel(call.pid)) return this.outside(id, call.pid);
-        return this.privileged(id, () => rt.kill(tid, call.pid, call.sig));
-      case 'tkill':
-        if (!this.inModel(call.tid)) return this.outside(id, call.tid);
-        return this.privileged(id, () => rt.tgkill(tid, rt.findThread(call.tid)!.tgid, call.tid, call.sig));
-      case 'tgkill':
-        if (!this.inModel(call.tid)) return this.outside(id, call.tid);
-        return this.privileged(id, () => rt.tgkill(tid, call.tgid, call.tid, call.sig));
-      case 'mknod':
-        return this.privileged(id, () => rt.mknod(tid, { mode: call.mode, dev: call.dev }));
-      case 'chroot':
-        return this.privileged(id, () => rt.chroot(tid));
-      case 'sethostname':
-        return this.privileged(id, () => rt.sethostname(tid, call.len));
-      case 'setdomainname':
-        return this.privileged(id, () => rt.setdomainname(tid, call.len));
-      case 'setpriority':
-        if (call.which !== 0 || (call.who !== 0 && !this.inModel(call.who))) return this.proceed(id);
-        return this.privileged(id, () => rt.setpriority(tid, call.which, call.who, call.nice));
+      case 'tgkill': {
+        const target = call.sys === 'kill' ? call.pid : call.tid;
+        if (target > 0 && !this.visible(target)) {
+          if (this.opts.jailed) return this.reply(id, { ret: -1, errno: ESRCH });
+          return this.proceed(id);
+        }
+        break;
+      }
       default:
+    }
+    const privileged = PRIVILEGED.has(call.sys);
+    this.inPrivileged = privileged;
+    let d: Dispatched;
+    try {
+      d = dispatch(this.session, tid, call);
+    } finally {
+      this.inPrivileged = false;
+    }
+    if (d.kind !== 'result') return this.proceed(id);
+    const r = d.result;
+    switch (call.sys) {
+      case 'capget':
+        return this.reply(id, this.copyOut(tid, lc, r));
+      case 'capset': {
+        const res = this.copyOut(tid, lc, r);
+        if (res.errno !== 0) return this.reply(id, res);
+        // The kernel re-reads header and data: see docs/live.md on why that is safe here.
+        this.dirty.add(tid);
+        return this.proceed(id);
+      }
+      case 'prctl': {
+        const a2 = call.args[0];
+        const reads = PRCTL_READS.has(Number(call.option)) || (call.option === PR_CAP_AMBIENT && a2 === PR_CAP_AMBIENT_IS_SET);
+        if (reads || r.errno !== 0) return this.reply(id, r);
+        this.dirty.add(tid);
+        return this.proceed(id);
+      }
+      default:
+        if (privileged) {
+          if (r.errno !== 0 && !this.opts.complain) {
+            this.stats[STAT.refused]! += 1;
+            return this.reply(id, r);
+          }
+          return this.proceed(id);
+        }
+        // set*id, setgroups: a refusal is the model's errno; a change is made by the kernel too.
+        if (r.errno !== 0) return this.reply(id, r);
+        this.dirty.add(tid);
         return this.proceed(id);
     }
-  }
-
-  /** kill of a task outside the supervised tree: the kernel decides on Linux; a jail cannot see it. */
-  private outside(id: bigint, _pid: number): void {
-    if (this.opts.jailed) return this.reply(id, { ret: -1, errno: ESRCH });
-    this.proceed(id);
-  }
-
-  private cloneFlags(name: 'clone' | 'clone3' | 'fork' | 'vfork', _tid: number): number {
-    const a = this.l.notif.args;
-    if (name === 'fork') return SIGCHLD;
-    if (name === 'vfork') return CLONE_VM | CLONE_VFORK | SIGCHLD;
-    if (name === 'clone') return Number(a[0]! & 0xffffffffn);
-    // clone3: struct clone_args starts with the u64 flags (read for the model only).
-    return this.l.read(this.l.notif.pid, a[0]!, 8) === 8 ? new DataView(this.l.mem.buffer).getUint32(0, true) : 0;
   }
 
   /**
-   * Write what the runtime put in user memory back to the caller: the header's version (when
+   * Write what the model put in user memory back to the caller: the header's version (when
    * cap_validate_magic rewrote it) and capget's data words. A write that faults is EFAULT, as
    * put_user / copy_to_user make it.
    */
-  private copyOut(tid: number, call: LiveCall & { name: 'capget' | 'capset' }, r: SyscallResult): SyscallResult {
+  private copyOut(tid: number, lc: LiveCall, r: SyscallResult): SyscallResult {
     const l = this.l;
-    const h = call.hdr;
-    if (h !== null && typeof h === 'object' && h.version !== call.version) {
+    const call = lc.call;
+    if (call.sys !== 'capget' && call.sys !== 'capset') return r;
+    const h = call.header;
+    if (h !== null && h !== BAD_ADDRESS && h.version !== lc.version) {
       new DataView(l.mem.buffer).setUint32(0, h.version, true);
-      if (l.write(tid, call.hdrAddr, 4) !== 4) return { ret: -1, errno: EFAULT };
+      if (l.write(tid, lc.hdrAddr, 4) !== 4) return { ret: -1, errno: EFAULT };
     }
-    if (call.name === 'capget' && r.errno === 0 && call.data !== null && typeof call.data === 'object' && h !== null) {
-      const bytes = capDataBytes(typeof h === 'object' ? h.version : 0);
+    if (call.sys === 'capget' && r.errno === 0 && call.data !== null && h !== null && h !== BAD_ADDRESS) {
+      const bytes = capDataBytes(h.version);
       if (bytes > 0) {
         const dv = new DataView(l.mem.buffer);
         for (let i = 0; i < bytes >>> 2; i++) dv.setUint32(i * 4, call.data.words[i]!, true);
-        if (l.write(tid, call.dataAddr, bytes) !== bytes) return { ret: -1, errno: EFAULT };
+        if (l.write(tid, lc.dataAddr, bytes) !== bytes) return { ret: -1, errno: EFAULT };
       }
     }
     return r;
@@ -300,14 +270,18 @@ export class Supervisor {
 
   // ---------------------------------------------------------------- tasks
 
-  /** Is `pid` a live task of the supervised tree? A task the kernel has released leaves the model. */
-  private inModel(pid: number): boolean {
-    const t = this.rt.findThread(pid);
-    if (t === undefined) return false;
+  /**
+   * Is `pid` a live task of the supervised tree? A task the kernel has released leaves the
+   * model (then capget and kill of it are ESRCH, as the model's reaped pids are).
+   */
+  private visible(pid: number): boolean {
+    const tid = this.session.taskOf(pid);
+    if (tid === undefined) return false;
     if (readProcStatus(pid) !== null) return true;
-    if (t.isLeader) this.rt.reap(t.tgid);
-    else if (!t.exited) this.rt.exit(pid);
-    return false;
+    const t = this.rt.findThread(tid);
+    if (t !== undefined && !t.isLeader) this.session.exited(pid);
+    else this.session.reaped(pid);
+    return true;
   }
 
   /**
@@ -318,7 +292,8 @@ export class Supervisor {
    */
   private threadFor(tid: number): Thread | undefined {
     this.settleExec(tid);
-    const known = this.rt.findThread(tid);
+    const mapped = this.session.taskOf(tid);
+    const known = mapped === undefined ? undefined : this.rt.findThread(mapped);
     if (known !== undefined && !known.exited) return known;
     const st = readProcStatus(tid);
     if (st === null) return undefined;
@@ -345,29 +320,32 @@ export class Supervisor {
         break;
       }
     }
-    if (isThread && rt.findThread(st.tgid) === undefined) {
+    const s = this.session;
+    if (isThread && s.taskOf(st.tgid) === undefined) {
       throw new Error(`thread ${tid} of unknown process ${st.tgid}`);
     }
-    let child: Thread;
     if (best >= 0) {
       const p = this.pendingClones.splice(best, 1)[0]!;
       const creator = rt.findThread(p.creator)!;
       const now = creator.cred;
+      // The child starts from the credential its creator had at the clone.
       creator.cred = p.cred;
       try {
-        child = rt.clone(creator.tid, p.flags, tid);
+        s.created(creator.tid, tid, p.flags);
       } finally {
         creator.cred = now;
       }
     } else if (isThread) {
-      child = rt.cloneThread(st.tgid, tid);
-    } else if (rt.findThread(parentTgid) !== undefined) {
-      child = rt.fork(parentTgid, tid);
+      s.created(s.taskOf(st.tgid)!, tid, CLONE_THREAD | CLONE_VM | CLONE_FS);
+    } else if (s.taskOf(parentTgid) !== undefined) {
+      s.created(s.taskOf(parentTgid)!, tid, SIGCHLD);
     } else {
       // Reparented (its parent exited) before its first trapped call: its real credential is
       // the model's by the invariant; securebits are not in /proc and are taken as 0.
-      child = rt.spawn(real, { tid, ppid: st.ppid });
+      rt.spawn(real, { tid, ppid: st.ppid });
+      s.bind(tid, tid);
     }
+    const child = rt.findThread(s.taskOf(tid)!)!;
     this.compare(child, st, 'new task');
     return child;
   }
@@ -387,12 +365,16 @@ export class Supervisor {
     }
     this.pendingExec.delete(tgid);
     const exe = statExe(tgid);
-    if (exe === null || this.rt.findThread(p.tid) === undefined) return;
+    if (exe === null || this.session.taskOf(p.tid) === undefined) return;
     // The executed file as the kernel opened it (/proc/PID/exe: the interpreter for a script,
     // whose file capabilities are the ones that count).
-    const fileCaps = getFileCaps(exe.path);
-    const r = this.rt.execve(p.tid, { fileCaps, mode: exe.mode, uid: exe.uid, gid: exe.gid, nosuid: this.opts.nosuid });
-    if (r.errno !== 0) this.opts.onNote(`exec in ${tgid}: the kernel ran it, the model refused it (errno ${r.errno})`);
+    this.session.rememberFileCaps(exe.path, getFileCaps(exe.path));
+    const file = { mode: exe.mode, uid: exe.uid, gid: exe.gid, nosuid: this.opts.nosuid };
+    const d = dispatch(this.session, p.tid, { sys: 'execve', name: 'execve', path: exe.path, file }, EXEC_DONE);
+    if (d.kind === 'result' && d.result.errno !== 0)
+      this.opts.onNote(`exec in ${tgid}: the kernel ran it, the model refused it (errno ${d.result.errno})`);
+    // de_thread(): an exec from another thread gave it the leader's pid.
+    if (p.tid !== tgid) this.session.superseded(tgid, p.tid);
     const st = readProcStatus(tgid);
     const leader = this.rt.findThread(tgid);
     if (st && leader) this.compare(leader, st, 'exec');

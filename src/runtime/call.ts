@@ -30,8 +30,17 @@ export type RuntimeCall =
   | { readonly sys: 'setreuid' | 'setregid'; readonly r: number; readonly e: number }
   | { readonly sys: 'setresuid' | 'setresgid'; readonly r: number; readonly e: number; readonly s: number }
   | { readonly sys: 'setgroups'; readonly size: number; readonly list: readonly number[] | BadAddress | null }
-  /** execve/execveat: `path` undefined when the file cannot be named (a descriptor-relative execveat). */
-  | { readonly sys: 'execve'; readonly name: 'execve' | 'execveat'; readonly path: string | undefined }
+  /**
+   * execve/execveat: `path` undefined when the file cannot be named (a descriptor-relative
+   * execveat). `file`: what a live front end knows of the file the kernel executed (set-id bits,
+   * owner, a nosuid mount); a trace does not show it.
+   */
+  | {
+      readonly sys: 'execve';
+      readonly name: 'execve' | 'execveat';
+      readonly path: string | undefined;
+      readonly file?: { readonly mode: number; readonly uid: number; readonly gid: number; readonly nosuid: boolean };
+    }
   /** clone, clone3, fork, vfork: `child` is the new task's pid (front-end numbering), undefined if none was created. */
   | {
       readonly sys: 'clone';

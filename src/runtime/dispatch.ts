@@ -414,7 +414,7 @@ export function dispatch(
       if (th === undefined) return notModelledResult('task not created in the trace');
       const saved = observed?.failed ? th.cred.clone() : undefined;
       const fc = call.path === undefined ? undefined : s.fileCapsFor(call.path);
-      const p = rt.execve(tid, { fileCaps: fc ?? null });
+      const p = rt.execve(tid, { fileCaps: fc ?? null, ...call.file });
       if (p.errno === 0 && p.tid !== undefined && p.tid !== tid) s.retarget(pid, tid, p.tid);
       if (p.errno === 0) s.dropDeadThreads();
       if (p.errno === 0 && saved !== undefined) {

@@ -63,7 +63,6 @@ export const X86_64_SYSCALLS = {
   capget: 125,
   capset: 126,
   mknod: 133,
-  setpriority: 141,
   prctl: 157,
   chroot: 161,
   sethostname: 170,
@@ -71,6 +70,7 @@ export const X86_64_SYSCALLS = {
   tkill: 200,
   tgkill: 234,
   mknodat: 259,
+  unshare: 272,
   execveat: 322,
   clone3: 435,
 } as const;
