@@ -9,6 +9,7 @@ import { type AuditWriter, createAuditWriter } from '../audit/writer.js';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
 import { decodeFileCaps, encodeFileCaps, type FileCaps, fileCapsFromTriple } from '../caps/xattr.js';
+import { hostFor } from '../live/hosts.js';
 import { resolveProfile } from '../policy/index.js';
 import type { Credential } from '../runtime/credential.js';
 import { restrictToHost } from '../runtime/freebsd-host.js';
@@ -19,7 +20,6 @@ import {
   type ReplaySummary,
   replayStream,
 } from '../runtime/replay.js';
-import { hostFor } from '../live/hosts.js';
 import { printJson } from './output.js';
 
 interface ReplayOpts {

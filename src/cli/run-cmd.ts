@@ -24,10 +24,17 @@ function collect(v: string, prev: string[]): string[] {
 export function register(program: Command): void {
   program
     .command('run')
-    .description("run a program with its capability calls answered by the engine and its privileged operations decided by it (seccomp user notification)")
+    .description(
+      'run a program with its capability calls answered by the engine and its privileged operations decided by it (seccomp user notification)',
+    )
     .argument('<CMD...>', 'the program and its arguments (after --)')
     .option('--host <KIND>', 'privilege decisions by "linux" (capable()) or "freebsd" (priv_check in a jail)', 'linux')
-    .option('--jail-param <K=V>', 'jail(8) parameter for --host freebsd, e.g. allow.raw_sockets=1 (repeatable)', collect, [])
+    .option(
+      '--jail-param <K=V>',
+      'jail(8) parameter for --host freebsd, e.g. allow.raw_sockets=1 (repeatable)',
+      collect,
+      [],
+    )
     .option('--profile <FILE>', 'YAML profile whose decisions apply')
     .option('--complain', 'refuse nothing: let every call continue and record what enforce mode would have refused')
     .option('--audit <FILE>', 'append audit records (NDJSON) of refusals (and complain-mode passes) to FILE')
@@ -50,7 +57,11 @@ Needs root (or CAP_SYS_ADMIN) and seccomp user notification (Linux 5.9+).`,
       const profile = opts.profile !== undefined ? resolveProfile(opts.profile) : undefined;
       const audit: AuditWriter | undefined =
         opts.audit !== undefined
-          ? createAuditWriter({ dest: opts.audit, ratePerSecond: profile?.audit.rateLimit.perSecond ?? 0, bufferBytes: 0 })
+          ? createAuditWriter({
+              dest: opts.audit,
+              ratePerSecond: profile?.audit.rateLimit.perSecond ?? 0,
+              bufferBytes: 0,
+            })
           : undefined;
       const r = await runSupervised({
         argv,

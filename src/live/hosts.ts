@@ -3,11 +3,12 @@
  * and `capctl run` (live calls): Linux's capable(), optionally restricted by a profile, or
  * FreeBSD's priv_check in a jail; and in complain mode, what enforce mode would have refused.
  */
+
+import { PROFILE_COMPLAIN_STAGE } from '../audit/from-decision.js';
 import { CAPABILITIES } from '../caps/catalog.js';
 import { inputError } from '../caps/errors.js';
 import { CAP_COMPLAIN, CAP_DENY, type CompiledProfile, describeRule, PRIV_COMPLAIN } from '../policy/compile.js';
 import { privName } from '../priv/catalog.js';
-import { PROFILE_COMPLAIN_STAGE } from '../audit/from-decision.js';
 import type { Credential } from '../runtime/credential.js';
 import { createFreeBSDHost, type FreeBSDHost } from '../runtime/freebsd-host.js';
 import { linuxHost, type PrivilegeHost } from '../runtime/host.js';
@@ -76,7 +77,8 @@ export interface HostChoice {
 
 /** The host for `--host KIND [--jail-param K=V ...] [--profile P]`. */
 export function hostFor(kind: string, jailParams: readonly string[], policy?: CompiledProfile): HostChoice {
-  if (kind !== 'linux' && kind !== 'freebsd') throw inputError('usage', `--host must be linux or freebsd, got "${kind}"`);
+  if (kind !== 'linux' && kind !== 'freebsd')
+    throw inputError('usage', `--host must be linux or freebsd, got "${kind}"`);
   if (jailParams.length > 0 && kind !== 'freebsd') throw inputError('usage', '--jail-param needs --host freebsd');
   let host: PrivilegeHost = linuxHost;
   let freebsd: FreeBSDHost | undefined;

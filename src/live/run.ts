@@ -76,7 +76,16 @@ function readLine(s: Readable): Promise<string> {
 }
 
 const CAP_SYS_ADMIN = 21;
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15, SIGABRT: 6 };
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGSEGV: 11,
+  SIGPIPE: 13,
+  SIGTERM: 15,
+  SIGABRT: 6,
+};
 
 export async function runSupervised(o: RunOptions): Promise<RunResult> {
   if (o.argv.length === 0) throw inputError('usage', 'capctl run needs a command after --');

@@ -9,7 +9,11 @@
  * nothing read here is trusted for a CONTINUE unless the kernel re-checks it against the real
  * credential (docs/live.md, "What the kernel still decides").
  */
-import { _LINUX_CAPABILITY_VERSION_1, _LINUX_CAPABILITY_VERSION_2, _LINUX_CAPABILITY_VERSION_3 } from '../runtime/abi.js';
+import {
+  _LINUX_CAPABILITY_VERSION_1,
+  _LINUX_CAPABILITY_VERSION_2,
+  _LINUX_CAPABILITY_VERSION_3,
+} from '../runtime/abi.js';
 import { type NotModelled, notModelled, type RuntimeCall } from '../runtime/call.js';
 import type { ULong } from '../runtime/prctl.js';
 import { BAD_ADDRESS, type BadAddress, type CapUserData, type CapUserHeader } from '../runtime/result.js';

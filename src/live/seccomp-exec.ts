@@ -19,7 +19,15 @@
  */
 import { closeSync, readSync, writeSync } from 'node:fs';
 import { enterNosuidMountNamespace } from '../sys/mounts.js';
-import { buildFilter, capsetSelf, closeFd, execve, type FilterSpec, installListenerFilter, prctl } from '../sys/seccomp.js';
+import {
+  buildFilter,
+  capsetSelf,
+  closeFd,
+  execve,
+  type FilterSpec,
+  installListenerFilter,
+  prctl,
+} from '../sys/seccomp.js';
 
 export interface LaunchSpec {
   path: string;

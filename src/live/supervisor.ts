@@ -17,8 +17,8 @@
 import type { ProcStatus } from '../caps/procstatus.js';
 import { CLONE_FS, CLONE_THREAD, CLONE_VM } from '../runtime/abi.js';
 import type { Observed } from '../runtime/call.js';
-import { type Dispatched, dispatch, RuntimeSession } from '../runtime/dispatch.js';
 import { Credential } from '../runtime/credential.js';
+import { type Dispatched, dispatch, RuntimeSession } from '../runtime/dispatch.js';
 import { EFAULT, ESRCH } from '../runtime/errno.js';
 import type { DecisionEvent } from '../runtime/host.js';
 import { BAD_ADDRESS, type SyscallResult } from '../runtime/result.js';
@@ -153,17 +153,19 @@ export class Supervisor {
 
   // ---------------------------------------------------------------- answers
 
-  private reply(id: bigint, r: SyscallResult): void {
+  /** Answer with the model's result; returns NOTIF_SEND's errno (ENOENT: the caller is gone). */
+  private reply(id: bigint, r: SyscallResult): number {
     this.stats[STAT.emulated]! += 1;
-    this.l.respond(id, r.errno === 0 ? r.ret : -1, r.errno);
+    return this.l.respond(id, r.errno === 0 ? r.ret : -1, r.errno);
   }
 
-  private proceed(id: bigint): void {
+  /** Let the kernel run the call; returns NOTIF_SEND's errno. */
+  private proceed(id: bigint): number {
     this.stats[STAT.continued]! += 1;
-    this.l.continueCall(id);
+    return this.l.continueCall(id);
   }
 
-  private answer(id: bigint, t: Thread, lc: LiveCall): void {
+  private answer(id: bigint, t: Thread, lc: LiveCall): number {
     const call = lc.call;
     const tid = t.tid;
     switch (call.sys) {
@@ -223,7 +225,8 @@ export class Supervisor {
       }
       case 'prctl': {
         const a2 = call.args[0];
-        const reads = PRCTL_READS.has(Number(call.option)) || (call.option === PR_CAP_AMBIENT && a2 === PR_CAP_AMBIENT_IS_SET);
+        const reads =
+          PRCTL_READS.has(Number(call.option)) || (call.option === PR_CAP_AMBIENT && a2 === PR_CAP_AMBIENT_IS_SET);
         if (reads || r.errno !== 0) return this.reply(id, r);
         this.dirty.add(tid);
         return this.proceed(id);
@@ -358,7 +361,7 @@ export class Supervisor {
     const p = this.pendingExec.get(tgid);
     if (p === undefined) return;
     const now = readAuxv(tgid);
-    if (now !== null && now.equals(p.auxv)) {
+    if (now?.equals(p.auxv)) {
       // Same image: when the exec's own thread calls again, its exec failed.
       if (tid === p.tid) this.pendingExec.delete(tgid);
       return;

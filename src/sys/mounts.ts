@@ -11,9 +11,9 @@ import { readFileSync } from 'node:fs';
 import { lastErrno, libcFunc, OsError, strerror } from './libc.js';
 
 const unshareFn = libcFunc<(flags: number) => number>('int unshare(int flags)');
-const mountFn = libcFunc<(src: string | null, target: string, type: string | null, flags: number, data: null) => number>(
-  'int mount(const char *src, const char *target, const char *type, unsigned long flags, const void *data)',
-);
+const mountFn = libcFunc<
+  (src: string | null, target: string, type: string | null, flags: number, data: null) => number
+>('int mount(const char *src, const char *target, const char *type, unsigned long flags, const void *data)');
 
 const CLONE_NEWNS = 0x00020000;
 const MS_RDONLY = 1;

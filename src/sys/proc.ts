@@ -69,7 +69,10 @@ export function readAuxv(pid: number, root = PROC_ROOT): Buffer | null {
 }
 
 /** The file a process is running (/proc/PID/exe followed): mode, owner, group; null when gone. */
-export function statExe(pid: number, root = PROC_ROOT): { path: string; mode: number; uid: number; gid: number } | null {
+export function statExe(
+  pid: number,
+  root = PROC_ROOT,
+): { path: string; mode: number; uid: number; gid: number } | null {
   const path = `${root}/${pid}/exe`;
   try {
     const st = statSync(path);

@@ -222,7 +222,7 @@ export function capsetSelf(words: readonly number[]): void {
   const dv = new DataView(k.view(data, 24) as ArrayBuffer);
   hv.setUint32(0, 0x20080522, true);
   hv.setInt32(4, 0, true);
-  words.forEach((w, i) => dv.setUint32(i * 4, w >>> 0, true));
+  for (let i = 0; i < words.length; i++) dv.setUint32(i * 4, words[i]! >>> 0, true);
   try {
     const r = syscall6(SYS_CAPSET, Number(k.address(hdr)), Number(k.address(data)), 0, 0, 0, 0);
     if (r < 0) fail('capset', 'capset(v3)');
