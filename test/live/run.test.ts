@@ -123,6 +123,26 @@ rules:
     expect(String(recs[0]!.reason)).toContain('would refuse');
   });
 
+  it.runIf(has('gcc'))(
+    'a program that asks capget first takes the other branch in the jail, and its capset drop is real',
+    () => {
+      const bin = join(dir, 'jail-aware');
+      spawnSync('gcc', ['-o', bin, join(ROOT, 'examples', 'jail-aware.c')]);
+      const log = join(dir, 'jail-aware.log');
+      const jailed = capctl(['run', '--host', 'freebsd', '--audit', log, '--', bin]);
+      expect(jailed.code, jailed.err).toBe(0);
+      expect(jailed.out).toContain('no CAP_NET_RAW: not trying a raw socket');
+      expect(jailed.out).toContain('after dropping: 0000000000000000');
+      expect(jailed.out).toMatch(/kernel CapPrm:\s+0000000000000000/);
+      // Nothing was refused: the program never tried.
+      expect(records(log)).toEqual([]);
+      const allowed = capctl(['run', '--host', 'freebsd', '--jail-param', 'allow.raw_sockets=1', '--', bin]);
+      expect(allowed.code, allowed.err).toBe(0);
+      expect(allowed.out).toContain('CAP_NET_RAW held: raw ICMP socket opened');
+      expect(allowed.out).toMatch(/kernel CapPrm:\s+0000000000000000/);
+    },
+  );
+
   it('the program dies with its supervisor (kill -9 of capctl)', async () => {
     const pidfile = join(dir, 'child.pid');
     const sup = spawn(
