@@ -7,6 +7,7 @@ import { recordFromDecision } from '../audit/from-decision.js';
 import { type AuditWriter, createAuditWriter } from '../audit/writer.js';
 import { runSupervised } from '../live/run.js';
 import { resolveProfile } from '../policy/index.js';
+import { lookupUser } from '../sys/users.js';
 
 interface RunOpts {
   host: string;
@@ -15,6 +16,7 @@ interface RunOpts {
   complain?: boolean;
   audit?: string;
   json?: boolean;
+  user?: string;
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -38,6 +40,7 @@ export function register(program: Command): void {
     .option('--profile <FILE>', 'YAML profile whose decisions apply')
     .option('--complain', 'refuse nothing: let every call continue and record what enforce mode would have refused')
     .option('--audit <FILE>', 'append audit records (NDJSON) of refusals (and complain-mode passes) to FILE')
+    .option('--user <U>', 'run as user U (name or uid; its gid, no supplementary groups, no capabilities kept)')
     .option('--json', 'after the program exits, print its status and the supervisor counters as JSON on stderr')
     .addHelpText(
       'after',
@@ -45,6 +48,7 @@ export function register(program: Command): void {
 Examples:
   capctl run -- capsh --print                        # the same output as without capctl
   capctl run --host freebsd -- capsh --print         # the bridged sets a jail would report
+  capctl run --user nobody -- sh -c 'id; getpcaps $$'
   capctl run --host freebsd --audit /tmp/a.log -- ping -c1 127.0.0.1
   capctl run --host freebsd --jail-param allow.raw_sockets=1 -- ping -c1 127.0.0.1
   capctl run --host freebsd --profile policies/ping.yaml --jail-param allow.raw_sockets=1 -- capsh --print
@@ -67,6 +71,7 @@ Needs root (or CAP_SYS_ADMIN) and seccomp user notification (Linux 5.9+).`,
         argv,
         host: opts.host,
         jailParams: opts.jailParam,
+        ...(opts.user !== undefined ? { user: lookupUser(opts.user) } : {}),
         profile,
         ...(opts.profile !== undefined ? { profilePath: opts.profile } : {}),
         complain: opts.complain === true,

@@ -10,18 +10,25 @@ import { delimiter, isAbsolute, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { CapSet } from '../caps/capset.js';
 import { inputError } from '../caps/errors.js';
+import { parseProcStatus } from '../caps/procstatus.js';
 import type { CompiledProfile } from '../policy/compile.js';
 import { initialCapSets } from '../priv/bridge.js';
+import { Credential } from '../runtime/credential.js';
+import type { FreeBSDHost } from '../runtime/freebsd-host.js';
 import type { DecisionEvent } from '../runtime/host.js';
+import { capsetWords, type LaunchSpec as LaunchPlanSpec, planLaunch } from '../runtime/launch.js';
 import { closeFd, pidfdGetfd, pidfdOpen } from '../sys/seccomp.js';
 import { hostFor } from './hosts.js';
-import type { LaunchSpec } from './seccomp-exec.js';
+import type { LaunchSpec, WireStep } from './seccomp-exec.js';
 import { STAT_NAMES, TRAPPED_PRCTL_OPTIONS, TRAPPED_SYSCALLS } from './supervisor.js';
 import type { SupervisorMessage, SupervisorWorkerInput } from './supervisor-worker.js';
 
 export interface RunOptions {
   argv: string[];
+  /** --user: run as this uid (and gid), supplementary groups cleared. */
+  user?: { uid: number; gid: number };
   host: string;
   jailParams: string[];
   profilePath?: string;
@@ -36,6 +43,44 @@ export interface RunResult {
   code: number;
   signal: string | null;
   stats: Record<string, number>;
+}
+
+/**
+ * The launch steps (planLaunch) from capctl's credential to the program's start: the bridged
+ * sets with --host freebsd, and --user's ids (keeping no capability, as a login would).
+ */
+function launchSteps(o: RunOptions, freebsd: FreeBSDHost | undefined): WireStep[] {
+  if (!freebsd && !o.user) return [];
+  const start = Credential.fromStatus(parseProcStatus(readFileSync('/proc/self/status', 'utf8')));
+  const uid = o.user?.uid ?? start.euid;
+  const none = CapSet.fromWords(0, 0);
+  let sets = { bounding: start.bounding, permitted: none, effective: none, inheritable: none, ambient: none };
+  if (freebsd) {
+    const s = initialCapSets(freebsd.prison, uid);
+    const set = (w: { lo: number; hi: number }) => CapSet.fromWords(w.lo, w.hi);
+    sets = {
+      bounding: set(s.bounding),
+      permitted: set(s.permitted),
+      effective: set(s.effective),
+      inheritable: set(s.inheritable),
+      ambient: set(s.ambient),
+    };
+  }
+  const spec: LaunchPlanSpec = o.user ? { ...sets, uid: o.user.uid, gid: o.user.gid, groups: [] } : sets;
+  return planLaunch(spec, start).map((st): WireStep => {
+    switch (st.call) {
+      case 'capset':
+        return { call: 'capset', words: [...capsetWords(st)] };
+      case 'chroot':
+        return { call: 'chroot', path: st.path };
+      case 'prctl':
+        return { call: 'prctl', option: st.option, arg2: st.arg2, arg3: st.arg3 };
+      case 'setgroups':
+        return { call: 'setgroups', groups: [...st.groups] };
+      default:
+        return { call: st.call, id: st.id };
+    }
+  });
 }
 
 /** execvp's search: a name without a slash is looked up in PATH. */
@@ -96,24 +141,16 @@ export async function runSupervised(o: RunOptions): Promise<RunResult> {
     path,
     argv: o.argv,
     filter: { trap: TRAPPED_SYSCALLS, prctlOptions: TRAPPED_PRCTL_OPTIONS },
+    steps: [],
     noNewPrivs: false,
     nosuid: freebsd !== undefined,
     parentPid: process.pid,
   };
-  if (freebsd) {
-    const uid = process.geteuid?.() ?? 0;
-    const s = initialCapSets(freebsd.prison, uid);
-    spec.reduce = {
-      words: [s.effective.lo, s.permitted.lo, s.inheritable.lo, s.effective.hi, s.permitted.hi, s.inheritable.hi],
-      boundingLo: s.bounding.lo,
-      boundingHi: s.bounding.hi,
-    };
-  }
-  // Installing a filter needs CAP_SYS_ADMIN or no_new_privs: the launcher sets no_new_privs when
-  // its (reduced) effective set lacks CAP_SYS_ADMIN. The model reads it from /proc like the rest.
-  const capEff = /CapEff:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
-  const effLo = spec.reduce ? spec.reduce.words[0]! : Number(BigInt(`0x${capEff}`) & 0xffffffffn);
-  spec.noNewPrivs = ((effLo >>> CAP_SYS_ADMIN) & 1) === 0;
+  spec.steps = launchSteps(o, freebsd);
+  // Installing a filter needs CAP_SYS_ADMIN or no_new_privs; the launcher installs it before the
+  // launch steps, so with capctl's own credential.
+  const self = Credential.fromStatus(parseProcStatus(readFileSync('/proc/self/status', 'utf8')));
+  spec.noNewPrivs = !self.hasEffective(CAP_SYS_ADMIN);
   const launcher = fileURLToPath(new URL('./seccomp-exec.js', import.meta.url));
   const child = spawn(process.execPath, [launcher, JSON.stringify(spec)], {
     stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'],

@@ -169,6 +169,16 @@ rules:
     expect(alive).toBe(false);
   });
 
+  it('--user: the program runs as that user with no capability, and the engine followed the launch', () => {
+    const r = capctl(['run', '--json', '--user', 'nobody', '--', 'sh', '-c', 'id -u; grep CapPrm /proc/self/status']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^65534\nCapPrm:\s+0000000000000000\n$/);
+    // The launch steps (setgroups, setresgid, setresuid, capset) went through the engine.
+    const stats = JSON.parse(r.err.trim().split('\n').pop()!).stats;
+    expect(stats.continued).toBeGreaterThanOrEqual(4);
+    expect(stats.divergences).toBe(0);
+  });
+
   it('bad input is exit 2 with one line', () => {
     const r = capctl(['run', '--jail-param', 'allow.raw_sockets=1', '--', 'true']);
     expect(r.code).toBe(2);
