@@ -18,6 +18,7 @@ import { bridgeCred, compilePrison, explainPrivCheck, nativeCred, type Prison, t
 import { makeJailConfig, parseJailParamArgs } from '../priv/jail.js';
 import { capHasNoCounterpart, capNameOf, capsForPriv, PRIV_CAP_ALL, privsForCap } from '../priv/mapping.js';
 import type { PrivPolicy } from '../priv/policy-hook.js';
+import { parseIntFlag, UID_MAX } from './flags.js';
 import { printJson } from './output.js';
 
 export type Request = { kind: 'priv'; priv: number; text: string } | { kind: 'cap'; cap: number; text: string };
@@ -226,19 +227,17 @@ reports in that jail (root) or none (other uids); on linux all (root) or none.
 Exit status: 0 all allowed, 1 any denied, 2 bad input.
 
 Examples:
-  capctl check PRIV_NETINET_RAW                                   # default jail: denied (jail)
+  capctl check PRIV_NETINET_RAW                                   # denied: exit 1
   capctl check --jail-param allow.raw_sockets=1 CAP_NET_RAW PRIV_NETINET_RAW
-  capctl check --jail-param vnet=new --caps '=ep cap_net_raw-e' PRIV_NETINET_RAW
-  capctl check --native --jail-param allow.suser=0 PRIV_CRED_SETUID
+  capctl check --jail-param vnet=new --caps '=ep cap_net_raw-e' PRIV_NETINET_RAW   # jail passes, caps deny: exit 1
+  capctl check --native --jail-param allow.suser=0 PRIV_CRED_SETUID   # root confers nothing: exit 1
   capctl check --host linux --caps cap_net_bind_service=ep CAP_NET_BIND_SERVICE
-  capctl check --json --jail-param allow.mount=1 --jail-param enforce_statfs=1 PRIV_VFS_MOUNT`,
+  capctl check --json --caps cap_sys_admin=ep --jail-param allow.mount=1 --jail-param enforce_statfs=1 PRIV_VFS_MOUNT`,
     )
     .action((args: string[], o: CliOptions) => {
       if (o.host !== 'linux' && o.host !== 'freebsd')
         throw inputError('usage', `--host must be linux or freebsd, got "${o.host}"`);
-      const uidText = o.uid ?? '0';
-      if (!/^\d+$/.test(uidText) || Number(uidText) > 0xfffffffe)
-        throw inputError('usage', `--uid wants a uid (0..4294967294), got "${uidText}"`);
+      const uid = parseIntFlag('--uid', o.uid ?? '0', { max: UID_MAX, what: 'a uid' });
       const requests = args.map(parseRequest);
       const jailParams = parseJailParamArgs(o.jailParam);
       const policy = o.profile !== undefined ? resolveProfile(o.profile) : undefined;
@@ -249,7 +248,7 @@ Examples:
         host: o.host,
         jailParams: merged,
         effective: o.caps !== undefined ? parseCapText(o.caps).effective : undefined,
-        uid: Number(uidText),
+        uid,
         policy,
         native: o.native === true,
       });

@@ -28,6 +28,7 @@ import {
 import { privCatalog } from '../policy/privdata.js';
 import { POLICY_DENY, POLICY_GRANT, POLICY_NONE } from '../priv/policy-hook.js';
 import { lazyRequire } from '../util/lazy.js';
+import { parseIntFlag, UID_MAX } from './flags.js';
 import { formatTable, printJson } from './output.js';
 
 const yaml = lazyRequire<typeof Yaml>('yaml');
@@ -144,14 +145,14 @@ export function parseRequest(words: readonly string[], opts: { uid?: string; sys
     else throw inputError('usage', `unexpected "${w}" in the request (want OBJECT [uid=N] [syscall=NAME])`);
   }
   if (obj === undefined) throw inputError('usage', 'no request given (e.g. CAP_NET_RAW uid=0 syscall=socket)');
-  if (!/^\d+$/.test(uid) || Number(uid) > UID_ANY_MAX) throw inputError('usage', `uid "${uid}" is not a uid`);
+  const uidN = parseIntFlag('uid', uid, { max: UID_MAX, what: 'a uid' });
   const cat = privCatalog();
   const cap = capByName(obj);
-  if (cap !== undefined) return { kind: 'cap' as const, n: cap, name: CAPABILITIES[cap]!.name, uid: Number(uid), sc };
+  if (cap !== undefined) return { kind: 'cap' as const, n: cap, name: CAPABILITIES[cap]!.name, uid: uidN, sc };
   const upper = obj.toUpperCase();
   const pn = /^\d+$/.test(obj) ? Number(obj) : cat.byName.get(upper.startsWith('PRIV_') ? upper : `PRIV_${upper}`);
   if (pn !== undefined && cat.byNumber.has(pn))
-    return { kind: 'priv' as const, n: pn, name: privName(pn), uid: Number(uid), sc };
+    return { kind: 'priv' as const, n: pn, name: privName(pn), uid: uidN, sc };
   throw inputError('usage', `"${obj}" is neither a capability nor a privilege`);
 }
 
@@ -171,7 +172,7 @@ Examples:
   capctl profile list
   capctl profile validate web.yaml
   capctl profile show podman-default
-  capctl profile explain nginx NET_BIND_SERVICE uid=101`,
+  capctl profile explain nginx NET_BIND_SERVICE uid=101   # deny for a worker uid: exit 1`,
     );
 
   profile
@@ -301,7 +302,7 @@ Examples:
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExit status: 0 same, 1 different (as diff(1)).\n\nExamples:\n  capctl profile diff docker-default podman-default',
+      '\nExit status: 0 same, 1 different (as diff(1)).\n\nExamples:\n  capctl profile diff docker-default podman-default   # they differ: exit 1',
     )
     .action((a: string, b: string, opts: { json?: boolean }) => {
       const pa = resolveProfile(a);
@@ -379,7 +380,7 @@ Examples:
 Exit status: 0 allowed (or no verdict for a privilege), 1 denied, 2 bad input.
 
 Examples:
-  capctl profile explain nginx NET_BIND_SERVICE uid=101
+  capctl profile explain nginx NET_BIND_SERVICE uid=101   # deny for a worker uid: exit 1
   capctl profile explain ping PRIV_NETINET_RAW syscall=socket
   capctl profile explain linux-kmod-build 'PRIV_VFS_CHROOT uid=0 syscall=chroot' --json`,
     )
