@@ -198,9 +198,13 @@ export async function runSupervised(o: RunOptions): Promise<RunResult> {
   // The worker blocks in NOTIF_RECV for good once the program is gone: never wait for it.
   worker.unref();
   let failed: Error | undefined;
+  let syncWakeup = false;
   const ready = new Promise<void>((resolve) => {
     worker.on('message', (m: SupervisorMessage) => {
-      if (m.type === 'ready') resolve();
+      if (m.type === 'ready') {
+        syncWakeup = m.syncWakeup;
+        resolve();
+      }
       else if (m.type === 'decision') o.onDecision?.(m.ev);
       else if (m.type === 'note') o.onNote?.(m.text);
     });
@@ -226,6 +230,8 @@ export async function runSupervised(o: RunOptions): Promise<RunResult> {
   STAT_NAMES.forEach((n, i) => {
     out[n] = counters[i]!;
   });
+  // Whether the kernel wakes trapped callers on the supervisor's CPU (6.6+): part of the round trip's cost.
+  out.syncWakeup = syncWakeup ? 1 : 0;
   const code = r.code ?? 128 + (SIGNALS[r.signal ?? ''] ?? 0);
   return { code, signal: r.signal, stats: out };
 }
