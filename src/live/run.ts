@@ -204,8 +204,7 @@ export async function runSupervised(o: RunOptions): Promise<RunResult> {
       if (m.type === 'ready') {
         syncWakeup = m.syncWakeup;
         resolve();
-      }
-      else if (m.type === 'decision') o.onDecision?.(m.ev);
+      } else if (m.type === 'decision') o.onDecision?.(m.ev);
       else if (m.type === 'note') o.onNote?.(m.text);
     });
     worker.on('error', (err) => {
