@@ -10,12 +10,12 @@ import { CAPABILITIES } from '../caps/catalog.js';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
 import { decodeFileCaps, encodeFileCaps, type FileCaps, fileCapsFromTriple } from '../caps/xattr.js';
+import { hostFor } from '../live/hosts.js';
 import { isRecording, loadRecording } from '../live/record.js';
 import { type CompiledProfile, describeRule } from '../policy/compile.js';
 import { resolveProfile } from '../policy/index.js';
 import { privName } from '../priv/catalog.js';
 import type { DecisionEvent } from '../runtime/host.js';
-import { hostFor } from '../runtime/profile-host.js';
 import {
   type Divergence,
   ReplayInputError,
@@ -56,16 +56,6 @@ export function parseFileCapsFlag(spec: string): [string, FileCaps | null] {
   if (text.trim() === '') return [path, null];
   const parsed = parseCapText(text);
   return [path, decodeFileCaps(encodeFileCaps(fileCapsFromTriple(parsed, parsed.beyond)))];
-}
-
-function parseJailParams(list: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of list) {
-    const k = p.indexOf('=');
-    if (k <= 0) throw inputError('usage', `--jail-param wants K=V (e.g. allow.raw_sockets=1), got "${p}"`);
-    out[p.slice(0, k)] = p.slice(k + 1);
-  }
-  return out;
 }
 
 /**
@@ -197,16 +187,8 @@ capability or privilege involved with the stage, reason and profile rule; then o
         const [p, fc] = parseFileCapsFlag(spec);
         if (fc) fileCaps.set(p, fc);
       }
-      if (opts.host !== 'linux' && opts.host !== 'freebsd')
-        throw inputError('usage', `--host must be linux or freebsd, got "${opts.host}"`);
-      if (opts.jailParam.length > 0 && opts.host !== 'freebsd')
-        throw inputError('usage', '--jail-param needs --host freebsd');
       const policy = opts.profile !== undefined ? resolveProfile(opts.profile) : undefined;
-      const { host, adjust } = hostFor({
-        kind: opts.host,
-        policy,
-        jailParams: opts.host === 'freebsd' ? parseJailParams(opts.jailParam) : undefined,
-      });
+      const { host, adjust } = hostFor(opts.host, opts.jailParam, policy);
 
       if (traces.filter((t) => t === '-').length > 1) throw inputError('usage', 'stdin ("-") can be given once');
       // Audit: denials (and complain-mode passes) as the profile's audit settings ask; without a
