@@ -80,14 +80,14 @@ runtime asks in \`capctl replay\`, so check and replay always agree.
 Exit status: 0 all allowed, 1 any denied, 2 bad input.
 
 Examples:
-  capctl check --host freebsd PRIV_NETINET_RAW                    # default jail: denied (jail)
+  capctl check --host freebsd PRIV_NETINET_RAW                    # default jail, denied: exit 1
   capctl check --host freebsd --jail-param allow.raw_sockets=1 CAP_NET_RAW PRIV_NETINET_RAW
-  capctl check --host freebsd --jail-param vnet=new --caps '=ep cap_net_raw-e' PRIV_NETINET_RAW
-  capctl check --host freebsd --native --jail-param allow.suser=0 PRIV_CRED_SETUID
+  capctl check --host freebsd --jail-param vnet=new --caps '=ep cap_net_raw-e' PRIV_NETINET_RAW   # jail passes, caps deny: exit 1
+  capctl check --host freebsd --native --jail-param allow.suser=0 PRIV_CRED_SETUID   # root confers nothing: exit 1
   capctl check --host linux --caps cap_net_bind_service=ep CAP_NET_BIND_SERVICE
-  capctl check --host linux --profile strict CAP_SETUID
-  capctl check --pid 1 CAP_SYS_ADMIN CAP_SYS_RESOURCE
-  capctl check --json --host freebsd --jail-param allow.mount=1 --jail-param enforce_statfs=1 PRIV_VFS_MOUNT`,
+  capctl check --host linux --profile strict CAP_SETUID           # the profile refuses it: exit 1
+  capctl check --pid $$ --profile strict CAP_CHOWN                # this shell, under strict: exit 1
+  capctl check --json --host freebsd --caps cap_sys_admin=ep --jail-param allow.mount=1 --jail-param enforce_statfs=1 PRIV_VFS_MOUNT`,
     )
     .action((args: string[], o: CliOptions) => {
       if (o.host !== 'linux' && o.host !== 'freebsd')
