@@ -5,11 +5,14 @@
  * denied, 2 on bad input.
  */
 import type { Command } from 'commander';
+import { containerIdFromCgroup } from '../caps/cgroup.js';
 import { inputError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
 import {
   type CompiledProfile,
+  denyAllPolicy,
   findBinding,
+  findContainerBinding,
   profileForTarget,
   resolveProfile,
   resolveStateDir,
@@ -17,7 +20,7 @@ import {
 import { parseJailParamArgs } from '../priv/jail.js';
 import { parseRequest, runCheck } from '../runtime/check.js';
 import { Credential } from '../runtime/credential.js';
-import { readProcRoot, readProcStatus } from '../sys/proc.js';
+import { readCgroup, readProcRoot, readProcStatus } from '../sys/proc.js';
 import { parseIntFlag, UID_MAX } from './flags.js';
 import { printJson } from './output.js';
 
@@ -49,7 +52,7 @@ export function register(program: Command): void {
     )
     .option(
       '--pid <PID>',
-      "a live process: its credential from /proc/PID/status (and, if chrooted, its chroot's bound profile)",
+      "a live process: its credential from /proc/PID/status (and its container's or chroot's bound profile)",
     )
     .option('--syscall <NAME>', 'the system call the use is made in (profile conditions, FreeBSD operation rules)')
     .option('--state-dir <DIR>', 'where bindings are kept (for --pid without --profile)')
@@ -69,20 +72,21 @@ export function register(program: Command): void {
       `
 Without --caps the thread holds what it would start with: on freebsd the capabilities capget
 reports in that jail (root) or none (other uids); on linux all (root) or none. With --pid, the
-live process's five sets and ids; its profile is --profile, else the one bound to its chroot
+live process's five sets and ids; its profile is --profile, else the one bound to its
+container (id from /proc/PID/cgroup; binding by full id or a 12+ digit prefix) or chroot
 (verified: a changed profile denies everything). Decisions go through the same host the
 runtime asks in \`capctl replay\`, so check and replay always agree.
 
 Exit status: 0 all allowed, 1 any denied, 2 bad input.
 
 Examples:
-  capctl check --host freebsd PRIV_NETINET_RAW                    # default jail: denied (jail), exit 1
+  capctl check --host freebsd PRIV_NETINET_RAW                    # default jail, denied: exit 1
   capctl check --host freebsd --jail-param allow.raw_sockets=1 CAP_NET_RAW PRIV_NETINET_RAW
   capctl check --host freebsd --jail-param vnet=new --caps '=ep cap_net_raw-e' PRIV_NETINET_RAW   # jail passes, caps deny: exit 1
   capctl check --host freebsd --native --jail-param allow.suser=0 PRIV_CRED_SETUID   # root confers nothing: exit 1
   capctl check --host linux --caps cap_net_bind_service=ep CAP_NET_BIND_SERVICE
-  capctl check --host linux --profile strict CAP_SETUID           # the profile denies: exit 1
-  capctl check --pid 1 CAP_SYS_ADMIN                              # PID 1's own effective set
+  capctl check --host linux --profile strict CAP_SETUID           # the profile refuses it: exit 1
+  capctl check --pid $$ --profile strict CAP_CHOWN                # this shell, under strict: exit 1
   capctl check --json --host freebsd --caps cap_sys_admin=ep --jail-param allow.mount=1 --jail-param enforce_statfs=1 PRIV_VFS_MOUNT`,
     )
     .action((args: string[], o: CliOptions) => {
@@ -106,10 +110,38 @@ Examples:
         if (!st) throw inputError('no-such-process', `no process ${pid}`);
         cred = Credential.fromStatus(st);
         const root = readProcRoot(pid);
+        const ctr = policy ? undefined : containerIdFromCgroup(readCgroup(pid) ?? '');
+        if (ctr) {
+          // A container's process: the profile bound to the container (verified at use).
+          const dir = resolveStateDir({ stateDir: o.stateDir });
+          let target: string | undefined;
+          try {
+            target = findContainerBinding(dir, ctr.id)?.target;
+          } catch (err) {
+            policy = denyAllPolicy;
+            notes.push(`container ${ctr.id.slice(0, 12)}: ${(err as Error).message}; denying everything`);
+          }
+          if (target !== undefined) {
+            const bound = profileForTarget(dir, 'container', target);
+            policy = bound.policy;
+            notes.push(
+              bound.error
+                ? `container ${target}: ${bound.error.message}`
+                : `container ${target}: profile ${bound.policy.name} (bound in ${dir})`,
+            );
+          }
+        }
         if (!policy && root !== null && root !== '/') {
           // A chrooted process: the profile bound to its chroot governs it (verified at use).
           const dir = resolveStateDir({ stateDir: o.stateDir });
-          if (findBinding(dir, 'chroot', root)) {
+          let bound = false;
+          try {
+            bound = findBinding(dir, 'chroot', root) !== undefined;
+          } catch (err) {
+            policy = denyAllPolicy;
+            notes.push(`chroot ${root}: ${(err as Error).message}; denying everything`);
+          }
+          if (bound) {
             const bound = profileForTarget(dir, 'chroot', root);
             policy = bound.policy;
             notes.push(

@@ -6,7 +6,14 @@
  */
 import { CapSet } from '../caps/capset.js';
 import { CapctlError } from '../caps/errors.js';
-import { type AttachResult, attachProfile, type Binding, findBinding, validateTarget } from './bindings.js';
+import {
+  type AttachResult,
+  attachProfile,
+  type Binding,
+  findBinding,
+  readBindings,
+  validateTarget,
+} from './bindings.js';
 import { type CompiledProfile, compileProfile } from './compile.js';
 import { displayPath, type LoadOptions, loadResolvedProfile } from './load.js';
 import { findProfile, type ResolveOptions } from './resolve.js';
@@ -152,6 +159,18 @@ export function profileForTarget(
     };
   }
   return { ...loaded, binding: b };
+}
+
+/**
+ * The binding for a container known by its full id (from /proc/PID/cgroup): a binding made
+ * with that id, or with an unambiguous prefix of it of at least 12 hex digits (the short id
+ * engines print). Throws CapctlError like readBindings on an untrusted or corrupt store.
+ */
+export function findContainerBinding(stateDir: string, fullId: string): Binding | undefined {
+  const hits = readBindings(stateDir).filter(
+    (b) => b.kind === 'container' && (b.target === fullId || (b.target.length >= 12 && fullId.startsWith(b.target))),
+  );
+  return hits.find((b) => b.target === fullId) ?? (hits.length === 1 ? hits[0] : undefined);
 }
 
 function asCapctlError(err: unknown): CapctlError {

@@ -19,8 +19,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  addBinding,
   attach,
   denyAllPolicy,
+  findContainerBinding,
   findProfile,
   listProfiles,
   profileForTarget,
@@ -278,6 +280,29 @@ describe('bindings are verified at use', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
     expect(readFileSync(join(state, 'bindings.json'), 'utf8')).toBe(text);
+  });
+});
+
+describe('a container process finds its binding by id (check --pid)', () => {
+  it('matches the full id or a unique 12+ digit prefix, never a shorter or ambiguous one', async () => {
+    const id = 'ab'.repeat(32);
+    const rec = (target: string) => ({
+      kind: 'container' as const,
+      target,
+      profile: '/p.yaml',
+      profileName: 'p',
+      sha256: 'a'.repeat(64),
+      attachedAt: new Date(0).toISOString(),
+    });
+    const state = fresh();
+    await addBinding(state, rec('ababab'));
+    expect(findContainerBinding(state, id)).toBeUndefined();
+    await addBinding(state, rec(id.slice(0, 12)));
+    expect(findContainerBinding(state, id)?.target).toBe(id.slice(0, 12));
+    await addBinding(state, rec(id.slice(0, 14)));
+    expect(findContainerBinding(state, id)).toBeUndefined(); // two prefixes: ambiguous
+    await addBinding(state, rec(id));
+    expect(findContainerBinding(state, id)?.target).toBe(id);
   });
 });
 
