@@ -18,6 +18,7 @@ import { register as profile } from './profile-cmd.js';
 import { register as ps } from './ps-cmd.js';
 import { register as record } from './record-cmd.js';
 import { register as replay } from './replay-cmd.js';
+import { register as run } from './run-cmd.js';
 import { register as setcap } from './setcap-cmd.js';
 import { register as text } from './text-cmd.js';
 
@@ -32,6 +33,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   setcap,
   record,
   replay,
+  run,
   priv,
   capExplain,
   check,

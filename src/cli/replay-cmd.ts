@@ -2,21 +2,20 @@
  * `capctl replay`: replay strace traces through the runtime and report where the model and the
  * kernel disagree. Thin: flags → ReplayOptions → src/runtime/replay.ts → output.
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
-import { PROFILE_COMPLAIN_STAGE, recordFromDecision, wanted } from '../audit/from-decision.js';
+import { ReplayAuditSink } from '../audit/from-decision.js';
 import { type AuditWriter, createAuditWriter } from '../audit/writer.js';
 import { CAPABILITIES } from '../caps/catalog.js';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
 import { decodeFileCaps, encodeFileCaps, type FileCaps, fileCapsFromTriple } from '../caps/xattr.js';
+import { hostFor } from '../live/hosts.js';
 import { isRecording, loadRecording } from '../live/record.js';
-import { CAP_COMPLAIN, CAP_DENY, type CompiledProfile, describeRule, PRIV_COMPLAIN } from '../policy/compile.js';
+import { type CompiledProfile, describeRule } from '../policy/compile.js';
 import { resolveProfile } from '../policy/index.js';
 import { privName } from '../priv/catalog.js';
-import type { Credential } from '../runtime/credential.js';
-import { createFreeBSDHost, restrictToHost } from '../runtime/freebsd-host.js';
-import { type DecisionEvent, linuxHost, type PrivilegeHost } from '../runtime/host.js';
+import type { DecisionEvent } from '../runtime/host.js';
 import {
   type Divergence,
   ReplayInputError,
@@ -26,6 +25,7 @@ import {
   replayStream,
 } from '../runtime/replay.js';
 import { parseIntFlag } from './flags.js';
+import { readSmallInput } from './input-file.js';
 import { printJson } from './output.js';
 
 interface ReplayOpts {
@@ -56,61 +56,6 @@ export function parseFileCapsFlag(spec: string): [string, FileCaps | null] {
   if (text.trim() === '') return [path, null];
   const parsed = parseCapText(text);
   return [path, decodeFileCaps(encodeFileCaps(fileCapsFromTriple(parsed, parsed.beyond)))];
-}
-
-function parseJailParams(list: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of list) {
-    const k = p.indexOf('=');
-    if (k <= 0) throw inputError('usage', `--jail-param wants K=V (e.g. allow.raw_sockets=1), got "${p}"`);
-    out[p.slice(0, k)] = p.slice(k + 1);
-  }
-  return out;
-}
-
-/**
- * A Linux host restricted by a profile: the profile decides each use of a capability for the
- * caller's euid and system call (conditions included) before Linux's own effective-set test.
- * In complain mode the profile denies nothing (decideCap answers CAP_COMPLAIN, not CAP_DENY);
- * complainAware marks what it would have denied.
- */
-function profiledLinuxHost(policy: CompiledProfile): PrivilegeHost {
-  return {
-    kind: 'linux',
-    capable(cred: Credential, cap: number, op) {
-      if (policy.decideCap(cap, cred.euid, op.syscall) !== CAP_DENY) return linuxHost.capable(cred, cap, op);
-      const r = policy.capRuleFor(cap, cred.euid, op.syscall);
-      const rule = r >= 0 ? policy.rules[r] : undefined;
-      const name = CAPABILITIES[cap]?.name ?? `cap ${cap}`;
-      const reason = `profile ${policy.name} ${rule ? `denies ${name}: ${describeRule(rule)}` : `does not allow ${name}`}`;
-      return { errno: 1, stage: 'profile', reason };
-    },
-  };
-}
-
-/**
- * Any host under a complain-mode profile: an allowed decision is re-asked in the profile's
- * own terms — would enforce mode have refused this privilege (FreeBSD host), or this
- * capability, for this uid and call? — and marked PROFILE_COMPLAIN_STAGE for the audit log
- * when it would have.
- */
-function complainAware(host: PrivilegeHost, policy: CompiledProfile): PrivilegeHost {
-  return {
-    kind: host.kind,
-    capable(cred: Credential, cap: number, op) {
-      const d = host.capable(cred, cap, op);
-      if (d.errno !== 0) return d;
-      const privWouldDeny = d.priv !== undefined && policy.decidePriv(d.priv, cred.euid, op.syscall) === PRIV_COMPLAIN;
-      const capWouldDeny = policy.decideCap(cap, cred.euid, op.syscall) === CAP_COMPLAIN;
-      if (!privWouldDeny && !capWouldDeny) return d;
-      const what = privWouldDeny ? privName(d.priv!) : (CAPABILITIES[cap]?.name ?? `cap ${cap}`);
-      return {
-        ...d,
-        stage: PROFILE_COMPLAIN_STAGE,
-        reason: `complain mode: profile ${policy.name} would deny ${what}; ${d.reason}`,
-      };
-    },
-  };
 }
 
 /**
@@ -216,14 +161,8 @@ capability or privilege involved with the stage, reason and profile rule; then o
       const statusPath = opts.status;
       if (statusPath === '-' && traces.includes('-'))
         throw inputError('usage', 'stdin ("-") can feed either --status or a TRACE, not both');
-      let status: string | undefined;
-      if (statusPath !== undefined) {
-        try {
-          status = readFileSync(statusPath === '-' ? 0 : statusPath, 'utf8');
-        } catch (e) {
-          throw new CapctlError('io', `cannot read --status ${statusPath}: ${(e as Error).message}`, 'io');
-        }
-      }
+      // A /proc/PID/status is about 1.5 KB; 64 KiB leaves room and bounds /dev/zero.
+      const status = statusPath === undefined ? undefined : readSmallInput(statusPath, '--status', 64 * 1024);
       const securebits =
         opts.securebits === undefined
           ? undefined
@@ -248,19 +187,8 @@ capability or privilege involved with the stage, reason and profile rule; then o
         const [p, fc] = parseFileCapsFlag(spec);
         if (fc) fileCaps.set(p, fc);
       }
-      if (opts.host !== 'linux' && opts.host !== 'freebsd')
-        throw inputError('usage', `--host must be linux or freebsd, got "${opts.host}"`);
-      if (opts.jailParam.length > 0 && opts.host !== 'freebsd')
-        throw inputError('usage', '--jail-param needs --host freebsd');
       const policy = opts.profile !== undefined ? resolveProfile(opts.profile) : undefined;
-      let host: PrivilegeHost = linuxHost;
-      let adjust: ((c: Credential) => void) | undefined;
-      if (opts.host === 'freebsd') {
-        const fb = createFreeBSDHost({ jailParams: parseJailParams(opts.jailParam), policy });
-        host = fb;
-        adjust = (c) => restrictToHost(fb, c);
-      } else if (policy) host = profiledLinuxHost(policy);
-      if (policy?.mode === 'complain') host = complainAware(host, policy);
+      const { host, adjust } = hostFor(opts.host, opts.jailParam, policy);
 
       if (traces.filter((t) => t === '-').length > 1) throw inputError('usage', 'stdin ("-") can be given once');
       // Audit: denials (and complain-mode passes) as the profile's audit settings ask; without a
@@ -292,6 +220,9 @@ capability or privilege involved with the stage, reason and profile rule; then o
           stream.once('open', () => resolve());
           stream.once('error', (e: Error) => reject(new CapctlError('io', `cannot read ${trace}: ${e.message}`, 'io')));
         });
+        const sink = audit
+          ? new ReplayAuditSink(level, policy ? { profile: policy.name } : {}, (r) => audit.write(r))
+          : undefined;
         let last = Date.now();
         let shown = false;
         const onProgress = progress
@@ -316,9 +247,9 @@ capability or privilege involved with the stage, reason and profile rule; then o
               if (where.file !== lineEvents.file || where.line !== lineEvents.line)
                 lineEvents = { file: where.file, line: where.line, evs: [] };
               lineEvents.evs.push(ev);
-              if (audit && wanted(ev, level))
-                audit.write(recordFromDecision(ev, { ...(policy ? { profile: policy.name } : {}), where }));
+              sink?.decision(ev, where);
             },
+            onFirstPid: sink ? (pid) => sink.firstPid(pid) : undefined,
             file: trace,
             strict: opts.strict,
             onProgress,
@@ -333,6 +264,7 @@ capability or privilege involved with the stage, reason and profile rule; then o
                 process.stderr.write(`${trace}:${m.line}: malformed line skipped (${m.reason})\n`);
             },
           });
+          sink?.end();
           summaries.push(s);
         } catch (e) {
           if (e instanceof ReplayMalformedError) throw inputError('malformed-trace', e.message);

@@ -36,7 +36,9 @@ export type RuntimeCall =
   | { readonly sys: 'setgroups'; readonly size: number; readonly list: readonly number[] | BadAddress | null }
   /**
    * execve/execveat: the file as named (`path`, possibly relative), or a descriptor (`fd`:
-   * AT_EMPTY_PATH, or the directory a relative execveat name is looked up in).
+   * AT_EMPTY_PATH, or the directory a relative execveat name is looked up in). `file`: what a
+   * live front end knows of the file the kernel executed (set-id bits, owner, a nosuid mount);
+   * a trace does not show it.
    */
   | {
       readonly sys: 'execve';
@@ -45,6 +47,7 @@ export type RuntimeCall =
       readonly fd?: number;
       /** The descriptor's path when the front end saw it (strace -y). */
       readonly fdPath?: string;
+      readonly file?: { readonly mode: number; readonly uid: number; readonly gid: number; readonly nosuid: boolean };
     }
   /** clone, clone3, fork, vfork: `child` is the new task's pid (front-end numbering), undefined if none was created. */
   | {

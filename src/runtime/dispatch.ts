@@ -724,7 +724,8 @@ export function dispatch(
       const file = s.execFile(path);
       if (typeof file === 'string') return notModelledResult(file);
       const saved = observed?.failed ? th.cred.clone() : undefined;
-      const p = rt.execve(tid, file);
+      // A live front end knows the executed file's mode, owner and mount; they win over recorded facts.
+      const p = rt.execve(tid, call.file ? { ...file, ...call.file } : file);
       if (p.errno === 0 && p.tid !== undefined && p.tid !== tid) s.retarget(pid, tid, p.tid);
       if (p.errno === 0) s.dropDeadThreads();
       if (p.errno === 0 && saved !== undefined) {

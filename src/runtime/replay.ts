@@ -58,6 +58,8 @@ export interface ReplayOptions {
    * trace shows) — for audit records that point back at the trace.
    */
   onDecisionAt?: (ev: DecisionEvent, where: TraceLocation) => void;
+  /** The trace names its first process's pid (lines without a pid were that process's). */
+  onFirstPid?: (pid: number) => void;
   /** Name used in divergence reports. */
   file?: string;
   /** Called for each divergence as it is found. */
@@ -156,6 +158,12 @@ export interface TraceLocation {
   line: number;
   /** The pid (thread id) as the trace shows it. */
   pid: number;
+  /**
+   * The deciding thread's process id (its leader's pid) as the trace shows it. Filled in for
+   * onDecisionAt only: the runtime numbers the first process and its threads with placeholders
+   * until the trace names them, so its own tgid is not the trace's.
+   */
+  tgid: number;
 }
 
 export class Replayer {
@@ -179,11 +187,15 @@ export class Replayer {
   constructor(opts: ReplayOptions) {
     this.opts = opts;
     this.file = opts.file ?? '<trace>';
-    this.at = { file: this.file, line: 0, pid: 0 };
+    this.at = { file: this.file, line: 0, pid: 0, tgid: 0 };
     const at = opts.onDecisionAt;
     const onDecision: DecisionListener | undefined = at
       ? (ev) => {
           opts.onDecision?.(ev);
+          // 0: the first process, whose pid the trace has not shown yet (onFirstPid tells it
+          // later). No trace pid: the leader is gone through exec by a non-leader thread
+          // (de_thread: the thread took over the leader's pid), so the line's pid is the process's.
+          this.at.tgid = this.session.tgidPidOf(ev.tid) ?? this.at.pid;
           at(ev, this.at);
         }
       : opts.onDecision;
@@ -275,6 +287,7 @@ export class Replayer {
         this.onSyscall(rec);
         return;
       case 'firstpid':
+        this.opts.onFirstPid?.(rec.pid);
         this.session.firstPid(rec.pid);
         return;
       case 'exit':
