@@ -262,6 +262,23 @@ describe('calls that were silently skipped', () => {
   });
 });
 
+describe('privileged calls not modelled yet are counted, never skipped', () => {
+  it('ptrace, setns and a prlimit64 that sets a limit count as not modelled; a prlimit64 read does not count', () => {
+    const { s } = run([
+      'ptrace(PTRACE_SEIZE, 4242, NULL, 0) = -1 EPERM (Operation not permitted)',
+      'setns(3, CLONE_NEWNET) = 0',
+      'prlimit64(0, RLIMIT_STACK, NULL, {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}) = 0',
+      'prlimit64(0, RLIMIT_NOFILE, {rlim_cur=1024, rlim_max=4096}, NULL) = 0',
+    ]);
+    expect(s.notModeledReasons).toEqual({
+      'ptrace not modelled': 1,
+      'setns not modelled': 1,
+      'prlimit64 not modelled': 1,
+    });
+    expect(s.calls).toBe(3);
+  });
+});
+
 describe('user namespaces', () => {
   it('a recording that starts inside unshare -U -r: capabilities in the namespace, none over the initial one', () => {
     const { divergences, s } = run(

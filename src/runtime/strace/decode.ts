@@ -634,7 +634,55 @@ const decodeMount: Decoder = (rec, args) => {
   return { sys: rec.name as 'mount' | 'umount2', flags };
 };
 
+/**
+ * Privileged calls the replay does not model yet: counted as not modelled with their name, so
+ * nothing the kernel decides with a capability check is silently skipped.
+ */
+const decodeUnmodelled: Decoder = (rec) => notModelled(`${rec.name} not modelled`);
+
+/** prlimit64 only decides something when it sets a limit (the third argument is not NULL). */
+const decodePrlimit: Decoder = (rec, args) =>
+  (args[2] ?? 'NULL').trim() === 'NULL' ? null : notModelled(`${rec.name} not modelled`);
+
+const UNMODELLED_PRIVILEGED = [
+  'ptrace',
+  'setns',
+  'acct',
+  'reboot',
+  'swapon',
+  'swapoff',
+  'iopl',
+  'ioperm',
+  'setrlimit',
+  'mlock',
+  'mlock2',
+  'mlockall',
+  'init_module',
+  'finit_module',
+  'delete_module',
+  'kexec_load',
+  'kexec_file_load',
+  'bpf',
+  'perf_event_open',
+  'pivot_root',
+  'syslog',
+  'quotactl',
+  'ioprio_set',
+  'sched_setscheduler',
+  'sched_setattr',
+  'vhangup',
+  'mount_setattr',
+  'open_by_handle_at',
+  'name_to_handle_at',
+  'fanotify_init',
+  'lookup_dcookie',
+  'nfsservctl',
+  'stime',
+];
+
 const DECODERS = new Map<string, Decoder>([
+  ...UNMODELLED_PRIVILEGED.map((n) => [n, decodeUnmodelled] as [string, Decoder]),
+  ['prlimit64', decodePrlimit],
   ['getuid', decodeGetid],
   ['geteuid', decodeGetid],
   ['getgid', decodeGetid],
