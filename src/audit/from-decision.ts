@@ -7,11 +7,12 @@ import { capInfo } from '../caps/catalog.js';
 import { privName } from '../priv/catalog.js';
 import { errnoName } from '../runtime/errno.js';
 import type { DecisionEvent } from '../runtime/host.js';
+/** The stage a host reports when a complain-mode profile would have denied but allowed. */
+import { PROFILE_COMPLAIN_STAGE } from '../runtime/host.js';
 import type { TraceLocation } from '../runtime/replay.js';
 import type { AuditRecord, Verdict } from './record.js';
 
-/** The stage a host reports when a complain-mode profile would have denied but allowed. */
-export const PROFILE_COMPLAIN_STAGE = 'profile-complain';
+export { PROFILE_COMPLAIN_STAGE };
 
 export type AuditLevel = 'denied' | 'all' | 'none';
 

@@ -4,18 +4,17 @@
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { PROFILE_COMPLAIN_STAGE, ReplayAuditSink } from '../audit/from-decision.js';
+import { ReplayAuditSink } from '../audit/from-decision.js';
 import { type AuditWriter, createAuditWriter } from '../audit/writer.js';
 import { CAPABILITIES } from '../caps/catalog.js';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
 import { decodeFileCaps, encodeFileCaps, type FileCaps, fileCapsFromTriple } from '../caps/xattr.js';
-import { CAP_COMPLAIN, CAP_DENY, type CompiledProfile, describeRule, PRIV_COMPLAIN } from '../policy/compile.js';
+import { type CompiledProfile, describeRule } from '../policy/compile.js';
 import { resolveProfile } from '../policy/index.js';
 import { privName } from '../priv/catalog.js';
-import type { Credential } from '../runtime/credential.js';
-import { createFreeBSDHost, restrictToHost } from '../runtime/freebsd-host.js';
-import { type DecisionEvent, linuxHost, type PrivilegeHost } from '../runtime/host.js';
+import type { DecisionEvent } from '../runtime/host.js';
+import { hostFor } from '../runtime/profile-host.js';
 import {
   type Divergence,
   ReplayInputError,
@@ -63,51 +62,6 @@ function parseJailParams(list: string[]): Record<string, string> {
     out[p.slice(0, k)] = p.slice(k + 1);
   }
   return out;
-}
-
-/**
- * A Linux host restricted by a profile: the profile decides each use of a capability for the
- * caller's euid and system call (conditions included) before Linux's own effective-set test.
- * In complain mode the profile denies nothing (decideCap answers CAP_COMPLAIN, not CAP_DENY);
- * complainAware marks what it would have denied.
- */
-function profiledLinuxHost(policy: CompiledProfile): PrivilegeHost {
-  return {
-    kind: 'linux',
-    capable(cred: Credential, cap: number, op) {
-      if (policy.decideCap(cap, cred.euid, op.syscall) !== CAP_DENY) return linuxHost.capable(cred, cap, op);
-      const r = policy.capRuleFor(cap, cred.euid, op.syscall);
-      const rule = r >= 0 ? policy.rules[r] : undefined;
-      const name = CAPABILITIES[cap]?.name ?? `cap ${cap}`;
-      const reason = `profile ${policy.name} ${rule ? `denies ${name}: ${describeRule(rule)}` : `does not allow ${name}`}`;
-      return { errno: 1, stage: 'profile', reason };
-    },
-  };
-}
-
-/**
- * Any host under a complain-mode profile: an allowed decision is re-asked in the profile's
- * own terms — would enforce mode have refused this privilege (FreeBSD host), or this
- * capability, for this uid and call? — and marked PROFILE_COMPLAIN_STAGE for the audit log
- * when it would have.
- */
-function complainAware(host: PrivilegeHost, policy: CompiledProfile): PrivilegeHost {
-  return {
-    kind: host.kind,
-    capable(cred: Credential, cap: number, op) {
-      const d = host.capable(cred, cap, op);
-      if (d.errno !== 0) return d;
-      const privWouldDeny = d.priv !== undefined && policy.decidePriv(d.priv, cred.euid, op.syscall) === PRIV_COMPLAIN;
-      const capWouldDeny = policy.decideCap(cap, cred.euid, op.syscall) === CAP_COMPLAIN;
-      if (!privWouldDeny && !capWouldDeny) return d;
-      const what = privWouldDeny ? privName(d.priv!) : (CAPABILITIES[cap]?.name ?? `cap ${cap}`);
-      return {
-        ...d,
-        stage: PROFILE_COMPLAIN_STAGE,
-        reason: `complain mode: profile ${policy.name} would deny ${what}; ${d.reason}`,
-      };
-    },
-  };
 }
 
 /**
@@ -220,14 +174,11 @@ capability or privilege involved with the stage, reason and profile rule; then o
       if (opts.jailParam.length > 0 && opts.host !== 'freebsd')
         throw inputError('usage', '--jail-param needs --host freebsd');
       const policy = opts.profile !== undefined ? resolveProfile(opts.profile) : undefined;
-      let host: PrivilegeHost = linuxHost;
-      let adjust: ((c: Credential) => void) | undefined;
-      if (opts.host === 'freebsd') {
-        const fb = createFreeBSDHost({ jailParams: parseJailParams(opts.jailParam), policy });
-        host = fb;
-        adjust = (c) => restrictToHost(fb, c);
-      } else if (policy) host = profiledLinuxHost(policy);
-      if (policy?.mode === 'complain') host = complainAware(host, policy);
+      const { host, adjust } = hostFor({
+        kind: opts.host,
+        policy,
+        jailParams: opts.host === 'freebsd' ? parseJailParams(opts.jailParam) : undefined,
+      });
 
       if (traces.filter((t) => t === '-').length > 1) throw inputError('usage', 'stdin ("-") can be given once');
       // Audit: denials (and complain-mode passes) as the profile's audit settings ask; without a
