@@ -19,12 +19,12 @@ import type { BenchRow } from './harness.js';
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'capctl.js');
 const RECORDS = Number(process.env.CAPCTL_AUDIT_BENCH_RECORDS ?? 1_000_000);
 
-/** Run under GNU time: wall seconds, peak RSS (MB) and stdout. */
-function timed(argv: string[]): { s: number; rssMb: number; out: string } {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', ...argv], { encoding: 'utf8', maxBuffer: 1 << 30 });
+/** Run under GNU time: wall seconds, CPU seconds (user+sys, all threads), peak RSS (MB), stdout. */
+function timed(argv: string[]): { s: number; cpu: number; rssMb: number; out: string } {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...argv], { encoding: 'utf8', maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr.slice(-500)}`);
-  const [s, kb] = r.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
-  return { s: s!, rssMb: kb! / 1024, out: r.stdout };
+  const [s, u, sys, kb] = r.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
+  return { s: s!, cpu: u! + sys!, rssMb: kb! / 1024, out: r.stdout };
 }
 
 /**
@@ -119,7 +119,7 @@ export async function run(): Promise<BenchRow[]> {
         unit: 'records/s',
         baseline: { name: 'jq reduce', value: rate(jqSum.s) },
         target: rate(jqSum.s) * 10,
-        note: `${RECORDS} records, ${mb.toFixed(0)} MB: capctl ${capSum.s} s, RSS ${capSum.rssMb.toFixed(0)} MB; jq ${jqSum.s} s, RSS ${jqSum.rssMb.toFixed(0)} MB; same counts; ${gb.toFixed(2)} GB log: ${bigSum.s} s, RSS ${bigSum.rssMb.toFixed(0)} MB`,
+        note: `${RECORDS} records, ${mb.toFixed(0)} MB: capctl ${capSum.s} s (CPU ${capSum.cpu.toFixed(2)} s), RSS ${capSum.rssMb.toFixed(0)} MB; jq ${jqSum.s} s (CPU ${jqSum.cpu.toFixed(2)} s), RSS ${jqSum.rssMb.toFixed(0)} MB; same counts; ${gb.toFixed(2)} GB log: ${bigSum.s} s, RSS ${bigSum.rssMb.toFixed(0)} MB`,
       },
       {
         name: 'audit query --cap CAP_NET_RAW --verdict denied --json',
@@ -127,7 +127,7 @@ export async function run(): Promise<BenchRow[]> {
         unit: 'records/s',
         baseline: { name: 'jq select', value: rate(jqQ.s) },
         target: rate(jqQ.s) * 10,
-        note: `${wantSeq.length} rows: capctl ${capQ.s} s, RSS ${capQ.rssMb.toFixed(0)} MB; jq ${jqQ.s} s, RSS ${jqQ.rssMb.toFixed(0)} MB; same rows; ${gb.toFixed(2)} GB log: ${bigQ.s} s, RSS ${bigQ.rssMb.toFixed(0)} MB`,
+        note: `${wantSeq.length} rows: capctl ${capQ.s} s (CPU ${capQ.cpu.toFixed(2)} s), RSS ${capQ.rssMb.toFixed(0)} MB; jq ${jqQ.s} s (CPU ${jqQ.cpu.toFixed(2)} s), RSS ${jqQ.rssMb.toFixed(0)} MB; same rows; ${gb.toFixed(2)} GB log: ${bigQ.s} s, RSS ${bigQ.rssMb.toFixed(0)} MB`,
       },
     ];
   } finally {
