@@ -10,6 +10,7 @@ import { register as capExplain } from './cap-explain-cmd.js';
 import { register as caps } from './caps-cmd.js';
 import { register as check } from './check-cmd.js';
 import { register as decode } from './decode-cmd.js';
+import { register as exec } from './exec-cmd.js';
 import { register as getcap } from './getcap-cmd.js';
 import { register as jail } from './jail-cmd.js';
 import { register as priv } from './priv-cmd.js';
@@ -37,4 +38,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   bindings,
   jail,
   audit,
+  exec,
 ];
