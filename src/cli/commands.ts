@@ -13,6 +13,7 @@ import { register as decode } from './decode-cmd.js';
 import { register as exec } from './exec-cmd.js';
 import { register as getcap } from './getcap-cmd.js';
 import { register as jail } from './jail-cmd.js';
+import { register as learn } from './learn-cmd.js';
 import { register as priv } from './priv-cmd.js';
 import { register as profile } from './profile-cmd.js';
 import { register as ps } from './ps-cmd.js';
@@ -39,4 +40,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   jail,
   audit,
   exec,
+  learn,
 ];
