@@ -26,6 +26,11 @@ export interface AuditWriterOptions {
 
 export interface AuditWriter {
   write(rec: Omit<AuditRecord, 'time'> & { time?: string }): void;
+  /**
+   * A record about the log itself rather than a decision (e.g. `verdict: "lost"` with the count
+   * of events a live source lost): never rate-limited, written at level warn.
+   */
+  note(rec: { verdict: string } & Record<string, unknown>): void;
   /** Flush, log a summary of rate-limited records, and stop. Idempotent. */
   close(): void;
   readonly written: number;
@@ -93,6 +98,10 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
       const line = { ...rec, time: rec.time ?? new Date(t).toISOString() };
       if (rec.verdict === 'denied') logger.warn(line);
       else logger.info(line);
+    },
+    note(rec) {
+      if (closed) throw new Error('audit writer is closed');
+      logger.warn({ time: new Date(now()).toISOString(), ...rec });
     },
     close() {
       if (closed) return;

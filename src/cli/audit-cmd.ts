@@ -4,6 +4,7 @@ import { type ReadProblem, readAuditRecords } from '../audit/reader.js';
 import type { AuditRecord, Verdict } from '../audit/record.js';
 import { SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
 import { inputError } from '../caps/errors.js';
+import { registerFollow } from './audit-follow-cmd.js';
 import { formatTable, printJson } from './output.js';
 
 interface FilterOpts {
@@ -193,4 +194,6 @@ Examples:
         reportProblems(problems);
       },
     );
+
+  registerFollow(audit);
 }
