@@ -5,7 +5,6 @@ import { capByName } from '../caps/catalog.js';
 import { inputError } from '../caps/errors.js';
 import { Follower } from '../live/follow.js';
 import { resolveStateDir } from '../policy/index.js';
-import { printJson } from './output.js';
 
 interface FollowCliOpts {
   out?: string;
