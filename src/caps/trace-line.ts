@@ -38,6 +38,8 @@ export function parseTraceLine(line: string): TraceLine | undefined {
 }
 
 export interface CapCapable {
+  /** The credential's address, hashed: stable for one credential, new after any change to it. */
+  cred: string;
   cap: number;
   /** 0: the credential has it; negative errno (-EPERM) otherwise. */
   ret: number;
@@ -45,12 +47,17 @@ export interface CapCapable {
   capableNsNull: boolean;
 }
 
-const CAP_CAPABLE = /capable_ns (\w+), cap (-?\d+), ret (-?\d+)/;
+const CAP_CAPABLE = /^cred (\w+), .*capable_ns (\w+), cap (-?\d+), ret (-?\d+)/;
 
 export function parseCapCapable(payload: string): CapCapable | undefined {
   const m = CAP_CAPABLE.exec(payload);
   if (!m) return undefined;
-  return { cap: Number(m[2]), ret: Number(m[3]), capableNsNull: /^0+$/.test(m[1]!) || m[1] === '(null)' };
+  return {
+    cred: m[1]!,
+    cap: Number(m[3]),
+    ret: Number(m[4]),
+    capableNsNull: /^0+$/.test(m[2]!) || m[2] === '(null)',
+  };
 }
 
 /** raw_syscalls:sys_enter "NR 41 (2, 3, 1, ...)" — the number and the six raw args (hex). */

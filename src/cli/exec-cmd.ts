@@ -4,9 +4,8 @@ import { inputError } from '../caps/errors.js';
 import { describePrediction, type ExecRequest, planExec, runExec } from '../live/exec.js';
 import { lookupGroup, lookupGroups, lookupUser } from '../live/ids.js';
 import { resolveBoundProfile } from '../live/profile.js';
-import { loadProfile, resolveStateDir } from '../policy/index.js';
+import { resolveProfile, resolveStateDir } from '../policy/index.js';
 import { printJson } from './output.js';
-import { resolveProfileArg } from './profile-cmd.js';
 
 interface ExecOpts {
   profile?: string;
@@ -53,9 +52,8 @@ Examples:
   capctl attach --chroot /srv/x ping && capctl exec --chroot /srv/x -- /bin/sh`,
     )
     .action((argv: string[], o: ExecOpts) => {
-      const profile = o.profile
-        ? loadProfile(resolveProfileArg(o.profile))
-        : resolveBoundProfile(resolveStateDir({ stateDir: o.stateDir }), o);
+      const stateDir = resolveStateDir({ stateDir: o.stateDir });
+      const profile = o.profile ? resolveProfile(o.profile, { stateDir }) : resolveBoundProfile(stateDir, o);
       const req: ExecRequest = { sets: profile.profile.sets, argv };
       if (o.user !== undefined) {
         const u = lookupUser(o.user);

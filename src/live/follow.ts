@@ -5,8 +5,7 @@
  * (`ret != 0`, plus `cap == N` and `comm == "NAME"` when asked), so refusals are the only events
  * that reach the buffer. Each one is enriched from /proc (executable, euid, the container from
  * the cgroup path, the profile bound to that container) and written through the audit writer
- * with its rate limit (`sched:sched_process_exec` is traced too, so a process that execs is
- * looked up again and not reported under its previous executable). Events the buffer could not hold are counted from the per-CPU `overrun`
+ * with its rate limit (fork, exec and cgroup-attach events are traced too: see ProcTable). Events the buffer could not hold are counted from the per-CPU `overrun`
  * and `dropped events` counters and written as `verdict: "lost"` records, checked every second
  * and at the end — never silently dropped. SIGINT/SIGTERM end the follow after draining what was
  * recorded, and the instance is removed.
@@ -18,7 +17,7 @@ import { capInfo } from '../caps/catalog.js';
 import { errnoName } from '../caps/errno.js';
 import { parseCapCapable, parseTraceLine } from '../caps/trace-line.js';
 import { findBinding } from '../policy/index.js';
-import { ensureTracefs, type LossCounters, TraceInstance } from '../sys/tracefs.js';
+import { ensureTracefs, hasEvent, type LossCounters, TraceInstance } from '../sys/tracefs.js';
 import { type ContainerRef, containerFromCgroup } from './cgroup.js';
 import { requireCapTracepoint } from './learn.js';
 
@@ -53,9 +52,10 @@ export interface FollowStats {
 interface ProcInfo {
   exe?: string;
   euid?: number;
-  container?: ContainerRef;
-  profile?: string;
-  at: number;
+  /** null: known to be in no container. */
+  container?: ContainerRef | null;
+  /** The (hashed) credential the euid was read for. */
+  cred?: string;
 }
 
 /** The kernel's filter expression for the options. */
@@ -69,45 +69,90 @@ export function followFilter(o: { cap?: number; comm?: string }): string {
   return parts.join(' && ');
 }
 
-/** Facts about a process from /proc, cached for a second (a burst from one process reads it once). */
-class ProcCache {
+/**
+ * What is known about each process, kept from the trace itself as far as it can be: a refused
+ * check is often read after its process has exited (a container's ping is gone in
+ * milliseconds), and /proc can no longer say anything then. So the follower also traces
+ * `sched_process_fork` (a child inherits its parent's container and executable),
+ * `sched_process_exec` (the new executable) and `cgroup_attach_task` (a move into a container's
+ * cgroup, as runc does with its init). /proc is read only for a process first met in the trace
+ * (it existed before the follow started, or its parent was unknown).
+ */
+class ProcTable {
   private readonly map = new Map<number, ProcInfo>();
   private readonly bindings = new Map<string, string | undefined>();
   constructor(private readonly stateDir?: string) {}
 
-  /** An exec seen in the trace: what was read about the pid before it is stale. */
-  exec(pid: number): void {
-    this.map.delete(pid);
+  private set(pid: number, info: ProcInfo): void {
+    // Bounded: forgetting only costs a /proc read later (and, for a process already gone, the
+    // enrichment of its records).
+    if (this.map.size >= 65536) this.map.clear();
+    this.map.set(pid, info);
   }
 
-  get(tgid: number, now: number): ProcInfo {
-    const hit = this.map.get(tgid);
-    if (hit && now - hit.at < 1000) return hit;
-    const info: ProcInfo = { at: now };
+  /**
+   * A new process: /proc while it is still there (a child created straight into another cgroup
+   * with CLONE_INTO_CGROUP makes no attach event), else its parent's facts.
+   */
+  fork(parent: number, child: number): void {
+    const own = this.read(child);
+    this.set(child, own.container !== undefined ? own : { ...this.get(parent), ...own });
+  }
+
+  exec(pid: number, oldPid: number, filename: string): void {
+    const p = this.map.get(oldPid) ?? this.map.get(pid) ?? this.read(pid);
+    if (oldPid !== pid) this.map.delete(oldPid);
+    this.set(pid, { ...p, exe: filename });
+  }
+
+  attach(pid: number, path: string): void {
+    const p = this.map.get(pid) ?? this.read(pid);
+    this.set(pid, { ...p, container: containerFromCgroup(`0::${path}`) ?? null });
+  }
+
+  /**
+   * The euid for a check made with credential `cred`: read again from /proc when the credential
+   * changed since the last check (setuid makes a new one; a flood from one process reads once).
+   */
+  euid(pid: number, info: ProcInfo, cred: string): number | undefined {
+    if (info.cred === cred) return info.euid;
+    info.cred = cred;
     try {
-      info.exe = readlinkSync(`/proc/${tgid}/exe`);
+      const uid = /^Uid:\s+\d+\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (uid) info.euid = Number(uid[1]);
+    } catch {
+      // gone: keep what was known
+    }
+    return info.euid;
+  }
+
+  get(pid: number): ProcInfo {
+    const hit = this.map.get(pid);
+    if (hit) return hit;
+    const info = this.read(pid);
+    this.set(pid, info);
+    return info;
+  }
+
+  private read(pid: number): ProcInfo {
+    const info: ProcInfo = {};
+    try {
+      info.exe = readlinkSync(`/proc/${pid}/exe`);
     } catch {
       // gone already, or a kernel thread
     }
     try {
-      const st = readFileSync(`/proc/${tgid}/status`, 'utf8');
+      const st = readFileSync(`/proc/${pid}/status`, 'utf8');
       const uid = /^Uid:\s+\d+\s+(\d+)/m.exec(st);
       if (uid) info.euid = Number(uid[1]);
-      const c = containerFromCgroup(readFileSync(`/proc/${tgid}/cgroup`, 'utf8'));
-      if (c) {
-        info.container = c;
-        const p = this.profileOf(c.id);
-        if (p) info.profile = p;
-      }
+      info.container = containerFromCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8')) ?? null;
     } catch {
       // gone already
     }
-    if (this.map.size > 4096) this.map.clear();
-    this.map.set(tgid, info);
     return info;
   }
 
-  private profileOf(id: string): string | undefined {
+  profileOf(id: string): string | undefined {
     if (this.stateDir === undefined) return undefined;
     if (this.bindings.has(id)) return this.bindings.get(id);
     let name: string | undefined;
@@ -120,6 +165,17 @@ class ProcCache {
     this.bindings.set(id, name);
     return name;
   }
+}
+
+const FORK = / pid=(\d+) child_comm=.* child_pid=(\d+)$/;
+const EXEC = /^filename=(.*) pid=(\d+) old_pid=(\d+)$/;
+const ATTACH = / dst_path=(.*) pid=(\d+) comm=/;
+
+function procEvent(procs: ProcTable, event: string, payload: string): void {
+  let m: RegExpExecArray | null;
+  if (event === 'sched_process_fork' && (m = FORK.exec(payload))) procs.fork(Number(m[1]), Number(m[2]));
+  else if (event === 'sched_process_exec' && (m = EXEC.exec(payload))) procs.exec(Number(m[2]), Number(m[3]), m[1]!);
+  else if (event === 'cgroup_attach_task' && (m = ATTACH.exec(payload))) procs.attach(Number(m[2]), m[1]!);
 }
 
 export class Follower {
@@ -173,7 +229,7 @@ export class Follower {
   async run(): Promise<FollowStats> {
     const o = this.opts;
     const t0 = Date.now();
-    const procs = new ProcCache(o.stateDir);
+    const procs = new ProcTable(o.stateDir);
     let events = 0;
     let filteredOut = 0;
     const lossTimer = setInterval(() => this.checkLoss(), 1000);
@@ -186,8 +242,11 @@ export class Follower {
       inst.option('overwrite', false);
       inst.setBufferKb(o.bufferKb ?? 8192);
       inst.enableEvent('capability', 'cap_capable', followFilter(o));
-      // Execs (rare) tell the enrichment cache when a pid became another program.
+      // Process lifecycle, so that records of processes gone before they are read still name
+      // their executable and container (see ProcTable).
+      inst.enableEvent('sched', 'sched_process_fork');
       inst.enableEvent('sched', 'sched_process_exec');
+      if (hasEvent(ensureTracefs(), 'cgroup', 'cgroup_attach_task')) inst.enableEvent('cgroup', 'cgroup_attach_task');
       this.reader = inst.openPipe();
       const reading = this.reader.run((lines) => {
         const now = Date.now();
@@ -195,20 +254,15 @@ export class Follower {
         for (const text of lines) {
           const l = parseTraceLine(text);
           if (!l) continue;
-          if (l.event === 'sched_process_exec') {
-            const m = / pid=(\d+) old_pid=(\d+)$/.exec(l.payload);
-            if (m) {
-              procs.exec(Number(m[1]));
-              procs.exec(Number(m[2]));
-            }
+          if (l.event !== 'cap_capable') {
+            procEvent(procs, l.event, l.payload);
             continue;
           }
-          if (l.event !== 'cap_capable') continue;
           const c = parseCapCapable(l.payload);
           if (!c) continue;
           events++;
           const tgid = l.tgid >= 0 ? l.tgid : l.tid;
-          const p = procs.get(tgid, now);
+          const p = procs.get(tgid);
           if (o.container !== undefined && !p.container?.id.startsWith(o.container)) {
             filteredOut++;
             continue;
@@ -228,14 +282,16 @@ export class Follower {
             tgid,
             comm: l.comm,
           };
-          if (p.euid !== undefined) rec.euid = p.euid;
+          const euid = procs.euid(tgid, p, c.cred);
+          if (euid !== undefined) rec.euid = euid;
           if (p.exe !== undefined) rec.exe = p.exe;
           if (p.container) {
             rec.container = p.container.id;
             rec.engine = p.container.engine;
             rec.subject = `container ${p.container.id.slice(0, 12)}`;
           }
-          if (p.profile !== undefined) rec.profile = p.profile;
+          const profile = p.container ? procs.profileOf(p.container.id) : undefined;
+          if (profile !== undefined) rec.profile = profile;
           o.writer.write(rec);
         }
       }, this.stopMarker);

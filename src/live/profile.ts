@@ -1,11 +1,11 @@
 /**
- * The profile a live command applies when it is given a target instead of a file: the one
+ * The profile a live command applies when it is given a target instead of a profile: the one
  * attached to that jail, chroot or container. Fail closed: no binding, a profile that no longer
- * loads, or a profile changed since it was attached (its files' sha256 differs from the one
- * recorded by `capctl attach`) is an error with the reason, never a run without a profile.
+ * loads, or one changed since it was attached (profileForTarget compares the sha256 recorded by
+ * `capctl attach`) is an error with the reason, never a run without a profile.
  */
 import { CapctlError } from '../caps/errors.js';
-import { type CompiledProfile, hashFiles, profileForTarget, type TargetKind } from '../policy/index.js';
+import { type CompiledProfile, profileForTarget, type TargetKind } from '../policy/index.js';
 
 export interface TargetChoice {
   jail?: string;
@@ -25,23 +25,5 @@ export function resolveBoundProfile(stateDir: string, t: TargetChoice): Compiled
   const kind: TargetKind = given[0]!;
   const r = profileForTarget(stateDir, kind, t[kind]!);
   if (r.error) throw new CapctlError(r.error.code, `refusing to run: ${r.error.message}`, 'denied');
-  const b = r.binding!;
-  let now: string;
-  try {
-    now = hashFiles(r.policy.profile.files);
-  } catch (err) {
-    throw new CapctlError(
-      'binding-unverifiable',
-      `refusing to run: cannot hash ${b.profile}: ${(err as Error).message}`,
-      'denied',
-    );
-  }
-  if (now !== b.sha256) {
-    throw new CapctlError(
-      'binding-changed',
-      `refusing to run: profile ${b.profile} changed since it was attached to ${kind} ${b.target} (re-run capctl attach)`,
-      'denied',
-    );
-  }
   return r.policy;
 }

@@ -5,7 +5,17 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bin, capctl, capctlAsync, capLines, ensureBuilt, has, isRoot, root } from './helpers.js';
@@ -108,5 +118,31 @@ describe.skipIf(!isRoot)('capctl exec (needs root)', () => {
     const r = capctl(['exec', '--container', 'capctl-i9-none', '--state-dir', '/nonexistent-capctl-i9', '--', 'true']);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('refusing to run: no profile is attached to container capctl-i9-none');
+  });
+});
+
+describe.skipIf(!isRoot || !existsSync('/bin/busybox'))('capctl exec --chroot (the chroot binding made real)', () => {
+  it('runs inside the attached chroot under its profile; refuses once the profile changed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'capctl-i9-chroot-'));
+    const jail = join(dir, 'root');
+    mkdirSync(join(jail, 'bin'), { recursive: true });
+    copyFileSync('/bin/busybox', join(jail, 'bin', 'busybox'));
+    chmodSync(join(jail, 'bin', 'busybox'), 0o755);
+    const state = join(dir, 'state');
+    const profile = join(dir, 'ping.yaml');
+    copyFileSync(join(root, 'policies', 'ping.yaml'), profile);
+    chmodSync(profile, 0o644);
+    const att = capctl(['attach', '--chroot', jail, '--state-dir', state, profile]);
+    expect(att.status, att.stderr).toBe(0);
+    const r = capctl(['exec', '--chroot', jail, '--state-dir', state, '--', '/bin/busybox', 'ls', '/']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('bin');
+    const dry = capctl(['exec', '--chroot', jail, '--state-dir', state, '--dry-run', '--', '/bin/busybox', 'true']);
+    expect(dry.stdout).toMatch(/^CapBnd:\t0000000000002000$/m);
+    writeFileSync(profile, `${readFileSync(profile, 'utf8')}\n# changed\n`);
+    const no = capctl(['exec', '--chroot', jail, '--state-dir', state, '--', '/bin/busybox', 'true']);
+    expect(no.status).toBe(1);
+    expect(no.stderr).toMatch(/^capctl: refusing to run: profile ping .* changed since it was attached/);
   });
 });

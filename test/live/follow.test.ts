@@ -99,51 +99,58 @@ describe.skipIf(!canPodman)('capctl audit follow (needs root, tracefs, podman, r
     let stderr = '';
     follow.stderr.on('data', (b) => (stderr += b));
     const mine = () => readdirSync(`${TRACING}/instances`).filter((n) => n.startsWith(`capctl-follow-${follow.pid}-`));
-    const deadline = Date.now() + 30_000;
-    while ((!existsSync(`${TRACING}/instances`) || mine().length === 0) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
+    const exited = new Promise<number | null>((r) => follow.on('exit', (c) => r(c)));
+    let cid = '';
+    try {
+      const deadline = Date.now() + 30_000;
+      while ((!existsSync(`${TRACING}/instances`) || mine().length === 0) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(mine().length).toBe(1);
+      await new Promise((r) => setTimeout(r, 500)); // tracing_on is set just after the mkdir
+
+      // In the container: busybox ping needs CAP_NET_RAW, which podman's default set lacks.
+      // runc: crun refuses this machine's hybrid cgroup layout.
+      const cidfile = join(work, 'cid');
+      const run = spawnSync(
+        'podman',
+        [
+          'run',
+          '--rm',
+          '--runtime',
+          'runc',
+          '--cidfile',
+          cidfile,
+          '--ulimit',
+          'nofile=1024:1024',
+          '--ulimit',
+          'nproc=1024:1024',
+          image,
+          '/bin/ping',
+          '-c1',
+          '-W1',
+          '127.0.0.1',
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(run.status, run.stderr).not.toBe(0);
+      cid = readFileSync(cidfile, 'utf8').trim();
+      expect(cid).toMatch(/^[0-9a-f]{64}$/);
+
+      // On the host: chown as nobody needs CAP_CHOWN.
+      const file = join(work, 'owned');
+      writeFileSync(file, '');
+      chmodSync(work, 0o755); // nobody must reach the file for the kernel to ask for CAP_CHOWN
+      const host = capctl(['exec', '--profile', 'strict', '--user', '65534', '--', 'chown', '0', file]);
+      expect(host.status).not.toBe(0);
+
+      await new Promise((r) => setTimeout(r, 500));
+    } catch (err) {
+      follow.kill('SIGTERM'); // a failed step must not leave a follower (and its instance) behind
+      throw err;
     }
-    expect(mine().length).toBe(1);
-    await new Promise((r) => setTimeout(r, 500)); // tracing_on is set just after the mkdir
-
-    // In the container: busybox ping needs CAP_NET_RAW, which podman's default set lacks.
-    // runc: crun refuses this machine's hybrid cgroup layout.
-    const cidfile = join(work, 'cid');
-    const run = spawnSync(
-      'podman',
-      [
-        'run',
-        '--rm',
-        '--runtime',
-        'runc',
-        '--cidfile',
-        cidfile,
-        '--ulimit',
-        'nofile=1024:1024',
-        '--ulimit',
-        'nproc=1024:1024',
-        image,
-        '/bin/ping',
-        '-c1',
-        '-W1',
-        '127.0.0.1',
-      ],
-      { encoding: 'utf8' },
-    );
-    expect(run.status, run.stderr).not.toBe(0);
-    const cid = readFileSync(cidfile, 'utf8').trim();
-    expect(cid).toMatch(/^[0-9a-f]{64}$/);
-
-    // On the host: chown as nobody needs CAP_CHOWN.
-    const file = join(work, 'owned');
-    writeFileSync(file, '');
-    chmodSync(work, 0o755); // nobody must reach the file for the kernel to ask for CAP_CHOWN
-    const host = capctl(['exec', '--profile', 'strict', '--user', '65534', '--', 'chown', '0', file]);
-    expect(host.status).not.toBe(0);
-
-    await new Promise((r) => setTimeout(r, 500));
     follow.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) => follow.on('exit', (c) => r(c)));
+    const code = await exited;
     expect(code, stderr).toBe(0);
     expect(mine()).toEqual([]);
     expect(stderr).toMatch(/ 0 lost/);
