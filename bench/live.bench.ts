@@ -37,6 +37,7 @@ function flood(exe: string, n: number, rate: number): { rate: number; seconds: n
 
 interface FollowStats {
   events: number;
+  lastEventAt?: number;
   lost: number;
   written: number;
   suppressed: number;
@@ -63,12 +64,13 @@ async function followFlood(
     await new Promise((r) => setTimeout(r, 50));
   }
   await new Promise((r) => setTimeout(r, 500));
-  const t0 = performance.now();
+  const t0 = Date.now();
   const f = flood(exe, n, rate);
   child.kill('SIGTERM');
   await new Promise((r) => child.on('exit', r));
-  const ms = performance.now() - t0;
   const stats = JSON.parse(err.trim().split('\n').pop() ?? '{}') as FollowStats;
+  // Handled per second: from the flood's start until follow had handled its last refusal.
+  const ms = (stats.lastEventAt ?? Date.now()) - t0;
   return { stats, flood: f, handledPerS: stats.events / (ms / 1000) };
 }
 
@@ -119,13 +121,16 @@ export async function run(): Promise<BenchRow[]> {
         stdio: 'ignore',
       });
     });
+    // As runs per second, so that "higher is better" holds like every other row: the target is
+    // the plain command's rate divided by 1.2 (learn at most 1.2x slower).
+    const perS = (ms: number) => 1000 / (ms - resetMs);
     rows.push({
-      name: 'learn --no-verify around chown -R over 20,000 files (wall time)',
-      value: (traced - resetMs) / 1000,
-      unit: 's',
-      baseline: { name: 'chown -R alone', value: (plain - resetMs) / 1000 },
-      target: (1.2 * (plain - resetMs)) / 1000,
-      note: `ratio ${((traced - resetMs) / (plain - resetMs)).toFixed(2)}x, capctl's node start included`,
+      name: 'learn --no-verify around chown -R over 20,000 files',
+      value: perS(traced),
+      unit: 'runs/s',
+      baseline: { name: 'chown -R alone', value: perS(plain) },
+      target: perS(plain) / 1.2,
+      note: `wall ${((traced - resetMs) / 1000).toFixed(2)} s vs ${((plain - resetMs) / 1000).toFixed(2)} s alone, capctl's node start and the tracing instance's setup included`,
     });
     const fullLearn = await bestMs(() => {
       reset();
@@ -133,10 +138,10 @@ export async function run(): Promise<BenchRow[]> {
     }, 1);
     rows.push({
       name: 'learn with verification (trace + re-runs under exec), same command',
-      value: (fullLearn - resetMs) / 1000,
-      unit: 's',
-      baseline: { name: 'chown -R alone', value: (plain - resetMs) / 1000 },
-      note: 'one run; each candidate costs one more run of the command',
+      value: perS(fullLearn),
+      unit: 'runs/s',
+      baseline: { name: 'chown -R alone', value: perS(plain) },
+      note: `wall ${((fullLearn - resetMs) / 1000).toFixed(2)} s, one run; each candidate costs one more run of the command under capctl exec`,
     });
     return rows;
   } finally {

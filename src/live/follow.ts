@@ -5,19 +5,21 @@
  * (`ret != 0`, plus `cap == N` and `comm == "NAME"` when asked), so refusals are the only events
  * that reach the buffer. Each one is enriched from /proc (executable, euid, the container from
  * the cgroup path, the profile bound to that container) and written through the audit writer
- * with its rate limit (fork, exec and cgroup-attach events are traced too: see ProcTable). Events the buffer could not hold are counted from the per-CPU `overrun`
- * and `dropped events` counters and written as `verdict: "lost"` records, checked every second
- * and at the end — never silently dropped. SIGINT/SIGTERM end the follow after draining what was
- * recorded, and the instance is removed.
+ * with its rate limit (fork, exec and cgroup-attach events are traced too: see ProcTable).
+ * Events are read in binary from each CPU's trace_pipe_raw (src/caps/ringbuf.ts) and put back
+ * in time order across CPUs per batch. Events the buffer could not hold are counted from the
+ * per-CPU `overrun` and `dropped events` counters and written as `verdict: "lost"` records,
+ * checked every second and at the end — never silently dropped. SIGINT/SIGTERM turn tracing off,
+ * everything recorded is still read, and the instance is removed.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import type { AuditRecord } from '../audit/record.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { capInfo } from '../caps/catalog.js';
 import { errnoName } from '../caps/errno.js';
-import { parseCapCapable, parseTraceLine } from '../caps/trace-line.js';
+import { type EventFormat, parseEventFormat, readDataLocString, readPtr, walkPage } from '../caps/ringbuf.js';
 import { findBinding } from '../policy/index.js';
-import { ensureTracefs, hasEvent, type LossCounters, TraceInstance } from '../sys/tracefs.js';
+import { ensureTracefs, hasEvent, type LossCounters, type RawPipeReader, TraceInstance } from '../sys/tracefs.js';
 import { type ContainerRef, containerFromCgroup } from './cgroup.js';
 import { requireCapTracepoint } from './learn.js';
 
@@ -46,10 +48,15 @@ export interface FollowStats {
   lost: number;
   loss: LossCounters;
   seconds: number;
+  /** Wall-clock ms (Date.now()) when the first and the last refusal were handled. */
+  firstEventAt?: number;
+  lastEventAt?: number;
   instance: string;
 }
 
 interface ProcInfo {
+  tgid?: number;
+  comm?: string;
   exe?: string;
   euid?: number;
   /** null: known to be in no container. */
@@ -94,15 +101,18 @@ class ProcTable {
    * A new process: /proc while it is still there (a child created straight into another cgroup
    * with CLONE_INTO_CGROUP makes no attach event), else its parent's facts.
    */
-  fork(parent: number, child: number): void {
+  fork(parent: number, child: number, childComm: string): void {
     const own = this.read(child);
-    this.set(child, own.container !== undefined ? own : { ...this.get(parent), ...own });
+    const base = own.container !== undefined ? own : { ...this.get(parent), tgid: child, ...own };
+    this.set(child, { ...base, comm: childComm });
   }
 
   exec(pid: number, oldPid: number, filename: string): void {
     const p = this.map.get(oldPid) ?? this.map.get(pid) ?? this.read(pid);
     if (oldPid !== pid) this.map.delete(oldPid);
-    this.set(pid, { ...p, exe: filename });
+    // The new comm is the file's base name, cut to TASK_COMM_LEN - 1 (__set_task_comm).
+    const comm = filename.slice(filename.lastIndexOf('/') + 1).slice(0, 15);
+    this.set(pid, { ...p, exe: filename, comm, tgid: pid });
   }
 
   attach(pid: number, path: string): void {
@@ -145,6 +155,10 @@ class ProcTable {
       const st = readFileSync(`/proc/${pid}/status`, 'utf8');
       const uid = /^Uid:\s+\d+\s+(\d+)/m.exec(st);
       if (uid) info.euid = Number(uid[1]);
+      const tgid = /^Tgid:\s+(\d+)/m.exec(st);
+      if (tgid) info.tgid = Number(tgid[1]);
+      const name = /^Name:\t(.*)$/m.exec(st);
+      if (name) info.comm = name[1]!;
       info.container = containerFromCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8')) ?? null;
     } catch {
       // gone already
@@ -167,22 +181,76 @@ class ProcTable {
   }
 }
 
-const FORK = / pid=(\d+) child_comm=.* child_pid=(\d+)$/;
-const EXEC = /^filename=(.*) pid=(\d+) old_pid=(\d+)$/;
-const ATTACH = / dst_path=(.*) pid=(\d+) comm=/;
+/** Where each traced event keeps its fields (from the instance's format files). */
+interface Formats {
+  cap: EventFormat;
+  fork: EventFormat;
+  exec: EventFormat;
+  attach?: EventFormat;
+}
 
-function procEvent(procs: ProcTable, event: string, payload: string): void {
-  let m: RegExpExecArray | null;
-  if (event === 'sched_process_fork' && (m = FORK.exec(payload))) procs.fork(Number(m[1]), Number(m[2]));
-  else if (event === 'sched_process_exec' && (m = EXEC.exec(payload))) procs.exec(Number(m[2]), Number(m[3]), m[1]!);
-  else if (event === 'cgroup_attach_task' && (m = ATTACH.exec(payload))) procs.attach(Number(m[2]), m[1]!);
+type Ev =
+  | { ts: number; kind: 'cap'; tid: number; cred: string; cap: number; ret: number }
+  | { ts: number; kind: 'fork'; parent: number; child: number; comm: string }
+  | { ts: number; kind: 'exec'; pid: number; oldPid: number; filename: string }
+  | { ts: number; kind: 'attach'; pid: number; path: string };
+
+/** Decode one batch of raw pages into events, in time order across CPUs. */
+function decodePages(pages: { cpu: number; page: Buffer }[], f: Formats): Ev[] {
+  const out: Ev[] = [];
+  const cf = f.cap.fields;
+  const capOff = cf.cap!.offset;
+  const retOff = cf.ret!.offset;
+  for (const { page } of pages) {
+    walkPage(page, (ts, off) => {
+      const type = page.readUInt16LE(off);
+      if (type === f.cap.id) {
+        out.push({
+          ts,
+          kind: 'cap',
+          tid: page.readInt32LE(off + 4),
+          cred: readPtr(page, off, cf.cred!),
+          cap: page.readInt32LE(off + capOff),
+          ret: page.readInt32LE(off + retOff),
+        });
+      } else if (type === f.fork.id) {
+        const x = f.fork.fields;
+        out.push({
+          ts,
+          kind: 'fork',
+          parent: page.readInt32LE(off + x.parent_pid!.offset),
+          child: page.readInt32LE(off + x.child_pid!.offset),
+          comm: readDataLocString(page, off, x.child_comm!),
+        });
+      } else if (type === f.exec.id) {
+        const x = f.exec.fields;
+        out.push({
+          ts,
+          kind: 'exec',
+          pid: page.readInt32LE(off + x.pid!.offset),
+          oldPid: page.readInt32LE(off + x.old_pid!.offset),
+          filename: readDataLocString(page, off, x.filename!),
+        });
+      } else if (f.attach && type === f.attach.id) {
+        const x = f.attach.fields;
+        out.push({
+          ts,
+          kind: 'attach',
+          pid: page.readInt32LE(off + x.pid!.offset),
+          path: readDataLocString(page, off, x.dst_path!),
+        });
+      }
+    });
+  }
+  // Pages of one CPU are in order already; a stable sort interleaves the CPUs.
+  if (pages.length > 1 && pages.some((p) => p.cpu !== pages[0]!.cpu)) out.sort((a, b) => a.ts - b.ts);
+  return out;
 }
 
 export class Follower {
   private readonly inst: TraceInstance;
   private readonly opts: FollowOptions;
-  private stopMarker: { marker?: string } = {};
-  private reader: ReturnType<TraceInstance['openPipe']> | undefined;
+  private reader: RawPipeReader | undefined;
   private stopped = false;
   private ready = false;
   private lostSoFar = 0;
@@ -202,8 +270,8 @@ export class Follower {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    // Before run() is recording, run() writes the marker itself once it is.
-    if (this.ready && this.reader) this.stopMarker.marker = this.reader.stopMarker();
+    // Before run() is recording, run() stops the reader itself once it is.
+    if (this.ready && this.reader) this.reader.stop();
   }
 
   private checkLoss(): LossCounters {
@@ -232,6 +300,8 @@ export class Follower {
     const procs = new ProcTable(o.stateDir);
     let events = 0;
     let filteredOut = 0;
+    let firstEventAt: number | undefined;
+    let lastEventAt: number | undefined;
     const lossTimer = setInterval(() => this.checkLoss(), 1000);
     const durationTimer = o.durationMs !== undefined ? setTimeout(() => this.stop(), o.durationMs) : undefined;
     try {
@@ -247,57 +317,70 @@ export class Follower {
       inst.enableEvent('sched', 'sched_process_fork');
       inst.enableEvent('sched', 'sched_process_exec');
       if (hasEvent(ensureTracefs(), 'cgroup', 'cgroup_attach_task')) inst.enableEvent('cgroup', 'cgroup_attach_task');
-      this.reader = inst.openPipe();
-      const reading = this.reader.run((lines) => {
+      const fmt = (sys: string, ev: string) => parseEventFormat(inst.read(`events/${sys}/${ev}/format`));
+      const formats: Formats = {
+        cap: fmt('capability', 'cap_capable'),
+        fork: fmt('sched', 'sched_process_fork'),
+        exec: fmt('sched', 'sched_process_exec'),
+        ...(hasEvent(ensureTracefs(), 'cgroup', 'cgroup_attach_task')
+          ? { attach: fmt('cgroup', 'cgroup_attach_task') }
+          : {}),
+      };
+      this.reader = inst.openRaw();
+      const reading = this.reader.run((pages) => {
         const now = Date.now();
         const time = new Date(now).toISOString();
-        for (const text of lines) {
-          const l = parseTraceLine(text);
-          if (!l) continue;
-          if (l.event !== 'cap_capable') {
-            procEvent(procs, l.event, l.payload);
-            continue;
+        for (const e of decodePages(pages, formats)) {
+          if (e.kind === 'fork') procs.fork(e.parent, e.child, e.comm);
+          else if (e.kind === 'exec') procs.exec(e.pid, e.oldPid, e.filename);
+          else if (e.kind === 'attach') procs.attach(e.pid, e.path);
+          else {
+            events++;
+            firstEventAt ??= now;
+            lastEventAt = now;
+            const p = procs.get(e.tid);
+            const tgid = p.tgid ?? e.tid;
+            if (o.container !== undefined && !p.container?.id.startsWith(o.container)) {
+              filteredOut++;
+              continue;
+            }
+            const cap = capInfo(e.cap)?.name ?? `CAP_${e.cap}`;
+            const rec: Omit<AuditRecord, 'time'> & {
+              time: string;
+              exe?: string;
+              container?: string;
+              engine?: string;
+            } = {
+              time,
+              verdict: 'denied',
+              host: 'linux',
+              syscall: 'capable',
+              cap,
+              capNumber: e.cap,
+              errno: errnoName(-e.ret),
+              stage: 'kernel',
+              reason: `the kernel refused ${cap} (capability:cap_capable)`,
+              tid: e.tid,
+              tgid,
+              comm: p.comm ?? '',
+            };
+            const euid = procs.euid(e.tid, p, e.cred);
+            if (euid !== undefined) rec.euid = euid;
+            if (p.exe !== undefined) rec.exe = p.exe;
+            if (p.container) {
+              rec.container = p.container.id;
+              rec.engine = p.container.engine;
+              rec.subject = `container ${p.container.id.slice(0, 12)}`;
+            }
+            const profile = p.container ? procs.profileOf(p.container.id) : undefined;
+            if (profile !== undefined) rec.profile = profile;
+            o.writer.write(rec);
           }
-          const c = parseCapCapable(l.payload);
-          if (!c) continue;
-          events++;
-          const tgid = l.tgid >= 0 ? l.tgid : l.tid;
-          const p = procs.get(tgid);
-          if (o.container !== undefined && !p.container?.id.startsWith(o.container)) {
-            filteredOut++;
-            continue;
-          }
-          const cap = capInfo(c.cap)?.name ?? `CAP_${c.cap}`;
-          const rec: Omit<AuditRecord, 'time'> & { time: string; exe?: string; container?: string; engine?: string } = {
-            time,
-            verdict: 'denied',
-            host: 'linux',
-            syscall: 'capable',
-            cap,
-            capNumber: c.cap,
-            errno: errnoName(-c.ret),
-            stage: 'kernel',
-            reason: `the kernel refused ${cap} (capability:cap_capable)`,
-            tid: l.tid,
-            tgid,
-            comm: l.comm,
-          };
-          const euid = procs.euid(tgid, p, c.cred);
-          if (euid !== undefined) rec.euid = euid;
-          if (p.exe !== undefined) rec.exe = p.exe;
-          if (p.container) {
-            rec.container = p.container.id;
-            rec.engine = p.container.engine;
-            rec.subject = `container ${p.container.id.slice(0, 12)}`;
-          }
-          const profile = p.container ? procs.profileOf(p.container.id) : undefined;
-          if (profile !== undefined) rec.profile = profile;
-          o.writer.write(rec);
         }
-      }, this.stopMarker);
+      });
       inst.setTracing(true);
       this.ready = true;
-      if (this.stopped) this.stopMarker.marker = this.reader.stopMarker();
+      if (this.stopped) this.reader.stop();
       o.onReady?.(inst.name);
       await reading;
       const loss = this.checkLoss();
@@ -309,6 +392,7 @@ export class Follower {
         lost: loss.overrun + loss.dropped,
         loss,
         seconds: (Date.now() - t0) / 1000,
+        ...(firstEventAt !== undefined ? { firstEventAt, lastEventAt } : {}),
         instance: inst.name,
       };
     } finally {

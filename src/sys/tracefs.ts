@@ -64,7 +64,7 @@ export class TraceInstance {
   readonly name: string;
   readonly dir: string;
   private removed = false;
-  private readers = new Set<TracePipeReader>();
+  private readers = new Set<{ closeNow(): void }>();
 
   private constructor(root: string, name: string) {
     this.name = name;
@@ -174,8 +174,14 @@ export class TraceInstance {
     return r;
   }
 
+  openRaw(): RawPipeReader {
+    const r = new RawPipeReader(this);
+    this.readers.add(r);
+    return r;
+  }
+
   /** @internal */
-  forget(r: TracePipeReader): void {
+  forget(r: { closeNow(): void }): void {
     this.readers.delete(r);
   }
 
@@ -286,5 +292,97 @@ export class TracePipeReader {
     const m = `capctl-stop-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
     this.inst.mark(m);
     return m;
+  }
+}
+
+/**
+ * Reads every CPU's `trace_pipe_raw` (binary ring-buffer pages, parsed by src/caps/ringbuf.ts),
+ * without blocking: each CPU is drained until EAGAIN, then all are polled again after a short
+ * pause. Binary pages cost the kernel no formatting, which is what limits trace_pipe under a
+ * flood. stop() turns tracing off and run() ends once every buffer is empty, so everything
+ * recorded before stop() is delivered.
+ */
+export class RawPipeReader {
+  private readonly fds: { cpu: number; fd: number }[] = [];
+  private readonly inst: TraceInstance;
+  readonly pageSize: number;
+  private stopping = false;
+  private closed = false;
+
+  constructor(inst: TraceInstance) {
+    this.inst = inst;
+    let kb = 4;
+    try {
+      kb = Number(inst.read('buffer_subbuf_size_kb').trim()) || 4;
+    } catch {
+      // older kernels: one page
+    }
+    this.pageSize = kb * 1024;
+    const cpus = readdirSync(inst.path('per_cpu'))
+      .filter((d) => /^cpu\d+$/.test(d))
+      .map((d) => Number(d.slice(3)))
+      .sort((a, b) => a - b);
+    for (const cpu of cpus) {
+      this.fds.push({
+        cpu,
+        fd: openSync(inst.path(`per_cpu/cpu${cpu}/trace_pipe_raw`), constants.O_RDONLY | constants.O_NONBLOCK),
+      });
+    }
+  }
+
+  /** Every page there is now, per CPU, in reading order. */
+  private drain(): { cpu: number; page: Buffer }[] {
+    const out: { cpu: number; page: Buffer }[] = [];
+    for (const { cpu, fd } of this.fds) {
+      for (let k = 0; k < 4096; k++) {
+        const page = Buffer.allocUnsafe(this.pageSize);
+        let n: number;
+        try {
+          n = readSync(fd, page, 0, this.pageSize, null);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'EAGAIN' || code === 'EINTR') break;
+          throw err;
+        }
+        if (n <= 0) break;
+        out.push({ cpu, page: n === this.pageSize ? page : page.subarray(0, n) });
+      }
+    }
+    return out;
+  }
+
+  async run(onPages: (pages: { cpu: number; page: Buffer }[]) => void, idleMs = 5): Promise<void> {
+    try {
+      while (!this.closed) {
+        const stopping = this.stopping;
+        const pages = this.drain();
+        if (pages.length > 0) onPages(pages);
+        if (stopping && pages.length === 0) break;
+        if (pages.length === 0) await new Promise((r) => setTimeout(r, idleMs));
+        else await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      this.closeNow();
+    }
+  }
+
+  /** Stop recording; run() returns after delivering what was recorded. */
+  stop(): void {
+    if (this.stopping) return;
+    this.inst.setTracing(false);
+    this.stopping = true;
+  }
+
+  closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const { fd } of this.fds) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.inst.forget(this);
   }
 }
