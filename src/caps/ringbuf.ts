@@ -82,8 +82,8 @@ export function walkPage(
       continue;
     }
     if (typeLen === TYPE_TIME_STAMP) {
-      // Absolute: low 27 bits in the header, the rest in the next word (ns; upper bits of the
-      // page's timestamp kept, as ring_buffer does).
+      // Absolute (only in absolute-timestamp mode, which capctl never sets): low 27 bits in
+      // the header, the next 32 in the following word.
       const abs = delta + page.readUInt32LE(p + 4) * 2 ** 27;
       ts = abs;
       p += 8;

@@ -17,11 +17,11 @@ import type { AuditRecord } from '../audit/record.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { capInfo } from '../caps/catalog.js';
 import { errnoName } from '../caps/errno.js';
-import { type EventFormat, parseEventFormat, readDataLocString, readPtr, walkPage } from '../caps/ringbuf.js';
 import { findBinding } from '../policy/index.js';
 import { ensureTracefs, hasEvent, type LossCounters, type RawPipeReader, TraceInstance } from '../sys/tracefs.js';
 import { type ContainerRef, containerFromCgroup } from './cgroup.js';
 import { requireCapTracepoint } from './learn.js';
+import { decodePages, type Formats, loadFormats } from './rawevents.js';
 
 export interface FollowOptions {
   writer: AuditWriter;
@@ -181,72 +181,6 @@ class ProcTable {
   }
 }
 
-/** Where each traced event keeps its fields (from the instance's format files). */
-interface Formats {
-  cap: EventFormat;
-  fork: EventFormat;
-  exec: EventFormat;
-  attach?: EventFormat;
-}
-
-type Ev =
-  | { ts: number; kind: 'cap'; tid: number; cred: string; cap: number; ret: number }
-  | { ts: number; kind: 'fork'; parent: number; child: number; comm: string }
-  | { ts: number; kind: 'exec'; pid: number; oldPid: number; filename: string }
-  | { ts: number; kind: 'attach'; pid: number; path: string };
-
-/** Decode one batch of raw pages into events, in time order across CPUs. */
-function decodePages(pages: { cpu: number; page: Buffer }[], f: Formats): Ev[] {
-  const out: Ev[] = [];
-  const cf = f.cap.fields;
-  const capOff = cf.cap!.offset;
-  const retOff = cf.ret!.offset;
-  for (const { page } of pages) {
-    walkPage(page, (ts, off) => {
-      const type = page.readUInt16LE(off);
-      if (type === f.cap.id) {
-        out.push({
-          ts,
-          kind: 'cap',
-          tid: page.readInt32LE(off + 4),
-          cred: readPtr(page, off, cf.cred!),
-          cap: page.readInt32LE(off + capOff),
-          ret: page.readInt32LE(off + retOff),
-        });
-      } else if (type === f.fork.id) {
-        const x = f.fork.fields;
-        out.push({
-          ts,
-          kind: 'fork',
-          parent: page.readInt32LE(off + x.parent_pid!.offset),
-          child: page.readInt32LE(off + x.child_pid!.offset),
-          comm: readDataLocString(page, off, x.child_comm!),
-        });
-      } else if (type === f.exec.id) {
-        const x = f.exec.fields;
-        out.push({
-          ts,
-          kind: 'exec',
-          pid: page.readInt32LE(off + x.pid!.offset),
-          oldPid: page.readInt32LE(off + x.old_pid!.offset),
-          filename: readDataLocString(page, off, x.filename!),
-        });
-      } else if (f.attach && type === f.attach.id) {
-        const x = f.attach.fields;
-        out.push({
-          ts,
-          kind: 'attach',
-          pid: page.readInt32LE(off + x.pid!.offset),
-          path: readDataLocString(page, off, x.dst_path!),
-        });
-      }
-    });
-  }
-  // Pages of one CPU are in order already; a stable sort interleaves the CPUs.
-  if (pages.length > 1 && pages.some((p) => p.cpu !== pages[0]!.cpu)) out.sort((a, b) => a.ts - b.ts);
-  return out;
-}
-
 export class Follower {
   private readonly inst: TraceInstance;
   private readonly opts: FollowOptions;
@@ -307,8 +241,6 @@ export class Follower {
     try {
       const inst = this.inst;
       inst.setTracing(false);
-      inst.option('record-tgid', true);
-      inst.option('irq-info', false);
       inst.option('overwrite', false);
       inst.setBufferKb(o.bufferKb ?? 8192);
       inst.enableEvent('capability', 'cap_capable', followFilter(o));
@@ -317,15 +249,7 @@ export class Follower {
       inst.enableEvent('sched', 'sched_process_fork');
       inst.enableEvent('sched', 'sched_process_exec');
       if (hasEvent(ensureTracefs(), 'cgroup', 'cgroup_attach_task')) inst.enableEvent('cgroup', 'cgroup_attach_task');
-      const fmt = (sys: string, ev: string) => parseEventFormat(inst.read(`events/${sys}/${ev}/format`));
-      const formats: Formats = {
-        cap: fmt('capability', 'cap_capable'),
-        fork: fmt('sched', 'sched_process_fork'),
-        exec: fmt('sched', 'sched_process_exec'),
-        ...(hasEvent(ensureTracefs(), 'cgroup', 'cgroup_attach_task')
-          ? { attach: fmt('cgroup', 'cgroup_attach_task') }
-          : {}),
-      };
+      const formats: Formats = loadFormats(inst, ['cap', 'fork', 'exec', 'attach']);
       this.reader = inst.openRaw();
       const reading = this.reader.run((pages) => {
         const now = Date.now();
@@ -334,7 +258,7 @@ export class Follower {
           if (e.kind === 'fork') procs.fork(e.parent, e.child, e.comm);
           else if (e.kind === 'exec') procs.exec(e.pid, e.oldPid, e.filename);
           else if (e.kind === 'attach') procs.attach(e.pid, e.path);
-          else {
+          else if (e.kind === 'cap') {
             events++;
             firstEventAt ??= now;
             lastEventAt = now;

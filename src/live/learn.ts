@@ -24,10 +24,10 @@ import { capInfo } from '../caps/catalog.js';
 import { ERRNO_NAMES } from '../caps/errno.js';
 import { CapctlError } from '../caps/errors.js';
 import { syscallName } from '../caps/syscalls-x86_64.js';
-import { parseCapCapable, parseSysEnter, parseSysExit, parseTraceLine } from '../caps/trace-line.js';
 import { packageRoot } from '../policy/paths.js';
 import { ensureTracefs, hasEvent, type LossCounters, TraceInstance } from '../sys/tracefs.js';
 import { currentCredential, resolveCommand } from './exec.js';
+import { decodePages, type Ev, eventName, loadFormats } from './rawevents.js';
 
 const SYS_EXECVE = 59;
 const SYS_EXECVEAT = 322;
@@ -122,35 +122,36 @@ export class CheckCollector {
     this.started = skipExecs === 0;
   }
 
-  line(text: string): void {
-    const l = parseTraceLine(text);
-    if (!l) return;
-    if (l.event === 'sys_enter') {
-      const e = parseSysEnter(l.payload);
-      if (!e) return;
-      if (!this.started && l.tid === this.rootPid && (e.nr === SYS_EXECVE || e.nr === SYS_EXECVEAT)) {
+  private readonly comms = new Map<number, string>();
+
+  /** One decoded event (src/live/rawevents.ts), in time order. */
+  event(e: Ev): void {
+    if (e.kind === 'enter') {
+      if (!this.started && e.tid === this.rootPid && (e.nr === SYS_EXECVE || e.nr === SYS_EXECVEAT)) {
         this.execsSeen++;
         if (this.execsSeen >= this.skipExecs) this.started = true;
       }
-      this.open.set(l.tid, { nr: e.nr, checks: [] });
-    } else if (l.event === 'sys_exit') {
-      const e = parseSysExit(l.payload);
-      const cur = this.open.get(l.tid);
-      this.open.delete(l.tid);
-      if (!e || !cur) return;
+      this.open.set(e.tid, { nr: e.nr, checks: [] });
+    } else if (e.kind === 'exit') {
+      const cur = this.open.get(e.tid);
+      this.open.delete(e.tid);
+      if (!cur) return;
       for (const c of cur.checks) this.close(c, e.ret);
-    } else if (l.event === 'cap_capable') {
+    } else if (e.kind === 'fork') {
+      this.comms.set(e.child, e.comm);
+    } else if (e.kind === 'exec') {
+      this.comms.set(e.pid, e.filename.slice(e.filename.lastIndexOf('/') + 1).slice(0, 15));
+    } else if (e.kind === 'cap') {
       if (!this.started) return;
-      const c = parseCapCapable(l.payload);
-      if (!c) return;
-      const cur = this.open.get(l.tid);
+      const cur = this.open.get(e.tid);
       const check: CapCheck = {
-        tid: l.tid,
-        tgid: l.tgid,
-        comm: l.comm,
-        cap: c.cap,
-        ret: c.ret,
-        capableNsNull: c.capableNsNull,
+        tid: e.tid,
+        // Raw events carry the thread id only; the records name it as the process too.
+        tgid: e.tid,
+        comm: this.comms.get(e.tid) ?? '',
+        cap: e.cap,
+        ret: e.ret,
+        capableNsNull: e.capableNsNull,
         syscall: cur ? syscallName(cur.nr) : null,
         sysRet: null,
         cls: 'no-syscall',
@@ -236,8 +237,6 @@ export async function traceRun(opts: LearnOptions): Promise<{
   let child: ReturnType<typeof spawn> | undefined;
   try {
     inst.setTracing(false);
-    inst.option('record-tgid', true);
-    inst.option('irq-info', false);
     inst.option('event-fork', true);
     inst.option('overwrite', false);
     inst.setBufferKb(opts.bufferKb ?? 16384);
@@ -281,20 +280,21 @@ export async function traceRun(opts: LearnOptions): Promise<{
     // Skip the launcher's own execs: sh -> CMD is one, sh -> node -> CMD two.
     const collector = new CheckCollector(pid, opts.uid !== undefined ? 2 : 1);
     inst.setEventPids([pid]);
-    inst.enableEvent('raw_syscalls', 'sys_enter');
-    inst.enableEvent('raw_syscalls', 'sys_exit');
-    inst.enableEvent('capability', 'cap_capable');
-    const reader = inst.openPipe();
-    const stop: { marker?: string } = {};
-    const reading = reader.run((lines) => {
-      for (const l of lines) collector.line(l);
-    }, stop);
+    const kinds = ['enter', 'exit', 'cap', 'fork', 'exec'] as const;
+    for (const k of kinds) inst.enableEvent(...eventName(k));
+    const formats = loadFormats(inst, kinds);
+    // Binary pages: the kernel's text formatting would dominate the cost of a syscall-heavy
+    // command (three events per syscall).
+    const reader = inst.openRaw();
+    const reading = reader.run((pages) => {
+      for (const e of decodePages(pages, formats)) collector.event(e);
+    });
     inst.setTracing(true);
     const go = child.stdio[3] as NodeJS.WritableStream;
     go.end('go\n');
     const status = await exited;
     await errDone;
-    stop.marker = reader.stopMarker();
+    reader.stop();
     await reading;
     const lost = inst.loss();
     if (opts.audit) for (const c of collector.checks) auditCheck(opts.audit, c);

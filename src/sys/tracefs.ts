@@ -1,7 +1,7 @@
 /**
  * tracefs: a private tracing instance (instances/NAME — never the global buffer, which other
  * tools share), its events, filters, pid list and options, its per-CPU loss counters, and a
- * reader of its trace_pipe. Files only, plus mount(2) when tracefs is not mounted yet.
+ * reader of its per-CPU binary pipes (trace_pipe_raw). Files only, plus mount(2) when tracefs is not mounted yet.
  *
  * Every instance created here is removed on process exit (also after an uncaught error);
  * callers remove it earlier on SIGINT/SIGTERM. rmdir of an instance whose trace_pipe is still
@@ -139,11 +139,6 @@ export class TraceInstance {
     this.write('buffer_size_kb', `${kb}\n`);
   }
 
-  /** A line in this instance's buffer (trace_marker): lets a reader find "everything up to now". */
-  mark(text: string): void {
-    this.write('trace_marker', `${text}\n`);
-  }
-
   loss(): LossCounters {
     const out: LossCounters = { overrun: 0, dropped: 0, perCpu: [] };
     let cpus: string[];
@@ -166,12 +161,6 @@ export class TraceInstance {
       out.dropped += c.dropped;
     }
     return out;
-  }
-
-  openPipe(): TracePipeReader {
-    const r = new TracePipeReader(this);
-    this.readers.add(r);
-    return r;
   }
 
   openRaw(): RawPipeReader {
@@ -210,88 +199,6 @@ export class TraceInstance {
     }
     this.removed = true;
     live.delete(this);
-  }
-}
-
-/**
- * Reads trace_pipe without blocking: the file is opened O_NONBLOCK and drained with
- * synchronous reads until EAGAIN, then polled again after a short pause. A read returns at most
- * one page of text, so a blocking read per event-loop turn (through libuv's pool) falls far
- * behind a flood of events (measured: 150k of 500k lost at 88k events/s) while this loop keeps
- * up with the kernel. stop() writes a marker line into the instance and reading goes on until
- * it arrives, so everything recorded before stop() is delivered.
- */
-export class TracePipeReader {
-  private fd: number;
-  private readonly inst: TraceInstance;
-  private closed = false;
-
-  constructor(inst: TraceInstance) {
-    this.inst = inst;
-    this.fd = openSync(inst.path('trace_pipe'), constants.O_RDONLY | constants.O_NONBLOCK);
-  }
-
-  /**
-   * Call `onLines` with batches of complete lines until `stopToken.marker` (set later by the
-   * caller from stopMarker()) has been read, or the reader is closed.
-   */
-  async run(onLines: (lines: string[]) => void, stopToken: { marker?: string } = {}, idleMs = 5): Promise<void> {
-    const buf = Buffer.alloc(1 << 16);
-    let rest = '';
-    while (!this.closed) {
-      // Drain what is there, in batches of up to ~1 MiB of text per callback.
-      let text = rest;
-      let got = 0;
-      for (;;) {
-        let n: number;
-        try {
-          n = readSync(this.fd, buf, 0, buf.length, null);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
-          throw err;
-        }
-        if (n <= 0) break;
-        text += buf.toString('utf8', 0, n);
-        got += n;
-        if (got >= 1 << 20) break;
-      }
-      const cut = text.lastIndexOf('\n');
-      if (cut < 0) rest = text;
-      else {
-        rest = text.slice(cut + 1);
-        const lines = text.slice(0, cut).split('\n');
-        const marker = stopToken.marker;
-        if (marker !== undefined) {
-          const at = lines.findIndex((l) => l.endsWith(marker));
-          if (at >= 0) {
-            onLines(lines.slice(0, at));
-            break;
-          }
-        }
-        onLines(lines);
-      }
-      if (got < 1 << 20) await new Promise((r) => setTimeout(r, idleMs));
-    }
-    this.closeNow();
-  }
-
-  /** Close the pipe (unread events stay in the buffer and go with the instance). */
-  closeNow(): void {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      closeSync(this.fd);
-    } catch {
-      // already closed
-    }
-    this.inst.forget(this);
-  }
-
-  /** Write a unique marker line into the instance; run() ends when it reads it. */
-  stopMarker(): string {
-    const m = `capctl-stop-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-    this.inst.mark(m);
-    return m;
   }
 }
 

@@ -115,7 +115,9 @@ describe.skipIf(!isRoot)('capctl exec (needs root)', () => {
   });
 
   it('--container without a binding fails closed', () => {
-    const r = capctl(['exec', '--container', 'capctl-i9-none', '--state-dir', '/nonexistent-capctl-i9', '--', 'true']);
+    const state = mkdtempSync(join(tmpdir(), 'capctl-i9-state-'));
+    const r = capctl(['exec', '--container', 'capctl-i9-none', '--state-dir', state, '--', 'echo', 'RAN']);
+    expect(r.stdout).toBe('');
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('refusing to run: no profile is attached to container capctl-i9-none');
   });
