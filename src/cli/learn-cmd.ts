@@ -4,11 +4,14 @@ import type { Command } from 'commander';
 import { createAuditWriter } from '../audit/writer.js';
 import { inputError } from '../caps/errors.js';
 import { lookupGroup, lookupUser } from '../live/ids.js';
-import { type LearnOptions, learn, profileYaml } from '../live/learn.js';
+import { containerPids, type LearnOptions, learn, observe, profileYaml } from '../live/learn.js';
 import { atomicWrite } from '../policy/index.js';
 import { formatTable, printJson } from './output.js';
 
 interface LearnCliOpts {
+  pid?: string;
+  container?: string;
+  duration?: string;
   out?: string;
   audit?: string;
   user?: string;
@@ -22,7 +25,10 @@ export function register(program: Command): void {
   program
     .command('learn')
     .description('run a command, record every capability check the kernel makes for it, and write the minimal profile')
-    .argument('<CMD...>', 'the command and its arguments (after --)')
+    .argument('[CMD...]', 'the command and its arguments (after --)')
+    .option('--pid <PID>', 'instead of CMD: observe this running process and its descendants')
+    .option('--container <ID>', 'instead of CMD: observe the processes of this container (id or prefix)')
+    .option('--duration <S>', 'with --pid/--container: observe for S seconds (SIGINT/SIGTERM end early)')
     .option('--out <PROFILE>', 'write the learnt profile (YAML) here, atomically')
     .option('--audit <LOG>', 'append one audit record per capability check to LOG')
     .option('--user <U>', 'learn for this user: the command runs as U with every capability ambient')
@@ -42,11 +48,20 @@ Needs root and the cap_capable tracepoint (Linux 6.14+).
 Examples:
   capctl learn -- ping -c1 127.0.0.1
   capctl learn --out nice.yaml -- nice -n -5 true
-  capctl learn --audit learn.log --json -- chown 1:1 /tmp/file`,
+  capctl learn --audit learn.log --json -- chown 1:1 /tmp/file
+  capctl learn --pid 1234 --duration 30 --out observed.yaml
+
+With --pid or --container nothing can be re-run: the result lists the candidates (granted
+checks in syscalls that succeeded), marked unverified.`,
     )
     .action(async (argv: string[], o: LearnCliOpts) => {
       if (!/^[a-z0-9][a-z0-9._-]*$/i.test(o.name))
         throw inputError('bad-name', `--name "${o.name}" is not a profile name`);
+      const observing = o.pid !== undefined || o.container !== undefined;
+      if (observing && argv.length > 0) throw inputError('usage', 'give CMD or --pid/--container, not both');
+      if (observing && o.duration === undefined) throw inputError('usage', '--pid/--container need --duration S');
+      if (!observing && argv.length === 0)
+        throw inputError('usage', 'no command given (capctl learn [options] -- CMD ARGS)');
       const opts: LearnOptions = { argv, verify: o.verify };
       if (o.user !== undefined) {
         const u = lookupUser(o.user);
@@ -58,7 +73,17 @@ Examples:
       if (writer) opts.audit = writer;
       let r: Awaited<ReturnType<typeof learn>>;
       try {
-        r = await learn(opts);
+        if (observing) {
+          if (!/^\d+(\.\d+)?$/.test(o.duration!))
+            throw inputError('bad-number', `--duration wants seconds, not "${o.duration}"`);
+          let pids: number[];
+          if (o.pid !== undefined) {
+            if (!/^\d+$/.test(o.pid)) throw inputError('bad-pid', `--pid wants a number, not "${o.pid}"`);
+            pids = [Number(o.pid)];
+          } else pids = containerPids(o.container!);
+          if (pids.length === 0) throw inputError('no-process', `no process of container ${o.container} is running`);
+          r = await observe({ pids, durationMs: Number(o.duration) * 1000, ...(writer ? { audit: writer } : {}) });
+        } else r = await learn(opts);
       } finally {
         writer?.close();
       }
@@ -69,7 +94,9 @@ Examples:
           dirname(path),
           path.slice(dirname(path).length + 1),
           profileYaml(o.name, caps, [
-            `capctl learn -- ${argv.join(' ')}`,
+            observing
+              ? `capctl learn ${o.pid !== undefined ? `--pid ${o.pid}` : `--container ${o.container}`} --duration ${o.duration}`
+              : `capctl learn -- ${argv.join(' ')}`,
             r.verified
               ? 'verified: the command succeeds with these and fails without any one of them'
               : `NOT verified: ${r.note ?? 'verification skipped'}`,
@@ -95,6 +122,8 @@ Examples:
         );
       }
       if (r.note) process.stderr.write(`capctl: ${r.note}\n`);
-      if (r.lost.overrun + r.lost.dropped > 0 || (opts.verify !== false && !r.verified)) process.exitCode = 1;
+      if (r.lost.overrun + r.lost.dropped > 0 || (!observing && opts.verify !== false && !r.verified)) {
+        process.exitCode = 1;
+      }
     });
 }

@@ -16,7 +16,7 @@
  *    checked by running, not guessed. docs/live.md lists the classes of checks.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditWriter } from '../audit/writer.js';
@@ -25,7 +25,9 @@ import { ERRNO_NAMES } from '../caps/errno.js';
 import { CapctlError } from '../caps/errors.js';
 import { syscallName } from '../caps/syscalls-x86_64.js';
 import { packageRoot } from '../policy/paths.js';
+import { listPids, listTids } from '../sys/proc.js';
 import { ensureTracefs, hasEvent, type LossCounters, TraceInstance } from '../sys/tracefs.js';
+import { containerFromCgroup } from './cgroup.js';
 import { currentCredential, resolveCommand } from './exec.js';
 import { decodePages, type Ev, eventName, loadFormats } from './rawevents.js';
 
@@ -302,6 +304,109 @@ export async function traceRun(opts: LearnOptions): Promise<{
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+    inst.remove();
+  }
+}
+
+/** Every thread of `roots` and of their descendants, from /proc (for set_event_pid). */
+export function treeTids(roots: readonly number[]): number[] {
+  const children = new Map<number, number[]>();
+  for (const pid of listPids()) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(pid);
+      children.set(ppid, list);
+    } catch {
+      // gone while listing
+    }
+  }
+  const out: number[] = [];
+  const todo = [...roots];
+  const seen = new Set<number>();
+  while (todo.length > 0) {
+    const pid = todo.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    out.push(...(listTids(pid).length > 0 ? listTids(pid) : [pid]));
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+/** The processes of a container (id or id prefix), from their cgroup paths. */
+export function containerPids(id: string): number[] {
+  const out: number[] = [];
+  for (const pid of listPids()) {
+    try {
+      if (containerFromCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.id.startsWith(id)) out.push(pid);
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/**
+ * Observe already running processes (and what they fork) for `durationMs`: the same trace as a
+ * launched command's, but nothing can be re-run, so the result is the candidates, unverified.
+ */
+export async function observe(opts: {
+  pids: readonly number[];
+  durationMs: number;
+  audit?: AuditWriter;
+  bufferKb?: number;
+}): Promise<LearnResult> {
+  const root = ensureTracefs();
+  requireCapTracepoint(root);
+  const tids = treeTids(opts.pids);
+  if (tids.length === 0) throw new CapctlError('no-process', 'no such process to learn from', 'input');
+  const inst = TraceInstance.create('capctl-learn');
+  let stop: () => void = () => {};
+  try {
+    inst.setTracing(false);
+    inst.option('event-fork', true);
+    inst.option('overwrite', false);
+    inst.setBufferKb(opts.bufferKb ?? 16384);
+    inst.setEventPids(tids);
+    const kinds = ['enter', 'exit', 'cap', 'fork', 'exec'] as const;
+    for (const k of kinds) inst.enableEvent(...eventName(k));
+    const formats = loadFormats(inst, kinds);
+    const collector = new CheckCollector(tids[0]!, 0);
+    const reader = inst.openRaw();
+    const reading = reader.run((pages) => {
+      for (const e of decodePages(pages, formats)) collector.event(e);
+    });
+    inst.setTracing(true);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, opts.durationMs);
+      stop = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    reader.stop();
+    await reading;
+    const lost = inst.loss();
+    if (opts.audit) for (const c of collector.checks) auditCheck(opts.audit, c);
+    const findings = collector.findings();
+    return {
+      argv: [],
+      exitStatus: null,
+      checks: collector.checks.length,
+      findings,
+      candidates: findings.filter((f) => (f.classes.candidate ?? 0) > 0).map((f) => f.name),
+      runs: [],
+      lost,
+      verified: false,
+      note: `observed ${tids.length} thread(s) for ${opts.durationMs / 1000} s: candidates only (a running process cannot be re-run to verify them)`,
+    };
+  } finally {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
     inst.remove();
   }
 }
