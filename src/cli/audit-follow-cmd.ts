@@ -63,7 +63,7 @@ Examples:
     .action(async (o: FollowCliOpts) => {
       const rate = positive(o.rate, '--rate', true);
       const bufferKb = positive(o.bufferKb, '--buffer-kb');
-      const writer = createAuditWriter({ dest: o.out ?? 1, ratePerSecond: rate });
+      const writer = createAuditWriter({ dest: o.out ?? '-', ratePerSecond: rate });
       const follower = new Follower({
         writer,
         ...(o.cap !== undefined ? { cap: parseCap(o.cap) } : {}),

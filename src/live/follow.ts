@@ -213,9 +213,8 @@ export class Follower {
     const total = loss.overrun + loss.dropped;
     if (total > this.lostSoFar) {
       this.opts.writer.note({
-        verdict: 'lost',
         host: 'linux',
-        source: `tracefs ${this.inst.name}`,
+        tracer: `tracefs ${this.inst.name}`,
         lost: total - this.lostSoFar,
         lostTotal: total,
         overrun: loss.overrun,
@@ -269,12 +268,7 @@ export class Follower {
               continue;
             }
             const cap = capInfo(e.cap)?.name ?? `CAP_${e.cap}`;
-            const rec: Omit<AuditRecord, 'time'> & {
-              time: string;
-              exe?: string;
-              container?: string;
-              engine?: string;
-            } = {
+            const rec: Omit<AuditRecord, 'time' | 'seq'> & { time: string } = {
               time,
               verdict: 'denied',
               host: 'linux',
@@ -283,7 +277,7 @@ export class Follower {
               capNumber: e.cap,
               errno: errnoName(-e.ret),
               stage: 'kernel',
-              reason: `the kernel refused ${cap} (capability:cap_capable)`,
+              reason: `the kernel refused ${cap} (capability:cap_capable)${p.container ? ` in ${p.container.engine} container ${p.container.id.slice(0, 12)}` : ''}`,
               tid: e.tid,
               tgid,
               comm: p.comm ?? '',
@@ -291,11 +285,8 @@ export class Follower {
             const euid = procs.euid(e.tid, p, e.cred);
             if (euid !== undefined) rec.euid = euid;
             if (p.exe !== undefined) rec.exe = p.exe;
-            if (p.container) {
-              rec.container = p.container.id;
-              rec.engine = p.container.engine;
-              rec.subject = `container ${p.container.id.slice(0, 12)}`;
-            }
+            // The container, as bindings name their targets: `container ID` (the full id).
+            if (p.container) rec.subject = `container ${p.container.id}`;
             const profile = p.container ? procs.profileOf(p.container.id) : undefined;
             if (profile !== undefined) rec.profile = profile;
             o.writer.write(rec);

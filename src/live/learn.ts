@@ -23,7 +23,7 @@ import type { AuditWriter } from '../audit/writer.js';
 import { capInfo } from '../caps/catalog.js';
 import { ERRNO_NAMES } from '../caps/errno.js';
 import { CapctlError } from '../caps/errors.js';
-import { syscallName } from '../caps/syscalls-x86_64.js';
+import { syscallNameOf } from '../caps/syscall-names.js';
 import { packageRoot } from '../policy/paths.js';
 import { listPids, listTids } from '../sys/proc.js';
 import { ensureTracefs, hasEvent, type LossCounters, TraceInstance } from '../sys/tracefs.js';
@@ -154,7 +154,7 @@ export class CheckCollector {
         cap: e.cap,
         ret: e.ret,
         capableNsNull: e.capableNsNull,
-        syscall: cur ? syscallName(cur.nr) : null,
+        syscall: cur ? syscallNameOf(cur.nr) : null,
         sysRet: null,
         cls: 'no-syscall',
       };

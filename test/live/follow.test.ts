@@ -66,8 +66,8 @@ interface Rec {
   verdict: string;
   cap?: string;
   comm?: string;
-  container?: string;
-  engine?: string;
+  subject?: string;
+  reason?: string;
   exe?: string;
   euid?: number;
 }
@@ -159,12 +159,12 @@ describe.skipIf(!canPodman)('capctl audit follow (needs root, tracefs, podman, r
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Rec);
-    const inBox = recs.find((r) => r.cap === 'CAP_NET_RAW' && r.comm === 'ping' && r.container === cid);
+    const inBox = recs.find((r) => r.cap === 'CAP_NET_RAW' && r.comm === 'ping' && r.subject === `container ${cid}`);
     expect(inBox, JSON.stringify(recs.filter((r) => r.cap === 'CAP_NET_RAW'))).toBeDefined();
-    expect(inBox!.engine).toBe('podman');
+    expect(inBox!.reason).toContain(`in podman container ${cid.slice(0, 12)}`);
     const onHost = recs.find((r) => r.cap === 'CAP_CHOWN' && r.comm === 'chown');
     expect(onHost).toBeDefined();
-    expect(onHost!.container).toBeUndefined();
+    expect(onHost!.subject).toBeUndefined();
     expect(onHost!.euid).toBe(65534);
     expect(onHost!.exe).toMatch(/chown$/);
 
