@@ -4,8 +4,9 @@
  * 1. Trace. The command runs (as root with every capability, or as `--user` with every
  *    capability ambient) while a tracefs instance of its own records, for its process tree only
  *    (set_event_pid + event-fork), every `capability:cap_capable` check and the
- *    `raw_syscalls:sys_enter/sys_exit` events around it. Each check thus carries its syscall and
- *    whether that syscall then failed. The child is a shell that waits on a pipe until the pid
+ *    `raw_syscalls:sys_exit` event that ends the syscall it was made in (a thread makes one
+ *    syscall at a time, so sys_enter adds nothing but cost). Each check thus carries its
+ *    syscall and whether that syscall then failed. The child is a shell that waits on a pipe until the pid
  *    filter and the events are in place, then execs the command, so nothing is missed.
  * 2. Verify. The tracepoint cannot tell a check the program needs from one the kernel makes
  *    speculatively or without auditing (it has no `opts` field), so the trace only proposes
@@ -111,41 +112,47 @@ function errnoOf(ret: number): string {
  */
 export class CheckCollector {
   readonly checks: CapCheck[] = [];
-  private open = new Map<number, { nr: number; checks: CapCheck[] }>();
+  /** Checks made on each thread since its last sys_exit: they belong to its next one. */
+  private pending = new Map<number, CapCheck[]>();
   private started: boolean;
   private execsSeen = 0;
   private readonly rootPid: number;
   private readonly skipExecs: number;
+  private readonly comms = new Map<number, string>();
 
-  /** Events count from the `skipExecs`-th execve of `rootPid` on (the launcher's own are not the command's). */
+  /**
+   * Checks count from the `skipExecs`-th successful execve of `rootPid` on, that execve's own
+   * checks included (the launcher's earlier ones are not the command's).
+   */
   constructor(rootPid: number, skipExecs: number) {
     this.rootPid = rootPid;
     this.skipExecs = skipExecs;
     this.started = skipExecs === 0;
   }
 
-  private readonly comms = new Map<number, string>();
-
-  /** One decoded event (src/live/rawevents.ts), in time order. */
+  /**
+   * One decoded event (src/live/rawevents.ts), in time order. Only sys_exit is traced, not
+   * sys_enter: a thread makes one syscall at a time, so the checks since its previous exit are
+   * those of the syscall that exits next (its number and result are in the exit event), and
+   * half the events means half the tracing cost on a syscall-heavy command.
+   */
   event(e: Ev): void {
-    if (e.kind === 'enter') {
-      if (!this.started && e.tid === this.rootPid && (e.nr === SYS_EXECVE || e.nr === SYS_EXECVEAT)) {
-        this.execsSeen++;
-        if (this.execsSeen >= this.skipExecs) this.started = true;
+    if (e.kind === 'exit') {
+      const list = this.pending.get(e.tid);
+      if (list) this.pending.delete(e.tid);
+      if (!this.started) {
+        if (e.tid === this.rootPid && (e.nr === SYS_EXECVE || e.nr === SYS_EXECVEAT) && e.ret === 0) {
+          this.execsSeen++;
+          if (this.execsSeen >= this.skipExecs) this.started = true;
+        }
+        if (!this.started) return;
       }
-      this.open.set(e.tid, { nr: e.nr, checks: [] });
-    } else if (e.kind === 'exit') {
-      const cur = this.open.get(e.tid);
-      this.open.delete(e.tid);
-      if (!cur) return;
-      for (const c of cur.checks) this.close(c, e.ret);
+      if (list) for (const c of list) this.close(c, e.nr, e.ret);
     } else if (e.kind === 'fork') {
       this.comms.set(e.child, e.comm);
     } else if (e.kind === 'exec') {
       this.comms.set(e.pid, e.filename.slice(e.filename.lastIndexOf('/') + 1).slice(0, 15));
     } else if (e.kind === 'cap') {
-      if (!this.started) return;
-      const cur = this.open.get(e.tid);
       const check: CapCheck = {
         tid: e.tid,
         // Raw events carry the thread id only; the records name it as the process too.
@@ -154,17 +161,26 @@ export class CheckCollector {
         cap: e.cap,
         ret: e.ret,
         capableNsNull: e.capableNsNull,
-        syscall: cur ? syscallNameOf(cur.nr) : null,
+        syscall: null,
         sysRet: null,
         cls: 'no-syscall',
       };
-      this.checks.push(check);
-      cur?.checks.push(check);
+      const list = this.pending.get(e.tid);
+      if (list) list.push(check);
+      else this.pending.set(e.tid, [check]);
     }
   }
 
-  private close(c: CapCheck, ret: number): void {
+  /** The end of the trace: checks whose syscall never returned (exit_group) keep 'no-syscall'. */
+  finish(): void {
+    if (this.started) for (const list of this.pending.values()) this.checks.push(...list);
+    this.pending.clear();
+  }
+
+  private close(c: CapCheck, nr: number, ret: number): void {
+    c.syscall = syscallNameOf(nr);
     c.sysRet = ret;
+    this.checks.push(c);
     if (ret >= 0) c.cls = c.ret === 0 ? 'candidate' : 'not-needed';
     else c.cls = c.ret === 0 ? 'failed-anyway' : 'denied';
   }
@@ -282,11 +298,11 @@ export async function traceRun(opts: LearnOptions): Promise<{
     // Skip the launcher's own execs: sh -> CMD is one, sh -> node -> CMD two.
     const collector = new CheckCollector(pid, opts.uid !== undefined ? 2 : 1);
     inst.setEventPids([pid]);
-    const kinds = ['enter', 'exit', 'cap', 'fork', 'exec'] as const;
+    const kinds = ['exit', 'cap', 'fork', 'exec'] as const;
     for (const k of kinds) inst.enableEvent(...eventName(k));
     const formats = loadFormats(inst, kinds);
     // Binary pages: the kernel's text formatting would dominate the cost of a syscall-heavy
-    // command (three events per syscall).
+    // command (two events per syscall).
     const reader = inst.openRaw();
     const reading = reader.run((pages) => {
       for (const e of decodePages(pages, formats)) collector.event(e);
@@ -298,6 +314,7 @@ export async function traceRun(opts: LearnOptions): Promise<{
     await errDone;
     reader.stop();
     await reading;
+    collector.finish();
     const lost = inst.loss();
     if (opts.audit) for (const c of collector.checks) auditCheck(opts.audit, c);
     return { collector, status, stderr: Buffer.concat(errChunks).toString('utf8'), lost };
@@ -370,7 +387,7 @@ export async function observe(opts: {
     inst.option('overwrite', false);
     inst.setBufferKb(opts.bufferKb ?? 16384);
     inst.setEventPids(tids);
-    const kinds = ['enter', 'exit', 'cap', 'fork', 'exec'] as const;
+    const kinds = ['exit', 'cap', 'fork', 'exec'] as const;
     for (const k of kinds) inst.enableEvent(...eventName(k));
     const formats = loadFormats(inst, kinds);
     const collector = new CheckCollector(tids[0]!, 0);
@@ -390,6 +407,7 @@ export async function observe(opts: {
     });
     reader.stop();
     await reading;
+    collector.finish();
     const lost = inst.loss();
     if (opts.audit) for (const c of collector.checks) auditCheck(opts.audit, c);
     const findings = collector.findings();
