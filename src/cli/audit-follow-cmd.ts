@@ -56,9 +56,9 @@ as "verdict":"lost" records. Stops cleanly on SIGINT/SIGTERM and removes its tra
 Needs root and the capability:cap_capable tracepoint (Linux 6.14+).
 
 Examples:
-  capctl audit follow --out /var/log/capctl/denials.log
-  capctl audit follow --cap CAP_NET_RAW --duration 60
-  capctl audit follow --container 3f2a9c --out web.log && capctl audit summary web.log`,
+  capctl audit follow --out denials.log --duration 2
+  capctl audit follow --cap CAP_NET_RAW --duration 1
+  capctl audit follow --container 3f2a9c --out web.log --duration 1 && capctl audit summary web.log`,
     )
     .action(async (o: FollowCliOpts) => {
       const rate = positive(o.rate, '--rate', true);

@@ -49,7 +49,9 @@ Examples:
   capctl exec --profile ping -- ping -c1 127.0.0.1
   capctl exec --profile ping --user 65534 -- grep ^Cap /proc/self/status
   capctl exec --profile ping --user nobody --dry-run -- cat /proc/self/status
-  capctl attach --chroot /srv/x ping && capctl exec --chroot /srv/x -- /bin/sh`,
+
+With a chroot bound to a profile (capctl attach --chroot DIR P), capctl exec --chroot DIR -- CMD
+runs CMD inside DIR under that profile.`,
     )
     .action((argv: string[], o: ExecOpts) => {
       const stateDir = resolveStateDir({ stateDir: o.stateDir });

@@ -48,8 +48,8 @@ Needs root and the cap_capable tracepoint (Linux 6.14+).
 Examples:
   capctl learn -- ping -c1 127.0.0.1
   capctl learn --out nice.yaml -- nice -n -5 true
-  capctl learn --audit learn.log --json -- chown 1:1 /tmp/file
-  capctl learn --pid 1234 --duration 30 --out observed.yaml
+  capctl learn --audit learn.log --json -- chown 1:1 server
+  capctl learn --pid $$ --duration 1 --out observed.yaml
 
 With --pid or --container nothing can be re-run: the result lists the candidates (granted
 checks in syscalls that succeeded), marked unverified.`,
