@@ -18,6 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditWriter } from '../../src/audit/writer.js';
 import { containerFromCgroup } from '../../src/live/cgroup.js';
 import { followFilter } from '../../src/live/follow.js';
 import { bin, capctl, ensureBuilt, has, isRoot, root } from './helpers.js';
@@ -46,6 +47,44 @@ describe('container id from /proc/PID/cgroup', () => {
     expect(containerFromCgroup(`0::/machine.slice/libpod-conmon-${ID}.scope\n`)).toBeUndefined();
     expect(containerFromCgroup('0::/system.slice/docker-abc123.scope\n')).toBeUndefined();
     expect(containerFromCgroup('0::/user.slice/user-0.slice/session-1.scope\n')).toBeUndefined();
+  });
+
+  it('a loss line (writer.note) is bookkeeping the reader counts and reports, not a bad record', () => {
+    ensureBuilt();
+    const dir = mkdtempSync(join(tmpdir(), 'capctl-i9-lost-'));
+    const log = join(dir, 'a.log');
+    const w = createAuditWriter({ dest: log });
+    const rec = {
+      verdict: 'denied' as const,
+      host: 'linux' as const,
+      syscall: 'capable',
+      cap: 'CAP_SETUID',
+      capNumber: 7,
+      errno: 'EPERM',
+      stage: 'kernel',
+      reason: 'the kernel refused CAP_SETUID (capability:cap_capable)',
+      tid: 1,
+      tgid: 1,
+    };
+    w.write(rec);
+    w.note({
+      host: 'linux',
+      tracer: 'tracefs t',
+      lost: 3,
+      lostTotal: 3,
+      overrun: 0,
+      dropped: 3,
+      perCpu: [{ cpu: 1, overrun: 0, dropped: 3 }],
+      reason: 'buffer full',
+    });
+    w.write(rec);
+    w.close();
+    expect(w.written).toBe(2);
+    const r = capctl(['audit', 'summary', log, '--json']);
+    expect(r.status).toBe(0);
+    expect((JSON.parse(r.stdout) as { total: number }).total).toBe(2);
+    expect(r.stderr).toContain('3 event(s) were lost by the tracer before they became records (1 loss line(s))');
+    expect(r.stderr).not.toMatch(/schema|gap/);
   });
 
   it('the in-kernel filter', () => {
