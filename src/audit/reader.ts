@@ -41,6 +41,9 @@ export interface ReadReport {
   /** Rate-limit summaries (`"verdict":"suppressed"`) and the records they stand for. */
   suppressedLines: number;
   suppressedRecords: number;
+  /** Loss lines (`"verdict":"lost"`, audit follow) and the events they say were lost. */
+  lostLines: number;
+  lostEvents: number;
   /** A last line without its newline that is not a whole record: a writer died mid-line. */
   torn: string[];
   /** Breaks in a writer's seq (1,2,3...): how many, and how many records they leave out. */
@@ -96,6 +99,8 @@ export function emptyReport(): ReadReport {
     other: 0,
     suppressedLines: 0,
     suppressedRecords: 0,
+    lostLines: 0,
+    lostEvents: 0,
     torn: [],
     gaps: 0,
     missing: 0,
@@ -389,6 +394,13 @@ export class AuditLogReader {
         this.followSeq(r.seq);
         return undefined;
       }
+      if (c === 'lost') {
+        const r = parsed as { lost: number; seq?: number };
+        this.report.lostLines++;
+        this.report.lostEvents += r.lost;
+        this.followSeq(r.seq);
+        return undefined;
+      }
       if ('invalid' in c) {
         // It still took its number from the writer: not a gap.
         const q = (parsed as { seq?: unknown } | null)?.seq;
@@ -469,6 +481,10 @@ export function formatReadReport(r: ReadReport): string[] {
   if (r.suppressedRecords)
     out.push(
       `${r.suppressedRecords} record(s) were dropped by the writer's rate limit (${r.suppressedLines} summary line(s))`,
+    );
+  if (r.lostEvents)
+    out.push(
+      `${r.lostEvents} event(s) were lost by the tracer before they became records (${r.lostLines} loss line(s))`,
     );
   if (out.length) for (const p of r.problems.slice(0, 5)) out.push(`  ${p.where}: ${p.why}`);
   return out;

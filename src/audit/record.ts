@@ -45,6 +45,39 @@ export interface AuditRecord {
   source?: { file: string; line: number };
 }
 
+/**
+ * Events a live source lost before they became records (audit follow: the per-CPU trace
+ * buffers' overrun and dropped counters), written as one `"verdict":"lost"` line each time the
+ * count grows. Bookkeeping, like the rate limit's summary: never a decision.
+ */
+export interface LostRecordFields {
+  host: 'linux';
+  /** What lost them, e.g. "tracefs capctl-follow-123-abc". */
+  tracer: string;
+  /** Lost since the previous loss line, and in total. */
+  lost: number;
+  lostTotal: number;
+  overrun: number;
+  dropped: number;
+  perCpu: { cpu: number; overrun: number; dropped: number }[];
+  reason: string;
+}
+
+const LOST_KEYS = new Set([
+  'level',
+  'seq',
+  'time',
+  'verdict',
+  'host',
+  'tracer',
+  'lost',
+  'lostTotal',
+  'overrun',
+  'dropped',
+  'perCpu',
+  'reason',
+]);
+
 /** Records suppressed by rate limiting are summarised in one record of this shape. */
 export interface SuppressedRecord {
   seq?: number;
@@ -130,11 +163,11 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInt
 
 /**
  * Type-checks one parsed line against schema/audit-record.schema.json: the record, a
- * 'suppressed' summary (returned as the string 'suppressed': it is bookkeeping, not a record),
+ * 'suppressed' summary or a 'lost' count (returned as those strings: bookkeeping, not records),
  * or why it is neither. Written out by hand rather than through ajv because it runs once per
  * line of logs with millions of lines; test/audit/reader-fast.test.ts checks it against ajv.
  */
-export function checkRecord(v: unknown): AuditRecord | 'suppressed' | { invalid: string } {
+export function checkRecord(v: unknown): AuditRecord | 'suppressed' | 'lost' | { invalid: string } {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return { invalid: 'not a JSON object' };
   const r = v as Record<string, unknown>;
   if (r.level !== undefined && !LEVELS.has(r.level as string)) return { invalid: 'level' };
@@ -148,6 +181,15 @@ export function checkRecord(v: unknown): AuditRecord | 'suppressed' | { invalid:
     for (const key of Object.keys(r))
       if (!['level', 'seq', 'time', 'verdict', 'suppressed', 'keys'].includes(key)) return { invalid: key };
     return 'suppressed';
+  }
+  if (r.verdict === 'lost') {
+    if (typeof r.time !== 'string') return { invalid: 'time' };
+    for (const f of ['lost', 'lostTotal', 'overrun', 'dropped'])
+      if (!(isInt(r[f]) && (r[f] as number) >= 0)) return { invalid: f };
+    if (!((r.lost as number) >= 1)) return { invalid: 'lost' };
+    if (!Array.isArray(r.perCpu)) return { invalid: 'perCpu' };
+    for (const key of Object.keys(r)) if (!LOST_KEYS.has(key)) return { invalid: key };
+    return 'lost';
   }
   if (typeof r.time !== 'string' || !RFC3339.test(r.time)) return { invalid: 'time' };
   if (!VERDICTS.has(r.verdict as string)) return { invalid: 'verdict' };

@@ -20,7 +20,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CapctlError } from '../caps/errors.js';
-import { type AuditRecord, KEY_ORDER } from './record.js';
+import { type AuditRecord, KEY_ORDER, type LostRecordFields } from './record.js';
 
 export interface AuditWriterOptions {
   /** File to append to. A numeric name is a file of that name; '-' is stdout. */
@@ -39,6 +39,12 @@ export interface AuditWriterOptions {
 
 export interface AuditWriter {
   write(rec: Omit<AuditRecord, 'time' | 'seq'> & { time?: string }): void;
+  /**
+   * A `"verdict":"lost"` line: events a live source (audit follow) lost before they became
+   * records, with their count. Bookkeeping like the rate limit's summary: never rate-limited,
+   * numbered in seq, not counted in `written`.
+   */
+  note(rec: LostRecordFields): void;
   /** Flush, log a summary of rate-limited records, and stop. Idempotent. */
   close(): void;
   readonly written: number;
@@ -222,6 +228,11 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
         b.tokens -= 1;
       }
       append(canonical(rec, ++seq, t));
+    },
+    note(rec) {
+      if (closed) throw new Error('audit writer is closed');
+      append({ level: 'warn', seq: ++seq, time: new Date(now()).toISOString(), verdict: 'lost', ...rec });
+      written--; // not one of the records
     },
     close() {
       if (closed) return;

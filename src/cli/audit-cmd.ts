@@ -17,6 +17,7 @@ import { resolveProfile } from '../policy/index.js';
 import { keyMatches } from '../policy/names.js';
 import { profileSchema } from '../policy/schema.js';
 import { PRIORITY_MAX } from '../policy/types.js';
+import { registerFollow } from './audit-follow-cmd.js';
 import { PID_MAX_LIMIT, parseIntFlag } from './flags.js';
 import { formatTable, printJson } from './output.js';
 
@@ -315,4 +316,6 @@ Examples:
         reportProblems(report);
       },
     );
+
+  registerFollow(audit);
 }

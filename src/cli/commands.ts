@@ -11,8 +11,10 @@ import { register as caps } from './caps-cmd.js';
 import { register as check } from './check-cmd.js';
 import { register as completion } from './completion-cmd.js';
 import { register as decode } from './decode-cmd.js';
+import { register as exec } from './exec-cmd.js';
 import { register as getcap } from './getcap-cmd.js';
 import { register as jail } from './jail-cmd.js';
+import { register as learn } from './learn-cmd.js';
 import { register as priv } from './priv-cmd.js';
 import { register as profile } from './profile-cmd.js';
 import { register as ps } from './ps-cmd.js';
@@ -42,5 +44,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   bindings,
   jail,
   audit,
+  exec,
+  learn,
   completion,
 ];

@@ -7,7 +7,7 @@
  *
  * Memory is read once, here, before the supervisor checks that the notification is still valid;
  * nothing read here is trusted for a CONTINUE unless the kernel re-checks it against the real
- * credential (docs/live.md, "What the kernel still decides").
+ * credential (docs/run.md, "What the kernel still decides").
  */
 import {
   _LINUX_CAPABILITY_VERSION_1,

@@ -219,7 +219,7 @@ export class Supervisor {
       case 'capset': {
         const res = this.copyOut(tid, lc, r);
         if (res.errno !== 0) return this.reply(id, res);
-        // The kernel re-reads header and data: see docs/live.md on why that is safe here.
+        // The kernel re-reads header and data: see docs/run.md on why that is safe here.
         this.dirty.add(tid);
         return this.proceed(id);
       }

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, canSupervise, capctl, has, ROOT, superviseSkip } from './helpers.js';
+import { CLI, canSupervise, capctl, has, ROOT, superviseSkip } from './run-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'capctl-i14-run-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

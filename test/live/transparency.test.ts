@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWorkspace, canRunKernelTests, removeWorkspace, type Workspace } from '../kernel/harness.js';
-import { CLI, canSupervise, capctl, firstDifference, has, sequences, superviseSkip } from './helpers.js';
+import { CLI, canSupervise, capctl, firstDifference, has, sequences, superviseSkip } from './run-helpers.js';
 
 const soak = process.env.CAPCTL_SOAK;
 const SEEDS = soak === undefined ? 100 : soak === '1' ? 2000 : Number(soak);

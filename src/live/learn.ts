@@ -1,0 +1,570 @@
+/**
+ * `capctl learn`: which capabilities does a command really need? Two phases.
+ *
+ * 1. Trace. The command runs (as root with every capability, or as `--user` with every
+ *    capability ambient) while a tracefs instance of its own records, for its process tree only
+ *    (set_event_pid + event-fork), every `capability:cap_capable` check and the
+ *    `raw_syscalls:sys_exit` event that ends the syscall it was made in (a thread makes one
+ *    syscall at a time, so sys_enter adds nothing but cost). Each check thus carries its
+ *    syscall and whether that syscall then failed. The child is a shell that waits on a pipe until the pid
+ *    filter and the events are in place, then execs the command, so nothing is missed.
+ * 2. Verify. The tracepoint cannot tell a check the program needs from one the kernel makes
+ *    speculatively or without auditing (it has no `opts` field), so the trace only proposes
+ *    candidates: capabilities granted inside a syscall that then succeeded. Each candidate is
+ *    removed in turn and the command re-run under `capctl exec`; a capability whose absence
+ *    leaves the command's exit status unchanged is dropped. What is left is sufficient (the
+ *    command runs with it) and minimal (each one removed alone makes it fail), and both are
+ *    checked by running, not guessed. docs/live.md lists the classes of checks.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AuditWriter } from '../audit/writer.js';
+import { capInfo } from '../caps/catalog.js';
+import { ERRNO_NAMES } from '../caps/errno.js';
+import { CapctlError } from '../caps/errors.js';
+import { syscallNameOf } from '../caps/syscall-names.js';
+import { packageRoot } from '../policy/paths.js';
+import { listPids, listTids } from '../sys/proc.js';
+import { ensureTracefs, hasEvent, type LossCounters, TraceInstance } from '../sys/tracefs.js';
+import { containerFromCgroup } from './cgroup.js';
+import { currentCredential, resolveCommand } from './exec.js';
+import { decodePages, type Ev, eventName, loadFormats } from './rawevents.js';
+
+const SYS_EXECVE = 59;
+const SYS_EXECVEAT = 322;
+
+/** How a check is read; see docs/live.md. Only 'candidate' checks are verified by running. */
+export type CheckClass =
+  | 'candidate' // granted, inside a syscall that succeeded: perhaps needed
+  | 'not-needed' // refused, yet the syscall succeeded: the kernel only probed
+  | 'failed-anyway' // granted, but the syscall failed regardless: it did not make the call work
+  | 'denied' // refused and the syscall failed: a real denial (outside the bounding set)
+  | 'no-syscall'; // made outside any traced syscall (or the syscall never returned: exit)
+
+export interface CapCheck {
+  tid: number;
+  tgid: number;
+  comm: string;
+  cap: number;
+  ret: number;
+  capableNsNull: boolean;
+  syscall: string | null;
+  /** The syscall's return value; null when it never returned (exit) or there was none. */
+  sysRet: number | null;
+  cls: CheckClass;
+}
+
+export interface CapFinding {
+  cap: number;
+  name: string;
+  granted: number;
+  denied: number;
+  syscalls: string[];
+  classes: Partial<Record<CheckClass, number>>;
+}
+
+export interface VerifyRun {
+  caps: string[];
+  status: number | null;
+  ok: boolean;
+}
+
+export interface LearnResult {
+  argv: readonly string[];
+  exitStatus: number | null;
+  checks: number;
+  findings: CapFinding[];
+  candidates: string[];
+  /** The verified minimal set (undefined when verification was skipped). */
+  needed?: string[];
+  runs: VerifyRun[];
+  lost: LossCounters;
+  verified: boolean;
+  note?: string;
+}
+
+export interface LearnOptions {
+  argv: readonly string[];
+  uid?: number;
+  gid?: number;
+  verify?: boolean;
+  audit?: AuditWriter;
+  env?: NodeJS.ProcessEnv;
+  /** Output of the traced run (default: inherit capctl's stdio). */
+  stdio?: 'inherit' | 'ignore';
+  /** Per-CPU trace buffer in KiB. */
+  bufferKb?: number;
+}
+
+function capName(n: number): string {
+  return capInfo(n)?.name ?? `CAP_${n}`;
+}
+
+function errnoOf(ret: number): string {
+  return ret < 0 ? (ERRNO_NAMES[-ret] ?? `E${-ret}`) : '';
+}
+
+/**
+ * Folds the event stream into checks: a per-thread "current syscall" opened by sys_enter and
+ * closed by sys_exit, the checks in between belonging to it.
+ */
+export class CheckCollector {
+  readonly checks: CapCheck[] = [];
+  /** Checks made on each thread since its last sys_exit: they belong to its next one. */
+  private pending = new Map<number, CapCheck[]>();
+  private started: boolean;
+  private execsSeen = 0;
+  private readonly rootPid: number;
+  private readonly skipExecs: number;
+  private readonly comms = new Map<number, string>();
+
+  /**
+   * Checks count from the `skipExecs`-th successful execve of `rootPid` on, that execve's own
+   * checks included (the launcher's earlier ones are not the command's).
+   */
+  constructor(rootPid: number, skipExecs: number) {
+    this.rootPid = rootPid;
+    this.skipExecs = skipExecs;
+    this.started = skipExecs === 0;
+  }
+
+  /**
+   * One decoded event (src/live/rawevents.ts), in time order. Only sys_exit is traced, not
+   * sys_enter: a thread makes one syscall at a time, so the checks since its previous exit are
+   * those of the syscall that exits next (its number and result are in the exit event), and
+   * half the events means half the tracing cost on a syscall-heavy command.
+   */
+  event(e: Ev): void {
+    if (e.kind === 'exit') {
+      const list = this.pending.get(e.tid);
+      if (list) this.pending.delete(e.tid);
+      if (!this.started) {
+        if (e.tid === this.rootPid && (e.nr === SYS_EXECVE || e.nr === SYS_EXECVEAT) && e.ret === 0) {
+          this.execsSeen++;
+          if (this.execsSeen >= this.skipExecs) this.started = true;
+        }
+        if (!this.started) return;
+      }
+      if (list) for (const c of list) this.close(c, e.nr, e.ret);
+    } else if (e.kind === 'fork') {
+      this.comms.set(e.child, e.comm);
+    } else if (e.kind === 'exec') {
+      this.comms.set(e.pid, e.filename.slice(e.filename.lastIndexOf('/') + 1).slice(0, 15));
+    } else if (e.kind === 'cap') {
+      const check: CapCheck = {
+        tid: e.tid,
+        // Raw events carry the thread id only; the records name it as the process too.
+        tgid: e.tid,
+        comm: this.comms.get(e.tid) ?? '',
+        cap: e.cap,
+        ret: e.ret,
+        capableNsNull: e.capableNsNull,
+        syscall: null,
+        sysRet: null,
+        cls: 'no-syscall',
+      };
+      const list = this.pending.get(e.tid);
+      if (list) list.push(check);
+      else this.pending.set(e.tid, [check]);
+    }
+  }
+
+  /** The end of the trace: checks whose syscall never returned (exit_group) keep 'no-syscall'. */
+  finish(): void {
+    if (this.started) for (const list of this.pending.values()) this.checks.push(...list);
+    this.pending.clear();
+  }
+
+  private close(c: CapCheck, nr: number, ret: number): void {
+    c.syscall = syscallNameOf(nr) ?? `syscall#${nr}`;
+    c.sysRet = ret;
+    this.checks.push(c);
+    if (ret >= 0) c.cls = c.ret === 0 ? 'candidate' : 'not-needed';
+    else c.cls = c.ret === 0 ? 'failed-anyway' : 'denied';
+  }
+
+  findings(): CapFinding[] {
+    const by = new Map<number, CapFinding>();
+    for (const c of this.checks) {
+      let f = by.get(c.cap);
+      if (!f) {
+        f = { cap: c.cap, name: capName(c.cap), granted: 0, denied: 0, syscalls: [], classes: {} };
+        by.set(c.cap, f);
+      }
+      if (c.ret === 0) f.granted++;
+      else f.denied++;
+      if (c.syscall && !f.syscalls.includes(c.syscall)) f.syscalls.push(c.syscall);
+      f.classes[c.cls] = (f.classes[c.cls] ?? 0) + 1;
+    }
+    return [...by.values()].sort((a, b) => a.cap - b.cap);
+  }
+}
+
+/** One audit record per check: verdict as the kernel answered, stage = the check's class. */
+function auditCheck(w: AuditWriter, c: CapCheck): void {
+  w.write({
+    verdict: c.ret === 0 ? 'allowed' : 'denied',
+    host: 'linux',
+    syscall: c.syscall ?? '(none)',
+    cap: capName(c.cap),
+    capNumber: c.cap,
+    errno: c.sysRet !== null && c.sysRet < 0 ? errnoOf(c.sysRet) : '',
+    stage: `learn:${c.cls}`,
+    reason:
+      c.ret === 0
+        ? `the kernel granted ${capName(c.cap)}${c.syscall ? ` in ${c.syscall}` : ''}`
+        : `the kernel refused ${capName(c.cap)}${c.syscall ? ` in ${c.syscall}` : ''}`,
+    tid: c.tid,
+    tgid: c.tgid >= 0 ? c.tgid : c.tid,
+    comm: c.comm,
+  });
+}
+
+/** The tracepoint, or why there is none. */
+export function requireCapTracepoint(root: string): void {
+  if (hasEvent(root, 'capability', 'cap_capable')) return;
+  const kprobes = existsSync(join(root, 'kprobe_events'));
+  throw new CapctlError(
+    'no-tracepoint',
+    `this kernel has no capability:cap_capable tracepoint (it appeared in Linux 6.14)${
+      kprobes
+        ? '; kprobe events on cap_capable are possible here but capctl does not implement them yet'
+        : ' and offers no kprobe_events to probe cap_capable instead'
+    }`,
+    'io',
+  );
+}
+
+/** Phase 1: run the command with the tracer on; resolves with the collector and exit status. */
+export async function traceRun(opts: LearnOptions): Promise<{
+  collector: CheckCollector;
+  status: number | null;
+  stderr: string;
+  lost: LossCounters;
+}> {
+  const root = ensureTracefs();
+  requireCapTracepoint(root);
+  const env = opts.env ?? process.env;
+  const cmd = resolveCommand(opts.argv[0]!, env.PATH);
+  const inst = TraceInstance.create('capctl-learn');
+  const onSignal = (sig: NodeJS.Signals) => {
+    child?.kill(sig);
+  };
+  let child: ReturnType<typeof spawn> | undefined;
+  try {
+    inst.setTracing(false);
+    inst.option('event-fork', true);
+    inst.option('overwrite', false);
+    inst.setBufferKb(opts.bufferKb ?? 16384);
+    // The launcher: a shell that waits for "go" on fd 3, then execs the command (or capctl exec
+    // for --user, which execs the command in turn).
+    const launch: string[] =
+      opts.uid !== undefined
+        ? [
+            process.execPath,
+            join(packageRoot(), 'bin', 'capctl.js'),
+            'exec',
+            '--profile',
+            allCapsProfile(),
+            '--user',
+            String(opts.uid),
+            ...(opts.gid !== undefined ? ['--group', String(opts.gid)] : []),
+            '--',
+            cmd.path,
+            ...opts.argv.slice(1),
+          ]
+        : [cmd.path, ...opts.argv.slice(1)];
+    child = spawn('/bin/sh', ['-c', 'read _ <&3 && exec "$@"', 'capctl-learn', ...launch], {
+      stdio: [opts.stdio ?? 'inherit', opts.stdio ?? 'inherit', 'pipe', 'pipe'],
+      env,
+    });
+    // stderr is kept (and passed on): verification compares it, since a command may report a
+    // refusal there and still exit 0 (nice(1) does).
+    const errChunks: Buffer[] = [];
+    child.stderr!.on('data', (b: Buffer) => {
+      errChunks.push(b);
+      if (opts.stdio !== 'ignore') process.stderr.write(b);
+    });
+    const errDone = new Promise((r) => child!.stderr!.on('end', r));
+    const pid = child.pid;
+    if (pid === undefined) throw new CapctlError('spawn-failed', 'cannot start /bin/sh', 'io');
+    const exited = new Promise<number | null>((resolve) =>
+      child!.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : null))),
+    );
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    // Skip the launcher's own execs: sh -> CMD is one, sh -> node -> CMD two.
+    const collector = new CheckCollector(pid, opts.uid !== undefined ? 2 : 1);
+    inst.setEventPids([pid]);
+    const kinds = ['exit', 'cap', 'fork', 'exec'] as const;
+    for (const k of kinds) inst.enableEvent(...eventName(k));
+    const formats = loadFormats(inst, kinds);
+    // Binary pages: the kernel's text formatting would dominate the cost of a syscall-heavy
+    // command (two events per syscall).
+    const reader = inst.openRaw();
+    const reading = reader.run((pages) => {
+      for (const e of decodePages(pages, formats)) collector.event(e);
+    });
+    inst.setTracing(true);
+    const go = child.stdio[3] as NodeJS.WritableStream;
+    go.end('go\n');
+    const status = await exited;
+    await errDone;
+    reader.stop();
+    await reading;
+    collector.finish();
+    const lost = inst.loss();
+    if (opts.audit) for (const c of collector.checks) auditCheck(opts.audit, c);
+    return { collector, status, stderr: Buffer.concat(errChunks).toString('utf8'), lost };
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    inst.remove();
+  }
+}
+
+/** Every thread of `roots` and of their descendants, from /proc (for set_event_pid). */
+export function treeTids(roots: readonly number[]): number[] {
+  const children = new Map<number, number[]>();
+  for (const pid of listPids()) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(pid);
+      children.set(ppid, list);
+    } catch {
+      // gone while listing
+    }
+  }
+  const out: number[] = [];
+  const todo = [...roots];
+  const seen = new Set<number>();
+  while (todo.length > 0) {
+    const pid = todo.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    out.push(...(listTids(pid).length > 0 ? listTids(pid) : [pid]));
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+/** The processes of a container (id or id prefix), from their cgroup paths. */
+export function containerPids(id: string): number[] {
+  const out: number[] = [];
+  for (const pid of listPids()) {
+    try {
+      if (containerFromCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.id.startsWith(id)) out.push(pid);
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/**
+ * Observe already running processes (and what they fork) for `durationMs`: the same trace as a
+ * launched command's, but nothing can be re-run, so the result is the candidates, unverified.
+ */
+export async function observe(opts: {
+  pids: readonly number[];
+  durationMs: number;
+  audit?: AuditWriter;
+  bufferKb?: number;
+}): Promise<LearnResult> {
+  const root = ensureTracefs();
+  requireCapTracepoint(root);
+  const tids = treeTids(opts.pids);
+  if (tids.length === 0) throw new CapctlError('no-process', 'no such process to learn from', 'input');
+  const inst = TraceInstance.create('capctl-learn');
+  let stop: () => void = () => {};
+  try {
+    inst.setTracing(false);
+    inst.option('event-fork', true);
+    inst.option('overwrite', false);
+    inst.setBufferKb(opts.bufferKb ?? 16384);
+    inst.setEventPids(tids);
+    const kinds = ['exit', 'cap', 'fork', 'exec'] as const;
+    for (const k of kinds) inst.enableEvent(...eventName(k));
+    const formats = loadFormats(inst, kinds);
+    const collector = new CheckCollector(tids[0]!, 0);
+    const reader = inst.openRaw();
+    const reading = reader.run((pages) => {
+      for (const e of decodePages(pages, formats)) collector.event(e);
+    });
+    inst.setTracing(true);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, opts.durationMs);
+      stop = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    reader.stop();
+    await reading;
+    collector.finish();
+    const lost = inst.loss();
+    if (opts.audit) for (const c of collector.checks) auditCheck(opts.audit, c);
+    const findings = collector.findings();
+    return {
+      argv: [],
+      exitStatus: null,
+      checks: collector.checks.length,
+      findings,
+      candidates: findings.filter((f) => (f.classes.candidate ?? 0) > 0).map((f) => f.name),
+      runs: [],
+      lost,
+      verified: false,
+      note: `observed ${tids.length} thread(s) for ${opts.durationMs / 1000} s: candidates only (a running process cannot be re-run to verify them)`,
+    };
+  } finally {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
+    inst.remove();
+  }
+}
+
+let allCaps: string | undefined;
+/**
+ * A profile with every capability this process can pass on (its bounding set: a capability
+ * outside it cannot be made inheritable, hence not ambient), for the traced run of a --user.
+ */
+function allCapsProfile(): string {
+  if (allCaps) return allCaps;
+  const caps = `[${currentCredential()
+    .bounding.toArray()
+    .map((c) => capName(c).replace(/^CAP_/, ''))
+    .join(', ')}]`;
+  const dir = mkdtempSync(join(tmpdir(), 'capctl-learn-'));
+  allCaps = join(dir, 'all.yaml');
+  writeFileSync(
+    allCaps,
+    `name: learn-all\ndescription: every capability, while learning\ncapabilities:\n  bounding: ${caps}\n  permitted: ${caps}\n  effective: ${caps}\n  inheritable: []\n  ambient: []\n`,
+    { mode: 0o644 },
+  );
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return allCaps;
+}
+
+/** A profile granting exactly `caps` (bounding = permitted = effective), as YAML. */
+export function profileYaml(name: string, caps: readonly string[], comment: readonly string[] = []): string {
+  const list = `[${caps.map((c) => c.replace(/^CAP_/, '')).join(', ')}]`;
+  return [
+    ...comment.map((c) => `# ${c}`),
+    `name: ${name}`,
+    `description: learnt by capctl learn (${caps.length ? caps.join(', ') : 'no capabilities'})`,
+    'capabilities:',
+    `  bounding: ${list}`,
+    `  permitted: ${list}`,
+    `  effective: ${list}`,
+    '  inheritable: []',
+    '  ambient: []',
+    '',
+  ].join('\n');
+}
+
+/** The outcome verification compares: exit status and what the command said on stderr. */
+export interface Outcome {
+  status: number | null;
+  stderr: string;
+}
+
+/** Run the command under `capctl exec` with exactly `caps`. */
+export async function runWith(caps: readonly string[], opts: LearnOptions, dir: string): Promise<Outcome> {
+  const file = join(dir, `try-${Math.random().toString(36).slice(2, 8)}.yaml`);
+  writeFileSync(file, profileYaml('learn-try', caps), { mode: 0o644 });
+  const args = [
+    join(packageRoot(), 'bin', 'capctl.js'),
+    'exec',
+    '--profile',
+    file,
+    ...(opts.uid !== undefined ? ['--user', String(opts.uid)] : []),
+    ...(opts.gid !== undefined ? ['--group', String(opts.gid)] : []),
+    '--',
+    ...opts.argv,
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: opts.env ?? process.env });
+  const err: Buffer[] = [];
+  child.stderr!.on('data', (b: Buffer) => err.push(b));
+  return new Promise((resolve) =>
+    child.on('close', (code, signal) =>
+      resolve({
+        status: code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : null),
+        stderr: Buffer.concat(err).toString('utf8'),
+      }),
+    ),
+  );
+}
+
+/** Phase 2: drop every candidate whose absence does not change the outcome; then check minimality. */
+export async function verify(
+  candidates: readonly string[],
+  want: Outcome,
+  opts: LearnOptions,
+): Promise<{ needed: string[]; runs: VerifyRun[]; sufficient: boolean }> {
+  const dir = mkdtempSync(join(tmpdir(), 'capctl-learn-'));
+  const runs: VerifyRun[] = [];
+  const attempt = async (caps: string[]) => {
+    const got = await runWith(caps, opts, dir);
+    const r = { caps, status: got.status, ok: got.status === want.status && got.stderr === want.stderr };
+    runs.push(r);
+    return r.ok;
+  };
+  try {
+    let set = [...candidates];
+    const sufficient = await attempt(set);
+    if (!sufficient) return { needed: set, runs, sufficient };
+    for (const c of candidates) {
+      const without = set.filter((x) => x !== c);
+      if (await attempt(without)) set = without;
+    }
+    // Minimal: each one left, removed alone from the final set, must make the command fail.
+    for (const c of set) {
+      if (await attempt(set.filter((x) => x !== c))) {
+        return { needed: set, runs, sufficient: false };
+      }
+    }
+    return { needed: set, runs, sufficient: true };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function learn(opts: LearnOptions): Promise<LearnResult> {
+  if (opts.argv.length === 0) throw new CapctlError('usage', 'no command given (capctl learn [options] -- CMD ARGS)');
+  const { collector, status, stderr, lost } = await traceRun(opts);
+  const findings = collector.findings();
+  const candidates = findings.filter((f) => (f.classes.candidate ?? 0) > 0).map((f) => f.name);
+  const result: LearnResult = {
+    argv: opts.argv,
+    exitStatus: status,
+    checks: collector.checks.length,
+    findings,
+    candidates,
+    runs: [],
+    lost,
+    verified: false,
+  };
+  if (lost.overrun + lost.dropped > 0) {
+    result.note = `${lost.overrun + lost.dropped} trace events were lost (per-CPU overrun/dropped counters): the candidates may be incomplete`;
+  }
+  if (opts.verify === false) return result;
+  if (status !== 0) {
+    result.note = `the command exited with status ${status} while traced; nothing verified`;
+    return result;
+  }
+  const v = await verify(candidates, { status, stderr }, opts);
+  result.runs = v.runs;
+  result.needed = v.needed;
+  result.verified = v.sufficient;
+  if (!v.sufficient) {
+    result.note =
+      'the command did not behave the same under the learnt set alone (or a capability it keeps is not needed on its own): the result is not verified';
+  }
+  return result;
+}

@@ -1,0 +1,295 @@
+/**
+ * tracefs: a private tracing instance (instances/NAME — never the global buffer, which other
+ * tools share), its events, filters, pid list and options, its per-CPU loss counters, and a
+ * reader of its per-CPU binary pipes (trace_pipe_raw). Files only, plus mount(2) when tracefs is not mounted yet.
+ *
+ * Every instance created here is removed on process exit (also after an uncaught error);
+ * callers remove it earlier on SIGINT/SIGTERM. rmdir of an instance whose trace_pipe is still
+ * open fails with EBUSY, so the reader is closed first.
+ */
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { CapctlError } from '../caps/errors.js';
+import { errnoNameOf, lastErrno, libcFunc, strerror } from './libc.js';
+
+export const TRACEFS = '/sys/kernel/tracing';
+
+const mountFn = libcFunc<(src: string, target: string, type: string, flags: number, data: null) => number>(
+  'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)',
+);
+
+/** The tracefs mount point, mounting it when absent (needs CAP_SYS_ADMIN). */
+export function ensureTracefs(root = TRACEFS): string {
+  if (existsSync(join(root, 'instances'))) return root;
+  if (mountFn('nodev', root, 'tracefs', 0, null) !== 0) {
+    const e = lastErrno();
+    throw new CapctlError(
+      'no-tracefs',
+      `tracefs is not mounted at ${root} and mounting it failed: ${errnoNameOf(e)} (${strerror(e)})`,
+      'io',
+    );
+  }
+  return root;
+}
+
+/** Does the kernel offer this trace event (e.g. capability/cap_capable, Linux 6.14+)? */
+export function hasEvent(root: string, system: string, event: string): boolean {
+  return existsSync(join(root, 'events', system, event, 'format'));
+}
+
+/** Per-CPU loss counters of an instance: events overwritten (overrun) or refused (dropped). */
+export interface LossCounters {
+  overrun: number;
+  dropped: number;
+  perCpu: { cpu: number; overrun: number; dropped: number }[];
+}
+
+const live = new Set<TraceInstance>();
+process.on('exit', () => {
+  for (const i of live) i.remove();
+});
+
+export class TraceInstance {
+  readonly name: string;
+  readonly dir: string;
+  private removed = false;
+  private readers = new Set<{ closeNow(): void }>();
+
+  private constructor(root: string, name: string) {
+    this.name = name;
+    this.dir = join(root, 'instances', name);
+  }
+
+  /** mkdir instances/NAME (NAME: prefix, our pid and a random suffix, so never shared). */
+  static create(prefix: string, root = ensureTracefs()): TraceInstance {
+    const name = `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const inst = new TraceInstance(root, name);
+    try {
+      // The kernel fills the new directory with the instance's files.
+      mkdirSync(inst.dir);
+    } catch (err) {
+      throw new CapctlError('tracefs', `cannot create tracing instance ${inst.dir}: ${(err as Error).message}`, 'io');
+    }
+    live.add(inst);
+    return inst;
+  }
+
+  path(rel: string): string {
+    return join(this.dir, rel);
+  }
+
+  write(rel: string, text: string): void {
+    try {
+      writeFileSync(this.path(rel), text);
+    } catch (err) {
+      let detail = '';
+      try {
+        detail = readFileSync(join(this.dir, '..', '..', 'error_log'), 'utf8')
+          .trim()
+          .split('\n')
+          .slice(-2)
+          .join(' ');
+      } catch {
+        // no error_log: keep the errno only
+      }
+      throw new CapctlError(
+        'tracefs',
+        `cannot write "${text.trim()}" to ${this.path(rel)}: ${(err as Error).message}${detail ? ` (${detail})` : ''}`,
+        'io',
+      );
+    }
+  }
+
+  read(rel: string): string {
+    return readFileSync(this.path(rel), 'utf8');
+  }
+
+  /** Enable system/event, with an in-kernel filter when given (e.g. "ret != 0 && cap == 13"). */
+  enableEvent(system: string, event: string, filter?: string): void {
+    if (filter !== undefined) this.write(`events/${system}/${event}/filter`, `${filter}\n`);
+    this.write(`events/${system}/${event}/enable`, '1\n');
+  }
+
+  option(name: string, on: boolean): void {
+    this.write(`options/${name}`, on ? '1\n' : '0\n');
+  }
+
+  setTracing(on: boolean): void {
+    this.write('tracing_on', on ? '1\n' : '0\n');
+  }
+
+  /** set_event_pid: only these pids (and, with option event-fork, their children) are traced. */
+  setEventPids(pids: readonly number[]): void {
+    this.write('set_event_pid', `${pids.join(' ')}\n`);
+  }
+
+  /** Per-CPU buffer size in KiB. */
+  setBufferKb(kb: number): void {
+    this.write('buffer_size_kb', `${kb}\n`);
+  }
+
+  loss(): LossCounters {
+    const out: LossCounters = { overrun: 0, dropped: 0, perCpu: [] };
+    let cpus: string[];
+    try {
+      cpus = readdirSync(this.path('per_cpu')).filter((d) => /^cpu\d+$/.test(d));
+    } catch {
+      return out;
+    }
+    for (const d of cpus) {
+      let text: string;
+      try {
+        text = this.read(`per_cpu/${d}/stats`);
+      } catch {
+        continue;
+      }
+      const num = (key: string) => Number(new RegExp(`^${key}: (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      const c = { cpu: Number(d.slice(3)), overrun: num('overrun'), dropped: num('dropped events') };
+      out.perCpu.push(c);
+      out.overrun += c.overrun;
+      out.dropped += c.dropped;
+    }
+    return out;
+  }
+
+  openRaw(): RawPipeReader {
+    const r = new RawPipeReader(this);
+    this.readers.add(r);
+    return r;
+  }
+
+  /** @internal */
+  forget(r: { closeNow(): void }): void {
+    this.readers.delete(r);
+  }
+
+  /** Turn tracing off and rmdir the instance (idempotent; retries while a reader lets go). */
+  remove(): void {
+    if (this.removed) return;
+    for (const r of this.readers) r.closeNow();
+    try {
+      writeFileSync(this.path('tracing_on'), '0\n');
+    } catch {
+      // already gone
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        rmdirSync(this.dir);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        if (code !== 'EBUSY' || attempt >= 50) throw err;
+        const until = Date.now() + 20;
+        while (Date.now() < until) {
+          // EBUSY: a read still holds trace_pipe for a moment; wait briefly and retry.
+        }
+      }
+    }
+    this.removed = true;
+    live.delete(this);
+  }
+}
+
+/**
+ * Reads every CPU's `trace_pipe_raw` (binary ring-buffer pages, parsed by src/caps/ringbuf.ts),
+ * without blocking: each CPU is drained until EAGAIN, then all are polled again after a short
+ * pause. Binary pages cost the kernel no formatting, which is what limits trace_pipe under a
+ * flood. stop() turns tracing off and run() ends once every buffer is empty, so everything
+ * recorded before stop() is delivered.
+ */
+export class RawPipeReader {
+  private readonly fds: { cpu: number; fd: number }[] = [];
+  private readonly inst: TraceInstance;
+  readonly pageSize: number;
+  private stopping = false;
+  private closed = false;
+
+  constructor(inst: TraceInstance) {
+    this.inst = inst;
+    let kb = 4;
+    try {
+      kb = Number(inst.read('buffer_subbuf_size_kb').trim()) || 4;
+    } catch {
+      // older kernels: one page
+    }
+    this.pageSize = kb * 1024;
+    const cpus = readdirSync(inst.path('per_cpu'))
+      .filter((d) => /^cpu\d+$/.test(d))
+      .map((d) => Number(d.slice(3)))
+      .sort((a, b) => a - b);
+    for (const cpu of cpus) {
+      this.fds.push({
+        cpu,
+        fd: openSync(inst.path(`per_cpu/cpu${cpu}/trace_pipe_raw`), constants.O_RDONLY | constants.O_NONBLOCK),
+      });
+    }
+  }
+
+  /** Every page there is now, per CPU, in reading order. */
+  private drain(): { cpu: number; page: Buffer }[] {
+    const out: { cpu: number; page: Buffer }[] = [];
+    for (const { cpu, fd } of this.fds) {
+      for (let k = 0; k < 4096; k++) {
+        const page = Buffer.allocUnsafe(this.pageSize);
+        let n: number;
+        try {
+          n = readSync(fd, page, 0, this.pageSize, null);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'EAGAIN' || code === 'EINTR') break;
+          throw err;
+        }
+        if (n <= 0) break;
+        out.push({ cpu, page: n === this.pageSize ? page : page.subarray(0, n) });
+      }
+    }
+    return out;
+  }
+
+  async run(onPages: (pages: { cpu: number; page: Buffer }[]) => void, idleMs = 5): Promise<void> {
+    try {
+      while (!this.closed) {
+        const stopping = this.stopping;
+        const pages = this.drain();
+        if (pages.length > 0) onPages(pages);
+        if (stopping && pages.length === 0) break;
+        if (pages.length === 0) await new Promise((r) => setTimeout(r, idleMs));
+        else await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      this.closeNow();
+    }
+  }
+
+  /** Stop recording; run() returns after delivering what was recorded. */
+  stop(): void {
+    if (this.stopping) return;
+    this.inst.setTracing(false);
+    this.stopping = true;
+  }
+
+  closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const { fd } of this.fds) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.inst.forget(this);
+  }
+}
