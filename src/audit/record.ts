@@ -47,6 +47,19 @@ export interface SuppressedRecord {
   keys: Record<string, number>;
 }
 
+/** capctl-oci-runtime applied a profile to a container's bundle (one record per create). */
+export interface AttachRecord {
+  time: string;
+  verdict: 'attached';
+  profile: string;
+  profileFile?: string;
+  sha256?: string;
+  containerId: string;
+  containerName?: string;
+  via: 'annotation' | 'binding';
+  bundle?: string;
+}
+
 export function isAuditRecord(v: unknown): v is AuditRecord {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;

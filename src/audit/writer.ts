@@ -5,11 +5,11 @@
  * log that loses denials is worse than none, so records are written with sync I/O, buffered up
  * to `bufferBytes`, and flushed synchronously on close() and on process exit.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Pino from 'pino';
 import { lazyRequire } from '../util/lazy.js';
-import type { AuditRecord } from './record.js';
+import type { AttachRecord, AuditRecord } from './record.js';
 
 const pino = lazyRequire<typeof Pino>('pino');
 
@@ -110,4 +110,20 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
       if (typeof opts.dest === 'string') destination.end();
     },
   };
+}
+
+/**
+ * One record from a short-lived process (the OCI runtime shim): a single O_APPEND write of one
+ * line, fsynced. pino would cost its load time on every container start for one line; a line
+ * under PIPE_BUF written with O_APPEND is never interleaved with another writer's.
+ */
+export function appendAuditRecord(file: string, rec: AttachRecord): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const fd = openSync(file, 'a', 0o640);
+  try {
+    writeSync(fd, `${JSON.stringify({ level: 'info', ...rec })}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -12,6 +12,7 @@ import { register as check } from './check-cmd.js';
 import { register as decode } from './decode-cmd.js';
 import { register as getcap } from './getcap-cmd.js';
 import { register as jail } from './jail-cmd.js';
+import { register as oci } from './oci-cmd.js';
 import { register as priv } from './priv-cmd.js';
 import { register as profile } from './profile-cmd.js';
 import { register as ps } from './ps-cmd.js';
@@ -36,5 +37,6 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   attach,
   bindings,
   jail,
+  oci,
   audit,
 ];

@@ -73,6 +73,7 @@ function resolvedDoc(p: CompiledProfile): Record<string, unknown> {
   if (pr.target) doc.target = pr.target;
   doc.mode = pr.mode;
   doc.capabilities = Object.fromEntries(SET_NAMES.map((s) => [s, pr.sets[s].toNames()]));
+  if (pr.noNewPrivs) doc.noNewPrivs = true;
   doc.rules = pr.rules.map(ruleDoc);
   if (Object.keys(pr.jail).length) doc.jail = { ...pr.jail };
   doc.audit = pr.audit;

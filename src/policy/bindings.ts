@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import {
   closeSync,
+  fchmodSync,
   fsyncSync,
   linkSync,
   mkdirSync,
@@ -38,6 +39,9 @@ export interface Binding {
   /** sha256 over the contents of every file in the profile's extends chain, at attach time. */
   sha256: string;
   attachedAt: string;
+  /** Containers only: the id of the last container capctl-oci-runtime started under it. */
+  containerId?: string;
+  containerStartedAt?: string;
 }
 
 interface StateFile {
@@ -213,11 +217,12 @@ export function readBindings(dir: string): Binding[] {
   return data.bindings;
 }
 
-/** Replace `dir/name` with `text` atomically and durably. */
-export function atomicWrite(dir: string, name: string, text: string): void {
+/** Replace `dir/name` with `text` atomically and durably (the new file gets `mode`). */
+export function atomicWrite(dir: string, name: string, text: string, mode = 0o644): void {
   const tmp = join(dir, `.${name}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o644);
+  const fd = openSync(tmp, 'wx', mode);
   try {
+    fchmodSync(fd, mode); // not subject to the umask, so the file keeps the original's mode
     writeSync(fd, text);
     fsyncSync(fd);
   } finally {
@@ -265,6 +270,18 @@ export async function removeBinding(dir: string, kind: TargetKind, target: strin
     const [old] = all.splice(i, 1);
     writeBindings(dir, all);
     return old;
+  });
+}
+
+/** Record on a container binding the id of the container just started under it. */
+export async function noteContainerStart(dir: string, target: string, containerId: string): Promise<void> {
+  await withStateLock(dir, () => {
+    const all = readBindings(dir);
+    const b = all.find((x) => x.kind === 'container' && x.target === target);
+    if (!b) return;
+    b.containerId = containerId;
+    b.containerStartedAt = new Date().toISOString();
+    writeBindings(dir, all);
   });
 }
 

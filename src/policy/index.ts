@@ -48,6 +48,7 @@ export const denyAllPolicy: CompiledProfile = compileProfile({
     ambient: CapSet.EMPTY,
   },
   setsGiven: Object.fromEntries(SET_NAMES.map((s) => [s, true])) as Record<(typeof SET_NAMES)[number], boolean>,
+  noNewPrivs: true,
   rules: [
     {
       effect: 'deny',
@@ -87,6 +88,7 @@ export {
   checkTargetFits,
   findBinding,
   hashFiles,
+  noteContainerStart,
   readBindings,
   removeBinding,
   resolveStateDir,

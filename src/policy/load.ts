@@ -351,6 +351,7 @@ interface Merged {
   files: string[];
   target: TargetKind | undefined;
   mode: Mode | undefined;
+  noNewPrivs: boolean | undefined;
   sets: Partial<Record<CapSetName, CapSet>>;
   rules: Rule[];
   jail: Record<string, string>;
@@ -358,7 +359,16 @@ interface Merged {
 }
 
 function emptyMerged(): Merged {
-  return { files: [], target: undefined, mode: undefined, sets: {}, rules: [], jail: {}, audit: {} };
+  return {
+    files: [],
+    target: undefined,
+    mode: undefined,
+    noNewPrivs: undefined,
+    sets: {},
+    rules: [],
+    jail: {},
+    audit: {},
+  };
 }
 
 /** Docker's TweakCapabilities on one set: add ALL beats drop ALL; drop ALL keeps only the adds. */
@@ -373,6 +383,7 @@ function mergeInto(m: Merged, fp: FileProfile, file: string): void {
   const d = fp.doc;
   if (d.target !== undefined) m.target = d.target;
   if (d.mode !== undefined) m.mode = d.mode;
+  if (typeof d.noNewPrivs === 'boolean') m.noNewPrivs = d.noNewPrivs;
   for (const s of SET_NAMES) if (fp.sets[s]) m.sets[s] = fp.sets[s];
   if (fp.addAll || fp.dropAll || !fp.add.isEmpty() || !fp.drop.isEmpty()) {
     for (const s of ['bounding', 'permitted', 'effective'] as const) {
@@ -518,6 +529,7 @@ function finish(own: FileProfile, m: Merged, file: string, issues: ProfileIssue[
     mode: m.mode ?? 'enforce',
     sets,
     setsGiven: given,
+    noNewPrivs: m.noNewPrivs ?? false,
     rules: m.rules,
     jail: m.jail,
     audit,
