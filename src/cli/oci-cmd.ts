@@ -1,9 +1,10 @@
 /** capctl oci apply|check: a profile written into an OCI bundle, and the sets it will yield. */
 import type { Command } from 'commander';
 import { CapctlError, inputError } from '../caps/errors.js';
+import { containerProfile } from '../container/compile.js';
 import type { Platform } from '../container/oci.js';
-import { containerProfile } from '../container/profile.js';
-import { applyProfileToBundle, checkBundle } from '../live/bundle.js';
+import { applyProfileToBundle } from '../live/bundle.js';
+import { checkBundle } from '../live/bundle-check.js';
 import { loadProfile } from '../policy/index.js';
 import { printJson } from './output.js';
 import { resolveProfileArg } from './profile-cmd.js';

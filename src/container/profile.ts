@@ -6,8 +6,7 @@
  */
 import { CapSet } from '../caps/capset.js';
 import { CapctlError } from '../caps/errors.js';
-import { type CapSetName, type CompiledProfile, planJail, SET_NAMES } from '../policy/index.js';
-import { jailParamDef } from '../priv/jail.js';
+import { type CapSetName, SET_NAMES } from '../policy/types.js';
 
 export interface ContainerProfile {
   name: string;
@@ -24,42 +23,6 @@ export interface ContainerProfile {
   jailAllow: Readonly<Record<string, boolean>>;
   /** Rules the container formats cannot carry (per-syscall, per-uid, FreeBSD privileges). */
   rules: readonly { effect: string; objects: readonly string[]; conditional: boolean; source: string }[];
-}
-
-/** The container view of a loaded, compiled profile. */
-export function containerProfile(p: CompiledProfile): ContainerProfile {
-  const pr = p.profile;
-  const plan = planJail(p, 'container', '/');
-  const jailAllow: Record<string, boolean> = {};
-  for (const x of plan.params) {
-    if (!x.key.startsWith('allow.') || x.value !== null) continue;
-    if (jailParamDef(x.key)) {
-      jailAllow[x.key] = true;
-      continue;
-    }
-    // jail(8) negates a boolean with "no" before its last component (allow.mount.nodevfs) or
-    // right after "allow." (allow.noraw_sockets): either way it names a known parameter.
-    const base = [x.key.replace(/^allow\.no/, 'allow.'), x.key.replace(/\.no([^.]+)$/, '.$1')].find((k) =>
-      jailParamDef(k),
-    );
-    if (base) jailAllow[base] = false;
-  }
-  return {
-    name: pr.name,
-    file: pr.file,
-    files: [...pr.files],
-    sets: { ...pr.sets },
-    noNewPrivs: pr.noNewPrivs,
-    jailAllow,
-    rules: pr.rules
-      .filter((r) => !r.implicit)
-      .map((r) => ({
-        effect: r.effect,
-        objects: r.objects,
-        conditional: r.syscalls !== null || r.uidMin !== 0 || r.uidMax !== 4294967295,
-        source: r.source,
-      })),
-  };
 }
 
 /** The JSON written to the state directory: masks as hex, so the file reads like /proc. */

@@ -1,25 +1,19 @@
 /**
  * OCI bundles on disk: config.json rewritten with a profile (atomically, never half-written),
- * and the prediction for a bundle with the entrypoint's file capabilities read from its rootfs.
+ * and diffs of that change (bundle-check.ts predicts what a bundle yields).
  * The pure translations are in src/container/oci.ts; this adds the file system.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import { createTwoFilesPatch } from 'diff';
-import { CapctlError, inputError } from '../caps/errors.js';
-import {
-  applyProfileToText,
-  type OciConfig,
-  type OciPrediction,
-  ociProcess,
-  type Platform,
-  parseOciConfig,
-  predictOci,
-} from '../container/oci.js';
+import { join, resolve } from 'node:path';
+import type * as Diff from 'diff';
+import { inputError } from '../caps/errors.js';
+import { applyProfileToText, type OciConfig, type Platform, parseOciConfig } from '../container/oci.js';
 import type { ContainerProfile } from '../container/profile.js';
-import { atomicWrite } from '../policy/index.js';
-import { findInRootfs } from '../sys/rootfs.js';
-import { getFileCaps } from '../sys/xattr.js';
+import { atomicWrite } from '../policy/bindings.js';
+import { lazyRequire } from '../util/lazy.js';
+
+// Only --dry-run diffs; the shim never does.
+const diffLib = lazyRequire<typeof Diff>('diff');
 
 export interface Bundle {
   dir: string;
@@ -70,45 +64,18 @@ export function applyProfileToBundle(
   const same = text === b.text;
   const diff =
     (opts.dryRun || opts.withDiff) && !same
-      ? createTwoFilesPatch('a/config.json', 'b/config.json', prettyForDiff(b.text), prettyForDiff(text), '', '', {
-          context: 3,
-        })
+      ? diffLib().createTwoFilesPatch(
+          'a/config.json',
+          'b/config.json',
+          prettyForDiff(b.text),
+          prettyForDiff(text),
+          '',
+          '',
+          {
+            context: 3,
+          },
+        )
       : '';
   if (!opts.dryRun && !same) atomicWrite(b.dir, 'config.json', text, b.mode);
   return { configFile: b.configFile, changed, diff, written: !opts.dryRun && !same };
-}
-
-export interface BundleCheck extends OciPrediction {
-  entrypoint?: { name: string; hostPath?: string; path?: string; fileCaps: boolean };
-}
-
-/** `capctl oci check`: what the container's first process will hold after exec. */
-export function checkBundle(dir: string): BundleCheck {
-  const b = readBundle(dir);
-  const proc = ociProcess(b.config);
-  const warnings: string[] = [];
-  let file: Parameters<typeof predictOci>[1];
-  let entry: BundleCheck['entrypoint'];
-  if (proc.entrypoint !== undefined && proc.rootPath !== undefined) {
-    const root = isAbsolute(proc.rootPath) ? proc.rootPath : join(b.dir, proc.rootPath);
-    const f = findInRootfs(root, proc.entrypoint, proc.path);
-    if (f) {
-      let fileCaps = null;
-      try {
-        fileCaps = getFileCaps(f.hostPath);
-      } catch (err) {
-        if (!(err instanceof CapctlError)) throw err;
-        warnings.push(`cannot read the file capabilities of ${f.path}: ${err.message}`);
-      }
-      file = { fileCaps, mode: f.stat.mode & 0o7777, uid: f.stat.uid, gid: f.stat.gid };
-      entry = { name: proc.entrypoint, hostPath: f.hostPath, path: f.path, fileCaps: fileCaps !== null };
-    } else {
-      warnings.push(
-        `entrypoint ${proc.entrypoint} not found in the rootfs (${root}): predicted without file capabilities`,
-      );
-      entry = { name: proc.entrypoint, fileCaps: false };
-    }
-  }
-  const r = predictOci(proc, file);
-  return { ...r, warnings: [...warnings, ...r.warnings], entrypoint: entry };
 }

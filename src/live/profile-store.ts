@@ -12,13 +12,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { CapctlError, inputError } from '../caps/errors.js';
-import {
-  type ContainerProfile,
-  containerProfile,
-  containerProfileFromJson,
-  containerProfileToJson,
-} from '../container/profile.js';
-import { atomicWrite, checkProfileFileModes, hashFiles, loadProfile } from '../policy/index.js';
+import { type ContainerProfile, containerProfileFromJson, containerProfileToJson } from '../container/profile.js';
+import { atomicWrite, checkProfileFileModes, hashFiles } from '../policy/bindings.js';
 import { policiesDir } from '../policy/paths.js';
 
 export function compiledDir(stateDir: string): string {
@@ -71,9 +66,11 @@ function readEntry(stateDir: string, profileFile: string): StoredProfile | undef
 }
 
 /** Load, validate and compile the profile in full, and store the compiled form (best effort). */
-export function compileAndStore(stateDir: string, profileFile: string): StoredProfile {
-  const compiled = loadProfile(profileFile);
-  const profile = containerProfile(compiled);
+export async function compileAndStore(stateDir: string, profileFile: string): Promise<StoredProfile> {
+  // The full loader (YAML, ajv, policy compilation) only when the stored form is missing or stale.
+  const { loadProfile } = await import('../policy/index.js');
+  const { containerProfile } = await import('../container/compile.js');
+  const profile = containerProfile(loadProfile(profileFile));
   const sha256 = hashFiles(profile.files);
   try {
     const dir = compiledDir(stateDir);
@@ -86,9 +83,9 @@ export function compileAndStore(stateDir: string, profileFile: string): StoredPr
 }
 
 /** The container profile for `profileFile`, from the store when its hash still matches. */
-export function containerProfileFor(stateDir: string, profileFile: string): StoredProfile {
+export async function containerProfileFor(stateDir: string, profileFile: string): Promise<StoredProfile> {
   const hit = readEntry(stateDir, profileFile);
-  const got = hit ?? compileAndStore(stateDir, profileFile);
+  const got = hit ?? (await compileAndStore(stateDir, profileFile));
   try {
     checkProfileFileModes(got.profile.files);
   } catch (err) {

@@ -26,7 +26,7 @@ import {
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CapctlError, inputError } from '../caps/errors.js';
-import { displayPath } from './load.js';
+import { displayPath } from './paths.js';
 import type { TargetKind } from './types.js';
 
 export interface Binding {

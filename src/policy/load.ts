@@ -8,14 +8,14 @@
  * of them, each as `file:line:col: path: message`.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CapSet } from '../caps/capset.js';
 import { CAP_COUNT, CAPABILITIES, closestName } from '../caps/catalog.js';
 import { CapctlError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
 import { JAIL_PARAMS, jailParamDef, makeJailConfig, PRIVS_GATED_BY } from '../priv/jail.js';
 import { canonicalPrivPattern, capFromProfileName, suggestCap, suggestPriv } from './names.js';
-import { policiesDir } from './paths.js';
+import { displayPath, policiesDir } from './paths.js';
 import { schemaCheck } from './schema.js';
 import { formatIssue, type PathSeg, type ProfileIssue, ProfileSource } from './source.js';
 import {
@@ -60,11 +60,7 @@ interface FileProfile {
 
 const DEFAULT_AUDIT: AuditSettings = { log: 'denied', rateLimit: { perSecond: 100, burst: 200 } };
 
-/** Display a path relative to the working directory when that is shorter. */
-export function displayPath(file: string): string {
-  const rel = relative(process.cwd(), file);
-  return rel && !rel.startsWith('..') && rel.length < file.length ? rel : file;
-}
+export { displayPath };
 
 /** Parse a capability name list (ALL allowed where `allowAll`), recording misspellings. */
 function capList(

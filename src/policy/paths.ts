@@ -5,7 +5,7 @@
  * this file runs as src/policy/paths.ts (vitest, tsx) or as dist/src/policy/paths.js (after tsc).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 let root: string | undefined;
@@ -34,3 +34,9 @@ export function packageRoot(): string {
 export const schemaPath = (): string => join(packageRoot(), 'schema', 'profile.schema.json');
 export const policiesDir = (): string => join(packageRoot(), 'policies');
 export const modelPath = (): string => join(packageRoot(), 'policies', 'model.conf');
+
+/** Display a path relative to the working directory when that is shorter. */
+export function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && rel.length < file.length ? rel : file;
+}
