@@ -10,7 +10,6 @@ import {
   validateTarget,
 } from '../policy/index.js';
 import { printJson } from './output.js';
-import { resolveProfileArg } from './profile-cmd.js';
 
 interface TargetOpts {
   jail?: string;
@@ -58,7 +57,7 @@ Examples:
     .action(async (profile: string, opts: TargetOpts) => {
       const { kind, target } = targetOf(opts);
       const dir = resolveStateDir({ stateDir: opts.stateDir });
-      const r = await attach(dir, kind, target, resolveProfileArg(profile));
+      const r = await attach(dir, kind, target, profile);
       if (opts.json) return printJson({ stateDir: dir, ...r });
       for (const w of r.warnings) process.stderr.write(`capctl: warning: ${w}\n`);
       const was = r.replaced ? ` (was ${r.replaced.profileName})` : '';

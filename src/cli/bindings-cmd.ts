@@ -1,7 +1,7 @@
 /** capctl bindings: list which profile governs which jail, chroot or container, and its state now. */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { hashFiles, loadResolvedProfile, readBindings, resolveStateDir } from '../policy/index.js';
+import { loadResolvedProfile, readBindings, resolveStateDir } from '../policy/index.js';
 import { formatTable, printJson } from './output.js';
 
 /** ok | modified (files changed since attach; still valid) | invalid: … | missing */
@@ -9,7 +9,7 @@ function statusOf(profile: string, sha256: string): string {
   if (!existsSync(profile)) return 'missing (a runtime denies everything)';
   try {
     const p = loadResolvedProfile(profile);
-    return hashFiles(p.files) === sha256 ? 'ok' : 'modified since attach';
+    return p.sha256 === sha256 ? 'ok' : 'modified since attach (a runtime denies everything until re-attached)';
   } catch (err) {
     return `invalid (a runtime denies everything): ${(err as Error).message.split('\n')[1] ?? (err as Error).message}`;
   }

@@ -10,7 +10,7 @@ import { CapSet } from '../caps/capset.js';
 import { CAPABILITIES, capByName, closestName } from '../caps/catalog.js';
 import { inputError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
-import { loadProfile } from '../policy/index.js';
+import { resolveProfile } from '../policy/index.js';
 import { initialCapSets } from '../priv/bridge.js';
 import { callerDeniedErrno } from '../priv/caller.js';
 import { PRIVS, privByName, privName } from '../priv/catalog.js';
@@ -241,7 +241,7 @@ Examples:
         throw inputError('usage', `--uid wants a uid (0..4294967294), got "${uidText}"`);
       const requests = args.map(parseRequest);
       const jailParams = parseJailParamArgs(o.jailParam);
-      const policy = o.profile !== undefined ? loadProfile(o.profile) : undefined;
+      const policy = o.profile !== undefined ? resolveProfile(o.profile) : undefined;
       // A profile's own jail section is the base; --jail-param overrides it.
       const fromProfile = policy?.profile.jail ?? {};
       const merged = o.host === 'freebsd' ? { ...fromProfile, ...jailParams } : jailParams;

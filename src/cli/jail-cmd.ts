@@ -6,13 +6,12 @@ import {
   attach,
   checkTargetFits,
   displayPath,
-  loadProfile,
   planJail,
+  resolveProfile,
   resolveStateDir,
   validateTarget,
 } from '../policy/index.js';
 import { printJson } from './output.js';
-import { resolveProfileArg } from './profile-cmd.js';
 
 interface CreateOpts {
   profile: string;
@@ -47,14 +46,13 @@ Examples:
     )
     .action(async (name: string, opts: CreateOpts) => {
       validateTarget('jail', name);
-      const file = resolveProfileArg(opts.profile);
-      const profile = loadProfile(file);
+      const profile = resolveProfile(opts.profile, { stateDir: opts.stateDir });
       checkTargetFits(profile.name, profile.profile.target, 'jail');
       const plan = planJail(profile, name, resolve(opts.path));
       let recorded: string | undefined;
       if (!opts.dryRun) {
         const dir = resolveStateDir({ stateDir: opts.stateDir });
-        await attach(dir, 'jail', name, file);
+        await attach(dir, 'jail', name, profile.profile.file);
         recorded = dir;
       }
       if (opts.json) return printJson({ ...plan, binding: recorded ? { stateDir: recorded } : null });

@@ -5,9 +5,8 @@ import { containerProfile } from '../container/compile.js';
 import type { Platform } from '../container/oci.js';
 import { applyProfileToBundle } from '../live/bundle.js';
 import { checkBundle } from '../live/bundle-check.js';
-import { loadProfile } from '../policy/index.js';
+import { resolveProfile } from '../policy/index.js';
 import { printJson } from './output.js';
-import { resolveProfileArg } from './profile-cmd.js';
 
 function platformOf(v: string | undefined): Platform | undefined {
   if (v === undefined || v === 'linux' || v === 'freebsd') return v;
@@ -42,7 +41,7 @@ Examples:
     )
     .action((bundle: string, opts: { profile: string; dryRun?: boolean; platform?: string; json?: boolean }) => {
       const platform = platformOf(opts.platform);
-      const cp = containerProfile(loadProfile(resolveProfileArg(opts.profile)));
+      const cp = containerProfile(resolveProfile(opts.profile));
       const r = applyProfileToBundle(bundle, cp, { dryRun: opts.dryRun, platform, withDiff: opts.json });
       if (opts.json) return printJson({ profile: cp.name, ...r });
       if (opts.dryRun) {

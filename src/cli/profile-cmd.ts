@@ -1,8 +1,6 @@
 /**
  * capctl profile validate|show|compile|diff|explain: profiles as files people write and read.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import type * as Yaml from 'yaml';
 import { CapSet } from '../caps/capset.js';
@@ -18,34 +16,21 @@ import {
   describeRule,
   displayPath,
   formatIssue,
-  loadProfile,
+  listProfiles,
   PRIV_COMPLAIN,
   ProfileError,
   type ProfileIssue,
   type Rule,
+  resolveProfile,
   SET_NAMES,
   UID_ANY_MAX,
 } from '../policy/index.js';
-import { policiesDir } from '../policy/paths.js';
 import { privCatalog } from '../policy/privdata.js';
 import { POLICY_DENY, POLICY_GRANT, POLICY_NONE } from '../priv/policy-hook.js';
 import { lazyRequire } from '../util/lazy.js';
-import { printJson } from './output.js';
+import { formatTable, printJson } from './output.js';
 
 const yaml = lazyRequire<typeof Yaml>('yaml');
-
-/** A profile argument: a file, or the name of a stock profile in policies/. */
-export function resolveProfileArg(arg: string): string {
-  if (existsSync(arg)) return arg;
-  if (/^[a-z0-9][a-z0-9._-]*$/.test(arg)) {
-    const stock = join(policiesDir(), `${arg}.yaml`);
-    if (existsSync(stock)) return stock;
-  }
-  const names = readdirSync(policiesDir())
-    .filter((f) => f.endsWith('.yaml'))
-    .map((f) => f.slice(0, -5));
-  throw new CapctlError('io', `profile not found: ${arg} (not a file; stock profiles: ${names.join(', ')})`, 'io');
-}
 
 const privName = (n: number) => privCatalog().byNumber.get(n) ?? `priv#${n}`;
 
@@ -178,14 +163,37 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-PROFILE is a file or the name of a stock profile (docker-default, podman-default, k8s-restricted,
-ping, nginx, linux-kmod-build, strict). See docs/policy.md for the format.
+PROFILE is a profile name or a path. A bare name (no "/", no .yaml/.yml suffix) is looked up in
+$CAPCTL_PROFILE_PATH (colon-separated directories), then STATE_DIR/profiles, then the stock
+profiles (capctl profile list shows them all); anything else is a path, so a file "ping" in the
+working directory is ./ping. See docs/policy.md for the format.
 
 Examples:
+  capctl profile list
   capctl profile validate web.yaml
   capctl profile show podman-default
   capctl profile explain nginx NET_BIND_SERVICE uid=101`,
     );
+
+  profile
+    .command('list')
+    .description(
+      'list the profiles reachable by name, in lookup order ($CAPCTL_PROFILE_PATH, STATE_DIR/profiles, stock)',
+    )
+    .option('--state-dir <DIR>', 'state directory whose profiles/ is searched')
+    .option('--all', 'also list profiles shadowed by an earlier directory')
+    .option('--json', 'print JSON: [{name, file, source, shadowedBy?}]')
+    .addHelpText('after', "\nExamples:\n  capctl profile list\n  capctl profile list --json | jq -r '.[].name'")
+    .action((opts: { stateDir?: string; all?: boolean; json?: boolean }) => {
+      const rows = listProfiles({ stateDir: opts.stateDir }).filter((p) => opts.all || p.shadowedBy === undefined);
+      if (opts.json) return printJson(rows);
+      process.stdout.write(
+        `${formatTable(
+          ['NAME', 'SOURCE', 'FILE'],
+          rows.map((r) => [r.name, r.source, r.shadowedBy ? `${r.file} (shadowed by ${r.shadowedBy})` : r.file]),
+        )}\n`,
+      );
+    });
 
   profile
     .command('validate')
@@ -207,7 +215,7 @@ Examples:
       }[] = [];
       for (const f of files) {
         try {
-          const p = loadProfile(resolveProfileArg(f), { strict: opts.strict });
+          const p = resolveProfile(f, { strict: opts.strict });
           results.push({ file: f, valid: true, name: p.name, errors: [], warnings: [...p.profile.warnings] });
         } catch (err) {
           if (err instanceof ProfileError) {
@@ -251,7 +259,7 @@ Examples:
       '\nExamples:\n  capctl profile show k8s-restricted\n  capctl profile show --json web.yaml | jq .capabilities.effective.hex',
     )
     .action((file: string, opts: { json?: boolean }) => {
-      const p = loadProfile(resolveProfileArg(file));
+      const p = resolveProfile(file);
       if (opts.json) return printJson(showJson(p));
       const head = `# resolved from ${p.profile.files.map(displayPath).join(' <- ')}\n`;
       process.stdout.write(head + yaml().stringify(resolvedDoc(p), { flowCollectionPadding: false }));
@@ -267,7 +275,7 @@ Examples:
       '\nExamples:\n  capctl profile compile docker-default\n  capctl profile compile --json ping | jq .privileges.chains',
     )
     .action((file: string, opts: { json?: boolean }) => {
-      const t = compileJson(loadProfile(resolveProfileArg(file)));
+      const t = compileJson(resolveProfile(file));
       if (opts.json) return printJson(t);
       const out: string[] = [];
       out.push(`profile ${t.name} (${t.mode}), ${t.rules} rules including implicit ones`);
@@ -297,8 +305,8 @@ Examples:
       '\nExit status: 0 same, 1 different (as diff(1)).\n\nExamples:\n  capctl profile diff docker-default podman-default',
     )
     .action((a: string, b: string, opts: { json?: boolean }) => {
-      const pa = loadProfile(resolveProfileArg(a));
-      const pb = loadProfile(resolveProfileArg(b));
+      const pa = resolveProfile(a);
+      const pb = resolveProfile(b);
       const sets = Object.fromEntries(
         SET_NAMES.map((s) => [
           s,
@@ -377,7 +385,7 @@ Examples:
   capctl profile explain linux-kmod-build 'PRIV_VFS_CHROOT uid=0 syscall=chroot' --json`,
     )
     .action(async (file: string, words: string[], opts: { uid?: string; syscall?: string; json?: boolean }) => {
-      const p = loadProfile(resolveProfileArg(file));
+      const p = resolveProfile(file);
       const req = parseRequest(words, opts);
       let decision: string;
       let rule: number;

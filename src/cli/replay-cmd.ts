@@ -11,7 +11,7 @@ import { CapctlError, inputError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
 import { decodeFileCaps, encodeFileCaps, type FileCaps, fileCapsFromTriple } from '../caps/xattr.js';
 import { CAP_COMPLAIN, CAP_DENY, type CompiledProfile, describeRule, PRIV_COMPLAIN } from '../policy/compile.js';
-import { loadProfile } from '../policy/index.js';
+import { resolveProfile } from '../policy/index.js';
 import { privName } from '../priv/catalog.js';
 import type { Credential } from '../runtime/credential.js';
 import { createFreeBSDHost, restrictToHost } from '../runtime/freebsd-host.js';
@@ -185,7 +185,7 @@ printed with file, line, recorded and predicted result, then one summary line:
         throw inputError('usage', `--host must be linux or freebsd, got "${opts.host}"`);
       if (opts.jailParam.length > 0 && opts.host !== 'freebsd')
         throw inputError('usage', '--jail-param needs --host freebsd');
-      const policy = opts.profile !== undefined ? loadProfile(opts.profile) : undefined;
+      const policy = opts.profile !== undefined ? resolveProfile(opts.profile) : undefined;
       let host: PrivilegeHost = linuxHost;
       let adjust: ((c: Credential) => void) | undefined;
       if (opts.host === 'freebsd') {

@@ -77,7 +77,7 @@ export function findContainerProfile(
     if (typeof ann !== 'string' || ann === '') {
       throw new CapctlError('bad-profile-ref', `annotation ${PROFILE_ANNOTATION} is empty`);
     }
-    return { ref: ann, file: profileRefToFile(ann), via: 'annotation', containerName: names[0] };
+    return { ref: ann, file: profileRefToFile(ann, stateDir), via: 'annotation', containerName: names[0] };
   }
   const bindings = readBindings(stateDir).filter((b) => b.kind === 'container');
   const byId = bindings.find((b) => b.target === id);

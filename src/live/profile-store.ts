@@ -14,7 +14,7 @@ import { isAbsolute, join } from 'node:path';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { type ContainerProfile, containerProfileFromJson, containerProfileToJson } from '../container/profile.js';
 import { atomicWrite, checkProfileFileModes, hashFiles } from '../policy/bindings.js';
-import { policiesDir } from '../policy/paths.js';
+import { findProfile, isProfileName } from '../policy/resolve.js';
 
 export function compiledDir(stateDir: string): string {
   return join(stateDir, 'compiled');
@@ -25,20 +25,19 @@ function entryName(profileFile: string): string {
 }
 
 /**
- * A profile reference as the annotation gives it: an absolute path, or a stock profile name.
- * (Relative paths are refused: the shim's working directory is the engine's, not the user's.)
+ * A profile reference as the annotation gives it: an absolute path, or a profile name looked up
+ * by the one resolver (policy/resolve.ts: $CAPCTL_PROFILE_PATH, STATE/profiles, policies/).
+ * Relative paths are refused: the shim's working directory is the engine's, not the user's.
  */
-export function profileRefToFile(ref: string): string {
+export function profileRefToFile(ref: string, stateDir: string): string {
   if (isAbsolute(ref)) {
     if (!existsSync(ref)) throw inputError('profile-not-found', `profile ${ref} does not exist`);
     return ref;
   }
-  if (/^[a-z0-9][a-z0-9._-]{0,63}$/.test(ref)) {
-    const f = join(policiesDir(), `${ref}.yaml`);
-    if (existsSync(f)) return f;
-    throw inputError('profile-not-found', `no stock profile named "${ref}"`);
+  if (!isProfileName(ref)) {
+    throw inputError('bad-profile-ref', `"${ref}" is neither a profile name nor an absolute path`);
   }
-  throw inputError('bad-profile-ref', `"${ref}" is neither a stock profile name nor an absolute path`);
+  return findProfile(ref, { stateDir }).file;
 }
 
 export interface StoredProfile {

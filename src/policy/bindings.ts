@@ -3,31 +3,27 @@
  * the state directory, changed only under a lock and replaced atomically, so any number of
  * concurrent capctl processes lose no update and a crash never leaves a torn file.
  *
- * Write: temp file in the same directory -> write -> fsync -> rename over bindings.json ->
- * fsync the directory (so the rename itself survives a crash).
- * Lock: bindings.lock created with O_EXCL holding the owner's pid. A lock whose pid no longer
- * exists is stale: it is renamed aside (atomic, so only one breaker wins), checked to be the
- * dead owner's, and removed.
+ * Lock: proper-lockfile (an atomic mkdir of bindings.json.lock whose mtime the owner refreshes;
+ * a lock not refreshed for STALE_MS is stale and broken). Write: write-file-atomic (temp file,
+ * fsync, rename), then an fsync of the directory so the rename itself survives a crash. Both
+ * replace hand-written code that had the same design: well-kept libraries with the cross-
+ * process edge cases (mtime precision, compromised locks, cleanup on exit) already handled.
+ *
+ * Trust: as root, the state directory (whole path) and bindings.json must be owned by root or the
+ * invoking user and not group/world-writable; bindings.json must be a regular file, not a
+ * symlink. Every record is validated when read: anything malformed fails closed with a one-line
+ * error that names the entry and field, never the file's bytes.
  */
-import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  fchmodSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { homedir } from 'node:os';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import * as lockfile from 'proper-lockfile';
+import writeFileAtomic from 'write-file-atomic';
 import { CapctlError, inputError } from '../caps/errors.js';
-import { displayPath } from './paths.js';
+import { hashTexts } from './hash.js';
+import { BINDINGS_MAX_BYTES, checkTrustedDir, readTrustedFile, type TrustOptions } from './trust.js';
 import type { TargetKind } from './types.js';
+
+export { resolveStateDir, type StateDirOptions } from './paths.js';
 
 export interface Binding {
   kind: TargetKind;
@@ -36,7 +32,7 @@ export interface Binding {
   /** Absolute path of the profile file. */
   profile: string;
   profileName: string;
-  /** sha256 over the contents of every file in the profile's extends chain, at attach time. */
+  /** sha256 over every file in the profile's extends chain at attach time (Profile.sha256). */
   sha256: string;
   attachedAt: string;
   /** Containers only: the id of the last container capctl-oci-runtime started under it. */
@@ -50,190 +46,184 @@ interface StateFile {
 }
 
 const FILE = 'bindings.json';
-const LOCK = 'bindings.lock';
+/** A lock not refreshed for this long belongs to a dead process (proper-lockfile refreshes it). */
+const STALE_MS = 10_000;
+/** Longest accepted target name (a chroot path up to PATH_MAX). */
+const TARGET_MAX = 4095;
 
-export interface StateDirOptions {
-  stateDir?: string;
-  env?: NodeJS.ProcessEnv;
-  uid?: number;
-}
-
-/** --state-dir, then CAPCTL_STATE_DIR, then /var/db/capctl as root or ~/.local/state/capctl. */
-export function resolveStateDir(opts: StateDirOptions = {}): string {
-  if (opts.stateDir) return resolve(opts.stateDir);
-  const env = opts.env ?? process.env;
-  if (env.CAPCTL_STATE_DIR) return resolve(env.CAPCTL_STATE_DIR);
-  const uid = opts.uid ?? process.getuid?.() ?? -1;
-  return uid === 0 ? '/var/db/capctl' : join(homedir(), '.local', 'state', 'capctl');
-}
+/** A name must print as one line: no C0/C1 control characters, no line or paragraph separators. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 export function validateTarget(kind: TargetKind, target: string): string {
+  if (typeof target !== 'string' || target === '') throw inputError('bad-target', `empty ${kind} name`);
+  if (CONTROL.test(target)) throw inputError('bad-target', `the ${kind} name contains a control character`);
+  if (target.length > TARGET_MAX) {
+    throw inputError('bad-target', `the ${kind} name is ${target.length} characters long (at most ${TARGET_MAX})`);
+  }
   if (kind === 'jail') {
-    // jail(8) names: no dots (they separate hierarchy levels) and no spaces.
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(target)) {
-      throw inputError('bad-target', `"${target}" is not a jail name (letters, digits, '_' and '-')`);
+    // jail(8) names: no dots (they separate hierarchy levels) and no spaces; MAXHOSTNAMELEN.
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_-]{0,254}$/.test(target)) {
+      throw inputError('bad-target', `"${target.slice(0, 64)}" is not a jail name (letters, digits, '_' and '-')`);
     }
     return target;
   }
-  if (kind === 'chroot') {
-    if (target === '') throw inputError('bad-target', 'empty chroot path');
-    return resolve(target);
+  if (kind === 'chroot') return resolve(target);
+  if (kind === 'container') {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(target)) {
+      throw inputError('bad-target', `"${target.slice(0, 64)}" is not a container id or name`);
+    }
+    return target;
   }
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(target)) {
-    throw inputError('bad-target', `"${target}" is not a container id or name`);
-  }
-  return target;
-}
-
-export function hashFiles(files: readonly string[]): string {
-  const h = createHash('sha256');
-  for (const f of files) {
-    h.update(f);
-    h.update('\0');
-    h.update(readFileSync(f));
-    h.update('\0');
-  }
-  return h.digest('hex');
+  throw inputError('bad-target', `unknown target kind ${String(kind).slice(0, 16)}`);
 }
 
 /**
  * As root, a profile that group or others can write could be changed by someone else to grant
- * themselves privileges: refuse it (and every file it extends).
+ * themselves privileges: refuse it (and every file it extends). The loader applies the full
+ * rule (owner, whole path, file type) to every file it reads; this is the mode check alone.
  */
 export function checkProfileFileModes(files: readonly string[], uid = process.getuid?.() ?? -1): void {
   if (uid !== 0) return;
-  for (const f of files) {
-    const mode = statSync(f).mode & 0o777;
-    if ((mode & 0o022) !== 0) {
+  for (const f of files) readTrustedFile(f, { what: 'profile', maxBytes: Number.MAX_SAFE_INTEGER, uid });
+}
+
+/** Create the state directory if needed and check (as root) that it can be trusted. */
+export function prepareStateDir(dir: string, opts: TrustOptions = {}): void {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  checkTrustedDir(dir, opts);
+}
+
+/**
+ * Take the state lock, run `fn`, release. Waits up to about `timeoutMs` for another owner.
+ * Under the lock, temp files left by a writer killed mid-write are removed (nothing else can be
+ * writing then).
+ */
+export async function withStateLock<T>(dir: string, fn: () => T, timeoutMs = 15000): Promise<T> {
+  prepareStateDir(dir);
+  const file = join(dir, FILE);
+  let compromised: Error | undefined;
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(file, {
+      realpath: false,
+      stale: STALE_MS,
+      // ~timeoutMs of retries between 5 and 50 ms apart (randomised so waiters do not march).
+      retries: { retries: Math.max(1, Math.ceil(timeoutMs / 30)), minTimeout: 5, maxTimeout: 50, randomize: true },
+      onCompromised: (err) => {
+        compromised = err;
+      },
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
       throw new CapctlError(
-        'unsafe-profile-mode',
-        `refusing ${displayPath(f)}: mode ${mode.toString(8).padStart(4, '0')} lets ${(mode & 0o020) !== 0 ? 'its group' : ''}${(mode & 0o022) === 0o022 ? ' and ' : ''}${(mode & 0o002) !== 0 ? 'others' : ''} change it (run: chmod go-w ${f})`,
+        'state-locked',
+        `state directory ${dir} is locked by another capctl (${FILE}.lock; it is broken ${STALE_MS / 1000}s after its owner dies)`,
+        'io',
       );
     }
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function readLockPid(path: string): { pid: number; ageMs: number } | undefined {
-  try {
-    const text = readFileSync(path, 'utf8');
-    const ageMs = Date.now() - statSync(path).mtimeMs;
-    return { pid: Number.parseInt(text, 10), ageMs };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Take the state lock, run `fn`, release. Waits up to `timeoutMs` for a live owner. */
-export async function withStateLock<T>(dir: string, fn: () => T, timeoutMs = 15000): Promise<T> {
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const lock = join(dir, LOCK);
-  const deadline = Date.now() + timeoutMs;
-  let lastOwner = 0;
-  for (;;) {
-    try {
-      const fd = openSync(lock, 'wx', 0o644);
-      writeSync(fd, `${process.pid}\n`);
-      fsyncSync(fd);
-      closeSync(fd);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const owner = readLockPid(lock);
-    if (owner) {
-      lastOwner = owner.pid;
-      // An owner is stale when its pid is gone, or when it never wrote a pid (crashed between
-      // create and write) and the file is old.
-      const stale = Number.isNaN(owner.pid) ? owner.ageMs > 2000 : !pidAlive(owner.pid);
-      if (stale) breakStaleLock(lock, owner.pid);
-    }
-    if (Date.now() > deadline) {
-      throw new CapctlError('state-locked', `state directory ${dir} is locked by pid ${lastOwner} (${lock})`, 'io');
-    }
-    await sleep(2 + Math.random() * 10);
+    throw new CapctlError('io', `cannot lock ${dir}: ${(err as Error).message}`, 'io');
   }
   try {
-    return fn();
+    cleanStaleTemps(dir);
+    const out = fn();
+    if (compromised) throw new CapctlError('state-locked', `lost the lock on ${dir}: ${compromised.message}`, 'io');
+    return out;
   } finally {
-    try {
-      unlinkSync(lock);
-    } catch {
-      // already gone: nothing to release
+    await release().catch(() => undefined);
+  }
+}
+
+/** write-file-atomic's temp names (bindings.json.NNN) and the older .bindings.json.*.tmp. */
+function cleanStaleTemps(dir: string): void {
+  for (const f of readdirSync(dir)) {
+    if (/^bindings\.json\.\d+$/.test(f) || /^\.bindings\.json\..*\.tmp$/.test(f)) {
+      try {
+        unlinkSync(join(dir, f));
+      } catch {
+        // already gone
+      }
     }
   }
 }
 
-function breakStaleLock(lock: string, deadPid: number): void {
-  const aside = `${lock}.stale.${process.pid}.${Math.random().toString(36).slice(2)}`;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** Why `b` is not a valid binding record, or undefined. */
+function badRecord(b: unknown): string | undefined {
+  if (b === null || typeof b !== 'object' || Array.isArray(b)) return 'is not an object';
+  const r = b as Record<string, unknown>;
+  if (r.kind !== 'jail' && r.kind !== 'chroot' && r.kind !== 'container') return 'has no valid "kind"';
+  if (typeof r.target !== 'string') return '"target" is not a string';
   try {
-    renameSync(lock, aside);
-  } catch {
-    return; // someone else broke it first
+    if (validateTarget(r.kind, r.target) !== r.target) return '"target" is not in canonical form';
+  } catch (err) {
+    return `"target": ${(err as Error).message}`;
   }
-  const got = readLockPid(aside);
-  if (got && got.pid !== deadPid && !Number.isNaN(got.pid) && pidAlive(got.pid)) {
-    // Between our check and the rename a live process took the lock: give it back.
-    try {
-      linkSync(aside, lock);
-    } catch {
-      // the lock was taken again meanwhile; the live owner's file is the one in place
-    }
+  if (typeof r.profile !== 'string' || !r.profile.startsWith('/') || CONTROL.test(r.profile)) {
+    return '"profile" is not an absolute path';
   }
-  try {
-    unlinkSync(aside);
-  } catch {
-    // nothing left to clean
+  if (typeof r.profileName !== 'string' || CONTROL.test(r.profileName)) return '"profileName" is not a string';
+  if (typeof r.sha256 !== 'string' || !SHA256.test(r.sha256)) return '"sha256" is not a sha256 digest';
+  if (typeof r.attachedAt !== 'string' || Number.isNaN(Date.parse(r.attachedAt))) return '"attachedAt" is not a time';
+  if (
+    r.containerId !== undefined &&
+    (typeof r.containerId !== 'string' || !/^[A-Za-z0-9_.-]{1,128}$/.test(r.containerId))
+  ) {
+    return '"containerId" is not a container id';
   }
+  return undefined;
 }
 
+/**
+ * Every binding in `dir`, each validated. A missing file is no bindings; anything else that is
+ * not exactly a bindings file (a symlink, a FIFO, another owner's file, bad JSON, a malformed
+ * record) throws CapctlError('corrupt-bindings') — callers fail closed.
+ */
 export function readBindings(dir: string): Binding[] {
+  const path = join(dir, FILE);
+  checkTrustedDir(dir);
   let text: string;
   try {
-    text = readFileSync(join(dir, FILE), 'utf8');
+    text = readTrustedFile(path, { what: 'bindings file', maxBytes: BINDINGS_MAX_BYTES, noFollow: true }).text;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new CapctlError('io', `cannot read ${join(dir, FILE)}: ${(err as Error).message}`, 'io');
-  }
-  let data: StateFile;
-  try {
-    data = JSON.parse(text) as StateFile;
-  } catch (err) {
-    throw new CapctlError('io', `${join(dir, FILE)} is not valid JSON: ${(err as Error).message}`, 'io');
-  }
-  if (data.version !== 1 || !Array.isArray(data.bindings)) {
-    throw new CapctlError('io', `${join(dir, FILE)}: unknown format (version ${String(data.version)})`, 'io');
-  }
-  return data.bindings;
-}
-
-/** Replace `dir/name` with `text` atomically and durably (the new file gets `mode`). */
-export function atomicWrite(dir: string, name: string, text: string, mode = 0o644): void {
-  const tmp = join(dir, `.${name}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    fchmodSync(fd, mode); // not subject to the umask, so the file keeps the original's mode
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, join(dir, name));
-  } catch (err) {
-    unlinkSync(tmp);
+    if (err instanceof CapctlError && /: no such file$/.test(err.message)) return [];
     throw err;
   }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new CapctlError('corrupt-bindings', `${path} is not valid JSON (remove or restore it)`, 'io');
+  }
+  const d = data as Partial<StateFile> | null;
+  if (d === null || typeof d !== 'object' || d.version !== 1 || !Array.isArray(d.bindings)) {
+    throw new CapctlError('corrupt-bindings', `${path} is not a version 1 bindings file (remove or restore it)`, 'io');
+  }
+  const seen = new Set<string>();
+  d.bindings.forEach((b, i) => {
+    const why = badRecord(b);
+    if (why)
+      throw new CapctlError('corrupt-bindings', `${path}: binding ${i} ${why} (remove or restore the file)`, 'io');
+    const key = `${b.kind}\0${b.target}`;
+    if (seen.has(key))
+      throw new CapctlError('corrupt-bindings', `${path}: binding ${i} repeats ${b.kind} ${b.target}`, 'io');
+    seen.add(key);
+  });
+  return d.bindings;
+}
+
+/**
+ * Replace `dir/name` with `text` atomically and durably (write-file-atomic, then a dir fsync);
+ * the new file gets `mode` (an OCI bundle's config.json keeps its own).
+ */
+export function atomicWrite(dir: string, name: string, text: string, mode = 0o644): void {
+  writeFileAtomic.sync(join(dir, name), text, {
+    mode,
+    // Never copy the owner of whatever is there now: the file is ours.
+    chown: { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 },
+    fsync: true,
+  });
   const dfd = openSync(dir, 'r');
   try {
     fsyncSync(dfd);
@@ -251,6 +241,9 @@ function writeBindings(dir: string, bindings: Binding[]): void {
 
 /** Record (or replace) the binding for its target. Returns the binding it replaced, if any. */
 export async function addBinding(dir: string, b: Binding): Promise<Binding | undefined> {
+  // Never write a record that readBindings would refuse.
+  const why = badRecord(b);
+  if (why) throw inputError('bad-binding', `binding ${why}`);
   return withStateLock(dir, () => {
     const all = readBindings(dir);
     const i = all.findIndex((x) => x.kind === b.kind && x.target === b.target);
@@ -317,21 +310,33 @@ export async function attachProfile(
   profilePath: string,
   load: (path: string) => {
     name: string;
-    profile: { files: readonly string[]; target: TargetKind | undefined; warnings: readonly { message: string }[] };
+    profile: {
+      files: readonly string[];
+      sha256: string;
+      target: TargetKind | undefined;
+      warnings: readonly { message: string }[];
+    };
   },
 ): Promise<AttachResult> {
   const t = validateTarget(kind, target);
+  // The loader reads every file of the chain through readTrustedFile (trust.ts).
   const p = load(profilePath);
   checkTargetFits(p.name, p.profile.target, kind);
-  checkProfileFileModes(p.profile.files);
   const binding: Binding = {
     kind,
     target: t,
     profile: p.profile.files.at(-1)!,
     profileName: p.name,
-    sha256: hashFiles(p.profile.files),
+    sha256: p.profile.sha256,
     attachedAt: new Date().toISOString(),
   };
   const replaced = await addBinding(stateDir, binding);
   return { binding, replaced, warnings: p.profile.warnings.map((w) => w.message) };
+}
+
+/** The hash of files as they are on disk now (for listings; decisions use Profile.sha256). */
+export function hashFiles(files: readonly string[]): string {
+  return hashTexts(
+    files.map((f) => [f, readTrustedFile(f, { what: 'profile', maxBytes: Number.MAX_SAFE_INTEGER, uid: -1 }).text]),
+  );
 }

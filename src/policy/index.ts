@@ -8,7 +8,8 @@ import { CapSet } from '../caps/capset.js';
 import { CapctlError } from '../caps/errors.js';
 import { type AttachResult, attachProfile, type Binding, findBinding, validateTarget } from './bindings.js';
 import { type CompiledProfile, compileProfile } from './compile.js';
-import { type LoadOptions, loadResolvedProfile } from './load.js';
+import { displayPath, type LoadOptions, loadResolvedProfile } from './load.js';
+import { findProfile, type ResolveOptions } from './resolve.js';
 import { SET_NAMES, type TargetKind, UID_ANY_MAX } from './types.js';
 
 export { buildEnforcer, casbinDecide, modelConf, policyLines } from './casbin.js';
@@ -23,7 +24,7 @@ export {
   PRIV_COMPLAIN,
   ruleOrder,
 } from './compile.js';
-export { displayPath, type LoadOptions, loadResolvedProfile, ProfileError } from './load.js';
+export { displayPath, hashTexts, type LoadOptions, loadResolvedProfile, ProfileError } from './load.js';
 export { formatIssue, type ProfileIssue } from './source.js';
 export * from './types.js';
 
@@ -38,6 +39,7 @@ export const denyAllPolicy: CompiledProfile = compileProfile({
   description: 'used when a profile could not be loaded: nothing is allowed',
   file: '(none)',
   files: [],
+  sha256: '',
   target: undefined,
   mode: 'enforce',
   sets: {
@@ -89,6 +91,7 @@ export {
   findBinding,
   hashFiles,
   noteContainerStart,
+  prepareStateDir,
   readBindings,
   removeBinding,
   resolveStateDir,
@@ -96,27 +99,84 @@ export {
   withStateLock,
 } from './bindings.js';
 export { type JailParam, type JailPlan, planJail } from './jail.js';
+export {
+  type FoundProfile,
+  findProfile,
+  isProfileName,
+  type ListedProfile,
+  listProfiles,
+  type ProfileDir,
+  profileSearchDirs,
+  type ResolveOptions,
+} from './resolve.js';
+export {
+  BINDINGS_MAX_BYTES,
+  checkTrustedDir,
+  PROFILE_MAX_BYTES,
+  readTrustedFile,
+  type TrustOptions,
+} from './trust.js';
 
 /**
- * The profile bound to a target, for a runtime: denyAllPolicy (with the reason) when there is
- * no binding or its profile no longer loads — a runtime never runs unconfined by accident.
+ * The profile bound to a target, for a runtime. Fails closed: denyAllPolicy with the reason
+ * when there is no binding, the bindings file cannot be trusted or is corrupt, the profile no
+ * longer loads, or its files changed since attach (sha256 differs: re-attach to accept the
+ * change) — a runtime never runs unconfined or under an unreviewed profile by accident.
  */
 export function profileForTarget(
   stateDir: string,
   kind: TargetKind,
   target: string,
 ): { policy: CompiledProfile; binding?: Binding; error?: CapctlError } {
-  const b = findBinding(stateDir, kind, validateTarget(kind, target));
+  let b: Binding | undefined;
+  try {
+    b = findBinding(stateDir, kind, validateTarget(kind, target));
+  } catch (err) {
+    return { policy: denyAllPolicy, error: asCapctlError(err) };
+  }
   if (!b) {
     return {
       policy: denyAllPolicy,
       error: new CapctlError('no-binding', `no profile is attached to ${kind} ${target}`),
     };
   }
-  return { ...loadProfileOrDenyAll(b.profile), binding: b };
+  const loaded = loadProfileOrDenyAll(b.profile);
+  if (loaded.error) return { ...loaded, binding: b };
+  if (loaded.policy.profile.sha256 !== b.sha256) {
+    return {
+      policy: denyAllPolicy,
+      binding: b,
+      error: new CapctlError(
+        'profile-changed',
+        `profile ${b.profileName} (${displayPath(b.profile)}) changed since it was attached to ${kind} ${b.target} at ${b.attachedAt}; denying everything until it is re-attached (capctl attach --${kind} ${b.target} ${b.profile})`,
+        'denied',
+      ),
+    };
+  }
+  return { ...loaded, binding: b };
 }
 
-/** capctl attach: loads the profile with loadProfile (fail closed) and records the binding. */
-export function attach(stateDir: string, kind: TargetKind, target: string, profilePath: string): Promise<AttachResult> {
-  return attachProfile(stateDir, kind, target, profilePath, (p) => loadProfile(p));
+function asCapctlError(err: unknown): CapctlError {
+  return err instanceof CapctlError ? err : new CapctlError('invalid-profile', String(err));
+}
+
+/**
+ * The one profile resolver (resolve.ts): `arg` is a bare name (looked up in $CAPCTL_PROFILE_PATH,
+ * STATE/profiles, policies/) or a path; the file is loaded, validated and compiled. Throws
+ * CapctlError with a one-line reason naming the rule applied (a ProfileError lists every issue).
+ * Every command taking a profile uses this.
+ */
+export function resolveProfile(arg: string, opts: ResolveOptions & LoadOptions = {}): CompiledProfile {
+  return loadProfile(findProfile(arg, opts).file, opts);
+}
+
+/** capctl attach: resolves and loads the profile (fail closed) and records the binding. */
+export function attach(
+  stateDir: string,
+  kind: TargetKind,
+  target: string,
+  profileArg: string,
+  opts: ResolveOptions = {},
+): Promise<AttachResult> {
+  return attachProfile(stateDir, kind, target, profileArg, (p) => resolveProfile(p, { stateDir, ...opts }));
 }

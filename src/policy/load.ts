@@ -7,17 +7,19 @@
  * Every problem is collected before failing, so one run of `capctl profile validate` shows all
  * of them, each as `file:line:col: path: message`.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { CapSet } from '../caps/capset.js';
 import { CAP_COUNT, CAPABILITIES, closestName } from '../caps/catalog.js';
 import { CapctlError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
 import { JAIL_PARAMS, jailParamDef, makeJailConfig, PRIVS_GATED_BY } from '../priv/jail.js';
+import { hashTexts } from './hash.js';
 import { canonicalPrivPattern, capFromProfileName, suggestCap, suggestPriv } from './names.js';
-import { displayPath, policiesDir } from './paths.js';
+import { profileSearchDirs } from './resolve.js';
 import { schemaCheck } from './schema.js';
 import { formatIssue, type PathSeg, type ProfileIssue, ProfileSource } from './source.js';
+import { PROFILE_MAX_BYTES, readTrustedFile } from './trust.js';
 import {
   type AuditSettings,
   type CapabilitiesDoc,
@@ -48,6 +50,8 @@ export class ProfileError extends CapctlError {
 /** One file, checked on its own (before extends are merged). */
 interface FileProfile {
   src: ProfileSource;
+  /** The bytes read (hashed into Profile.sha256: the hash covers exactly what was decided on). */
+  text: string;
   doc: ProfileDoc;
   sets: Partial<Record<CapSetName, CapSet>>;
   add: CapSet;
@@ -60,7 +64,13 @@ interface FileProfile {
 
 const DEFAULT_AUDIT: AuditSettings = { log: 'denied', rateLimit: { perSecond: 100, burst: 200 } };
 
-export { displayPath };
+export { hashTexts };
+
+/** Display a path relative to the working directory when that is shorter. */
+export function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && rel.length < file.length ? rel : file;
+}
 
 /** Parse a capability name list (ALL allowed where `allowAll`), recording misspellings. */
 function capList(
@@ -125,17 +135,46 @@ function parseUid(src: ProfileSource, v: number | string, path: PathSeg[]): [num
   return [lo, hi];
 }
 
+/** Top-level keys a profile may have (the schema's properties). */
+const PROFILE_KEYS = new Set([
+  'name',
+  'description',
+  'extends',
+  'target',
+  'mode',
+  'capabilities',
+  'rules',
+  'jail',
+  'audit',
+  'noNewPrivs',
+]);
+
+/**
+ * A file is treated as a profile (and its problems reported with positions and values) only if
+ * it is text whose top level is a YAML mapping with at least one profile key. Anything else —
+ * /etc/shadow, /proc/self/environ, a binary — gets one error that shows none of its content.
+ */
+function looksLikeProfile(src: ProfileSource, text: string): boolean {
+  if (text.includes('\0')) return false;
+  if (text.trim() === '') return true; // reported as "the profile is empty"
+  return src.topLevelKeys()?.some((k) => PROFILE_KEYS.has(k)) ?? false;
+}
+
 /** Load one file (no extends) and run every check that needs only that file. */
 function loadFile(file: string): FileProfile {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new CapctlError('io', `cannot read profile ${displayPath(file)}: ${(err as Error).message}`, 'io');
-  }
+  // Regular file, size limit, as root owned by root/the invoker along the whole path (trust.ts).
+  const { text } = readTrustedFile(file, { what: 'profile', maxBytes: PROFILE_MAX_BYTES });
   const src = new ProfileSource(displayPath(file), text);
+  if (!looksLikeProfile(src, text)) {
+    // Never echo a file that is not a profile (an `extends: /etc/shadow` must not print it).
+    throw new CapctlError(
+      'not-a-profile',
+      `${displayPath(file)} is not a capctl profile (no top-level mapping with name:, capabilities:, rules:, …); its contents are not shown`,
+    );
+  }
   const fp: FileProfile = {
     src,
+    text,
     doc: { name: '' },
     sets: {},
     add: CapSet.EMPTY,
@@ -330,15 +369,26 @@ function checkJail(src: ProfileSource, jail: Record<string, unknown>): void {
   }
 }
 
-/** Where `ref` (an extends entry of `from`) lives: next to `from`, then in policies/. */
+/**
+ * Where `ref` (an extends entry of `from`) lives: next to `from`, then in the profile
+ * directories a bare name is looked up in (resolve.ts: $CAPCTL_PROFILE_PATH, the state
+ * directory's profiles/, policies/).
+ */
 function resolveParent(ref: string, from: string): { file?: string; tried: string[] } {
   const dir = dirname(from);
   const hasExt = /\.ya?ml$/.test(ref);
+  const dirs = [dir, ...profileSearchDirs().map((d) => d.dir)];
   const candidates = isAbsolute(ref)
     ? [ref]
     : hasExt
-      ? [resolve(dir, ref), join(policiesDir(), ref)]
-      : [resolve(dir, `${ref}.yaml`), resolve(dir, `${ref}.yml`), join(policiesDir(), `${ref}.yaml`)];
+      ? [
+          resolve(dir, ref),
+          ...dirs
+            .slice(1)
+            .filter(() => !ref.includes('/'))
+            .map((d) => join(d, ref)),
+        ]
+      : dirs.flatMap((d) => [resolve(d, `${ref}.yaml`), resolve(d, `${ref}.yml`)]);
   const unique = [...new Set(candidates)];
   return { file: unique.find((c) => existsSync(c)), tried: unique };
 }
@@ -443,13 +493,12 @@ export interface LoadOptions {
  */
 export function loadResolvedProfile(path: string, opts: LoadOptions = {}): Profile {
   const file = resolve(path);
-  if (!existsSync(file)) throw new CapctlError('io', `profile not found: ${path}`, 'io');
   const issues: ProfileIssue[] = [];
   const cache = new Map<string, FileProfile>();
   const merged = emptyMerged();
   resolveChain(file, [], cache, issues, merged);
   const own = cache.get(file)!;
-  const profile = finish(own, merged, file, issues);
+  const profile = finish(own, merged, file, issues, cache);
   const bad = issues.filter((i) => i.severity === 'error' || opts.strict);
   if (bad.length > 0) throw new ProfileError(sortIssues(issues));
   return profile;
@@ -468,7 +517,13 @@ function sortIssues(issues: ProfileIssue[]): ProfileIssue[] {
 }
 
 /** The resolved profile, plus the checks that need the merged sets. */
-function finish(own: FileProfile, m: Merged, file: string, issues: ProfileIssue[]): Profile {
+function finish(
+  own: FileProfile,
+  m: Merged,
+  file: string,
+  issues: ProfileIssue[],
+  cache: Map<string, FileProfile>,
+): Profile {
   const given = Object.fromEntries(SET_NAMES.map((s) => [s, m.sets[s] !== undefined])) as Record<CapSetName, boolean>;
   const sets = {
     bounding: m.sets.bounding ?? CapSet.FULL,
@@ -521,6 +576,7 @@ function finish(own: FileProfile, m: Merged, file: string, issues: ProfileIssue[
     description: own.doc.description ?? '',
     file,
     files: m.files,
+    sha256: hashTexts(m.files.map((f) => [f, cache.get(f)?.text ?? ''])),
     target: m.target,
     mode: m.mode ?? 'enforce',
     sets,

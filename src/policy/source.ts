@@ -67,6 +67,13 @@ export class ProfileSource {
     }
   }
 
+  /** The document's top-level keys, or undefined when its top level is not a mapping. */
+  topLevelKeys(): string[] | undefined {
+    const top = this.doc.contents;
+    if (!yaml().isMap(top)) return undefined;
+    return top.items.flatMap((p) => (yaml().isScalar(p.key) && typeof p.key.value === 'string' ? [p.key.value] : []));
+  }
+
   /** Where a value (or, with `key`, the key naming it) sits in the file. */
   position(path: readonly PathSeg[], key = false): { line: number; col: number } {
     let node: unknown = this.doc.contents;

@@ -82,6 +82,11 @@ export interface Profile {
   file: string;
   /** Every file that went into it, parents first (the profile's own file last). */
   files: readonly string[];
+  /**
+   * sha256 over `path \0 bytes \0` for each file in `files`, of exactly the bytes that were
+   * parsed (a binding records it at attach and compares it at use). '' when built in memory.
+   */
+  sha256: string;
   target: TargetKind | undefined;
   mode: Mode;
   sets: Readonly<Record<CapSetName, CapSet>>;

@@ -188,8 +188,8 @@ describe('capctl-oci-runtime create', () => {
     chmodSync(bad, 0o644);
     for (const [ref, why] of [
       [bad, /profile is not valid.*NET_RAWW/],
-      ['policies/ping.yaml', /neither a stock profile name nor an absolute path/],
-      ['no-such-profile', /no stock profile named "no-such-profile"/],
+      ['policies/ping.yaml', /neither a profile name nor an absolute path/],
+      ['no-such-profile', /no-such-profile/],
     ] as const) {
       const b = bundle({ 'io.capctl.profile': ref });
       const before = readFileSync(join(b, 'config.json'), 'utf8');

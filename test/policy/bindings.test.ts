@@ -1,6 +1,5 @@
 /** The bindings store: state-dir precedence, atomic writes, the lock, stale locks, file modes. */
-import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,7 +24,7 @@ const binding = (i: number): Binding => ({
   target: `c${i}`,
   profile: '/p.yaml',
   profileName: 'p',
-  sha256: 'x',
+  sha256: 'a'.repeat(64),
   attachedAt: new Date(0).toISOString(),
 });
 
@@ -61,22 +60,33 @@ describe('bindings store', () => {
     expect(readBindings(dir)).toEqual([{ ...binding(1), profileName: 'q' }]);
   });
 
-  it('breaks a lock left by a dead process', async () => {
+  it('breaks a lock whose owner stopped refreshing it (proper-lockfile: mtime older than 10 s)', async () => {
     const dir = fresh();
-    // A pid that is certainly gone: a child that has exited.
-    const child = spawn(process.execPath, ['-e', '0']);
-    const pid = child.pid!;
-    await new Promise((r) => child.on('exit', r));
-    writeFileSync(join(dir, 'bindings.lock'), `${pid}\n`);
+    // What a capctl killed while holding the lock leaves: the lock directory, never refreshed.
+    const lock = join(dir, 'bindings.json.lock');
+    mkdirSync(lock);
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
     await addBinding(dir, binding(1));
     expect(readBindings(dir)).toHaveLength(1);
-    expect(existsSync(join(dir, 'bindings.lock'))).toBe(false);
+    expect(existsSync(lock)).toBe(false);
   });
 
-  it('waits for a live owner and then names it', async () => {
+  it('waits for a live owner (a fresh lock) and then says the state directory is locked', async () => {
     const dir = fresh();
-    writeFileSync(join(dir, 'bindings.lock'), `${process.pid}\n`);
-    await expect(withStateLock(dir, () => 1, 200)).rejects.toThrow(`locked by pid ${process.pid}`);
+    mkdirSync(join(dir, 'bindings.json.lock'));
+    await expect(withStateLock(dir, () => 1, 200)).rejects.toThrow(
+      `state directory ${dir} is locked by another capctl`,
+    );
+  });
+
+  it('removes temp files left by a writer killed mid-write, under the lock', async () => {
+    const dir = fresh();
+    // write-file-atomic's temp name, and the name the previous hand-written writer used.
+    writeFileSync(join(dir, 'bindings.json.123456789'), '{"version":1,"bindings":[');
+    writeFileSync(join(dir, '.bindings.json.4242.abc.tmp'), '{');
+    await addBinding(dir, binding(1));
+    expect(readdirSync(dir)).toEqual(['bindings.json']);
   });
 
   it('refuses, as root, profiles that group or others can write, naming the file and mode', () => {
@@ -84,7 +94,7 @@ describe('bindings store', () => {
     const f = join(dir, 'p.yaml');
     chmodSync(f, 0o664);
     expect(errorOf(() => checkProfileFileModes([f], 0))).toMatch(
-      /refusing .*p\.yaml: mode 0664 lets its group change it \(run: chmod go-w /,
+      /refusing profile .*p\.yaml: mode 0664 lets its group change it \(run: chmod go-w /,
     );
     chmodSync(f, 0o646);
     expect(errorOf(() => checkProfileFileModes([f], 0))).toMatch(/mode 0646 lets others change it/);

@@ -108,6 +108,7 @@ function profileOf(rules: Rule[], bounding: CapSet, complain: boolean): Profile 
     target: undefined,
     mode: complain ? 'complain' : 'enforce',
     sets: { bounding, permitted: E, effective: E, inheritable: E, ambient: E },
+    sha256: '',
     setsGiven: { bounding: true, permitted: false, effective: false, inheritable: false, ambient: false },
     noNewPrivs: false,
     rules,
