@@ -29,6 +29,7 @@ import { privCatalog } from '../policy/privdata.js';
 import { POLICY_DENY, POLICY_GRANT, POLICY_NONE } from '../priv/policy-hook.js';
 import { lazyRequire } from '../util/lazy.js';
 import { formatTable, printJson } from './output.js';
+import { registerFormats } from './profile-format-cmd.js';
 
 const yaml = lazyRequire<typeof Yaml>('yaml');
 
@@ -174,6 +175,8 @@ Examples:
   capctl profile show podman-default
   capctl profile explain nginx NET_BIND_SERVICE uid=101`,
     );
+
+  registerFormats(profile);
 
   profile
     .command('list')
