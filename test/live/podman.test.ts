@@ -168,5 +168,28 @@ describe.skipIf(unusable !== undefined)(
       expect(readdirSync(dirname(bundle)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
       podman(['rm', '-f', r.name]);
     });
+
+    it('profile export --format podman flags given to plain podman (runc, no shim) give the same cap lines as the shim', () => {
+      for (const profile of ['ping', 'docker-default', 'strict']) {
+        const flags = capctlRun(['profile', 'export', '--format', 'podman', profile]);
+        expect(flags.status).toBe(0);
+        const viaFlags = podman([
+          '--runtime',
+          'runc',
+          'run',
+          '--rm',
+          ...ULIMITS,
+          ...flags.stdout.trim().split(/\s+/),
+          img.image,
+          'sh',
+          '-c',
+          SCRIPT,
+        ]);
+        const shimmed = viaShim(['--annotation', `io.capctl.profile=${profile}`]);
+        podman(['rm', '-f', shimmed.name]);
+        expect([profile, capLines(viaFlags.stdout)]).toEqual([profile, capLines(shimmed.stdout)]);
+        expect(viaFlags.stdout.includes('PING-OK')).toBe(shimmed.stdout.includes('PING-OK'));
+      }
+    }, 120_000);
   },
 );
