@@ -6,7 +6,17 @@
  * `capctl attach` or the first container would leave it). Needs root and runc.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  mkdirSync,
+  openSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,9 +25,20 @@ import type { BenchRow } from './harness.js';
 
 const RUNS = 20;
 
+/**
+ * Run a runtime command. Its stdio must not be a pipe: `create` hands the container its stdio,
+ * and the container's init would hold a pipe open until it exits, so spawnSync would wait for it.
+ * Errors go to a file instead.
+ */
+let errFile = '/dev/null';
 function sh(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.trim()}`);
+  const fd = openSync(errFile, 'w');
+  try {
+    const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', fd] });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${readFileSync(errFile, 'utf8').trim()}`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function bundle(dir: string): string {
@@ -57,6 +78,7 @@ export async function run(): Promise<BenchRow[]> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'capctl-i10-bench-'));
   try {
+    errFile = join(dir, 'stderr');
     const b = bundle(dir);
     const pristine = readFileSync(join(b, 'config.json'), 'utf8');
     const state = join(dir, 'state');
