@@ -10,8 +10,8 @@ import {
   closeSync,
   copyFileSync,
   mkdirSync,
-  openSync,
   mkdtempSync,
+  openSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -83,7 +83,6 @@ export async function run(): Promise<BenchRow[]> {
     const pristine = readFileSync(join(b, 'config.json'), 'utf8');
     const state = join(dir, 'state');
     const shim = [
-      process.execPath,
       join(packageRoot(), 'bin', 'capctl-oci-runtime'),
       '--capctl-state-dir',
       state,

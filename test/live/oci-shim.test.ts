@@ -46,7 +46,7 @@ function recorder(): { bin: string; log: string } {
 }
 
 function runShim(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, [shim, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  return spawnSync(shim, args, { encoding: 'utf8', env: { ...process.env, ...env } });
 }
 
 beforeAll(() => {
@@ -108,7 +108,16 @@ describe('capctl-oci-runtime command line', () => {
 describe('capctl-oci-runtime create', () => {
   it('passes every other command through unchanged, descriptors included', () => {
     const r = recorder();
-    const out = runShim(['--runtime-binary', r.bin, '--log', '/x.log', 'delete', '--force', 'abc']);
+    const out = runShim([
+      '--runtime-binary',
+      r.bin,
+      '--capctl-state-dir=/x',
+      '--log',
+      '/x.log',
+      'delete',
+      '--force',
+      'abc',
+    ]);
     expect(out.status).toBe(0);
     const [argv, fds] = readFileSync(r.log, 'utf8').split('\n');
     expect(argv).toBe('--log /x.log delete --force abc');
@@ -167,7 +176,7 @@ describe('capctl-oci-runtime create', () => {
       const args = ['--runtime-binary', r.bin, '--capctl-state-dir', state, 'create', '--bundle', b, 'c3'];
       expect(runShim(args).status).toBe(0); // compiles and stores
       const trace = join(fresh(), 'trace');
-      const t = spawnSync('strace', ['-f', '-e', 'trace=openat', '-o', trace, process.execPath, shim, ...args], {
+      const t = spawnSync('strace', ['-f', '-e', 'trace=openat', '-o', trace, shim, ...args], {
         encoding: 'utf8',
       });
       expect(t.status).toBe(0);
