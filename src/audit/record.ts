@@ -9,6 +9,8 @@
 export type Verdict = 'denied' | 'complain' | 'allowed';
 
 export interface AuditRecord {
+  /** The writer's record number (1, 2, 3 ... gap-free per writer), so a reader can tell a lost record from a quiet period. */
+  seq?: number;
   /** ISO-8601 time the decision was made (replay: when it was replayed). */
   time: string;
   verdict: Verdict;
@@ -32,6 +34,10 @@ export interface AuditRecord {
   tgid: number;
   euid?: number;
   comm?: string;
+  /** Executable, from the kernel's SYSCALL record. */
+  exe?: string;
+  /** Capability sets (hex masks) from the kernel's CAPSET/BPRM_FCAPS records: pi pp pe pa, fp fi fe, old_p*. */
+  sets?: Record<string, string>;
   /** Profile and what it is attached to, when a profile decided. */
   profile?: string;
   subject?: string;
@@ -41,32 +47,141 @@ export interface AuditRecord {
 
 /** Records suppressed by rate limiting are summarised in one record of this shape. */
 export interface SuppressedRecord {
+  seq?: number;
   time: string;
   verdict: 'suppressed';
   suppressed: number;
   keys: Record<string, number>;
 }
 
-/** capctl-oci-runtime applied a profile to a container's bundle (one record per create). */
-export interface AttachRecord {
-  time: string;
-  verdict: 'attached';
-  profile: string;
-  profileFile?: string;
-  sha256?: string;
-  containerId: string;
-  containerName?: string;
-  via: 'annotation' | 'binding';
-  bundle?: string;
+/**
+ * RFC 3339 date-time, strictly: a full date, 'T' (or 't'/' ' is refused: a space is how local
+ * times sneak in), a time, and a zone (Z or ±hh:mm). The range checks are the grammar's.
+ */
+export const RFC3339 =
+  /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):([0-5]\d):([0-5]\d|60)(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
+/**
+ * The order the writer puts keys in (level and seq first, time last, as pino did). The reader's
+ * fast path recognises exactly this shape; any other order is read correctly, only slower.
+ */
+export const KEY_ORDER = [
+  'level',
+  'seq',
+  'verdict',
+  'host',
+  'syscall',
+  'op',
+  'cap',
+  'capNumber',
+  'priv',
+  'privNumber',
+  'errno',
+  'stage',
+  'reason',
+  'tid',
+  'tgid',
+  'euid',
+  'comm',
+  'exe',
+  'profile',
+  'subject',
+  'source',
+  'sets',
+  'time',
+] as const;
+
+const LEVELS = new Set(['info', 'warn']);
+const VERDICTS = new Set(['denied', 'complain', 'allowed']);
+const HOSTS = new Set(['linux', 'freebsd']);
+const CAP_NAME = /^CAP_[A-Z_0-9]+$/;
+const PRIV_NAME = /^PRIV_[A-Z_0-9]+$/;
+const ERRNO_NAME = /^(E[A-Z0-9]+)?$/;
+const STRING_FIELDS = ['op', 'stage', 'reason', 'comm', 'exe', 'profile', 'subject'] as const;
+const INT_FIELDS = ['tid', 'tgid', 'euid'] as const;
+const KNOWN = new Set([
+  'level',
+  'seq',
+  'time',
+  'verdict',
+  'host',
+  'syscall',
+  'op',
+  'cap',
+  'capNumber',
+  'priv',
+  'privNumber',
+  'errno',
+  'stage',
+  'reason',
+  'tid',
+  'tgid',
+  'euid',
+  'comm',
+  'exe',
+  'profile',
+  'subject',
+  'source',
+  'sets',
+]);
+const SETS = new Set(['pi', 'pp', 'pe', 'pa', 'fp', 'fi', 'fe', 'old_pp', 'old_pi', 'old_pe', 'old_pa']);
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/**
+ * Type-checks one parsed line against schema/audit-record.schema.json: the record, a
+ * 'suppressed' summary (returned as the string 'suppressed': it is bookkeeping, not a record),
+ * or why it is neither. Written out by hand rather than through ajv because it runs once per
+ * line of logs with millions of lines; test/audit/reader-fast.test.ts checks it against ajv.
+ */
+export function checkRecord(v: unknown): AuditRecord | 'suppressed' | { invalid: string } {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { invalid: 'not a JSON object' };
+  const r = v as Record<string, unknown>;
+  if (r.level !== undefined && !LEVELS.has(r.level as string)) return { invalid: 'level' };
+  if (r.seq !== undefined && !(isInt(r.seq) && r.seq >= 1)) return { invalid: 'seq' };
+  if (r.verdict === 'suppressed') {
+    if (typeof r.time !== 'string') return { invalid: 'time' };
+    if (!(isInt(r.suppressed) && r.suppressed >= 1)) return { invalid: 'suppressed' };
+    const k = r.keys;
+    if (typeof k !== 'object' || k === null || Array.isArray(k)) return { invalid: 'keys' };
+    for (const n of Object.values(k)) if (!isInt(n)) return { invalid: 'keys' };
+    for (const key of Object.keys(r))
+      if (!['level', 'seq', 'time', 'verdict', 'suppressed', 'keys'].includes(key)) return { invalid: key };
+    return 'suppressed';
+  }
+  if (typeof r.time !== 'string' || !RFC3339.test(r.time)) return { invalid: 'time' };
+  if (!VERDICTS.has(r.verdict as string)) return { invalid: 'verdict' };
+  if (!HOSTS.has(r.host as string)) return { invalid: 'host' };
+  if (typeof r.syscall !== 'string' || r.syscall === '') return { invalid: 'syscall' };
+  if (typeof r.errno !== 'string' || !ERRNO_NAME.test(r.errno)) return { invalid: 'errno' };
+  if (typeof r.stage !== 'string') return { invalid: 'stage' };
+  if (typeof r.reason !== 'string') return { invalid: 'reason' };
+  if (!isInt(r.tid)) return { invalid: 'tid' };
+  if (!isInt(r.tgid)) return { invalid: 'tgid' };
+  for (const f of STRING_FIELDS) if (r[f] !== undefined && typeof r[f] !== 'string') return { invalid: f };
+  for (const f of INT_FIELDS) if (r[f] !== undefined && !isInt(r[f])) return { invalid: f };
+  if (r.cap !== undefined && !(typeof r.cap === 'string' && CAP_NAME.test(r.cap))) return { invalid: 'cap' };
+  if (r.capNumber !== undefined && !(isInt(r.capNumber) && r.capNumber >= 0 && r.capNumber <= 63))
+    return { invalid: 'capNumber' };
+  if (r.priv !== undefined && !(typeof r.priv === 'string' && PRIV_NAME.test(r.priv))) return { invalid: 'priv' };
+  if (r.privNumber !== undefined && !(isInt(r.privNumber) && r.privNumber >= 1)) return { invalid: 'privNumber' };
+  if (r.source !== undefined) {
+    const s = r.source as Record<string, unknown>;
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) return { invalid: 'source' };
+    if (typeof s.file !== 'string' || !(isInt(s.line) && s.line >= 1)) return { invalid: 'source' };
+    for (const key of Object.keys(s)) if (key !== 'file' && key !== 'line') return { invalid: 'source' };
+  }
+  if (r.sets !== undefined) {
+    const s = r.sets as Record<string, unknown>;
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) return { invalid: 'sets' };
+    for (const [key, val] of Object.entries(s))
+      if (!SETS.has(key) || typeof val !== 'string' || !/^[0-9a-f]{1,16}$/.test(val)) return { invalid: 'sets' };
+  }
+  for (const key of Object.keys(r)) if (!KNOWN.has(key)) return { invalid: `unknown field ${key}` };
+  return r as unknown as AuditRecord;
 }
 
 export function isAuditRecord(v: unknown): v is AuditRecord {
-  if (typeof v !== 'object' || v === null) return false;
-  const r = v as Record<string, unknown>;
-  return (
-    typeof r.time === 'string' &&
-    (r.verdict === 'denied' || r.verdict === 'complain' || r.verdict === 'allowed') &&
-    typeof r.syscall === 'string' &&
-    typeof r.stage === 'string'
-  );
+  const c = checkRecord(v);
+  return typeof c === 'object' && !('invalid' in c);
 }

@@ -1,10 +1,25 @@
 /**
- * Denials -> profile change. Reads what was refused and writes the smallest profile that would
- * have allowed it: each capability as an allow rule narrowed to the system calls that needed it,
+ * Denials -> profile. Reads what was refused and writes the smallest profile that would have
+ * allowed it: each capability as an allow rule narrowed to the system calls that needed it,
  * each FreeBSD privilege likewise, and the jail parameters those privileges need. The result is
  * a profile YAML document (schema/profile.schema.json) to review, not to apply blindly, so every
  * rule carries a comment with the evidence (how often, which calls, which processes). Jail
  * parameters are reported, not written: profiles derive allow.* from their rules.
+ *
+ * Two shapes (docs/audit.md, "audit suggest"):
+ *   - standalone (default): every set stated — bounding, permitted and effective hold exactly
+ *     the needed capabilities, inheritable and ambient are empty — then the narrowed allows at
+ *     priority 1 and one `deny ALL, PRIV_*` at priority 0, so nothing the log did not show
+ *     is allowed, whatever defaults a reader assumes for unstated sets;
+ *   - `--extends BASE`: `capabilities.add` puts the needed capabilities in the base's sets and
+ *     each allow gets a priority one above the highest base deny rule that names the same
+ *     capability or privilege (at equal priority deny wins, so that is the least that takes
+ *     effect). A base deny at the maximum priority (1000, e.g. strict) cannot be outranked:
+ *     the suggestion is refused with the rule named, instead of a profile that allows nothing.
+ *
+ * Logs that name no system call (AppArmor and SELinux log the capability check, not the call:
+ * syscall "capable") give an allow for every call: a condition on a name that is not a system
+ * call would never match, and the deny beside it would deny what was logged.
  *
  * What is deliberately not suggested:
  *   - denials by Linux's invariants on a thread's own sets (see NOT_A_GRANT): those are a
@@ -14,6 +29,11 @@
  */
 import type * as Yaml from 'yaml';
 import { CAPABILITIES, capByName } from '../caps/catalog.js';
+import { inputError } from '../caps/errors.js';
+import { isSyscallName } from '../caps/syscall-names.js';
+import { CAP_ALLOW, type CompiledProfile, describeRule } from '../policy/compile.js';
+import { keyMatches } from '../policy/names.js';
+import { PRIORITY_MAX } from '../policy/types.js';
 import { privByName } from '../priv/catalog.js';
 import { type JailTerm, jailRuleFor } from '../priv/jail.js';
 import { lazyRequire } from '../util/lazy.js';
@@ -23,8 +43,11 @@ const yaml = lazyRequire<typeof Yaml>('yaml');
 
 export interface SuggestOptions {
   name: string;
-  /** Parent profile to extend (a name in policies/ or a path). */
-  extendsProfile?: string;
+  /**
+   * Parent profile to extend: `ref` as written into `extends:` (a name in policies/ or a
+   * path), `base` the parent loaded, whose deny rules the allows' priorities are set against.
+   */
+  extends?: { ref: string; base: CompiledProfile };
   target?: 'jail' | 'chroot' | 'container';
   /** Count complain-mode records as needs too (default true: that is what complain mode is for). */
   includeComplain?: boolean;
@@ -32,7 +55,10 @@ export interface SuggestOptions {
 
 interface Need {
   count: number;
+  /** Real system call names the log showed. */
   syscalls: Set<string>;
+  /** Some record named no system call (AppArmor, SELinux): the allow cannot be narrowed. */
+  anyCall: boolean;
   tgids: Set<number>;
 }
 
@@ -47,12 +73,8 @@ export interface Suggestion {
   considered: number;
 }
 
-/**
- * Suggested allows outrank a parent's ordinary denies (priority 0, e.g. k8s-restricted's
- * `deny PRIV_*`) — being denied is why they are suggested — but not a deliberate high-priority
- * deny such as strict's (1000): a profile written to refuse everything keeps refusing.
- */
-const SUGGESTED_PRIORITY = 100;
+/** Standalone: the allows, above the catch-all deny at 0. */
+const STANDALONE_ALLOW = 1;
 
 /**
  * The runtime's stages for Linux's own invariants on a thread's sets (capset's pid, bounding,
@@ -90,39 +112,34 @@ export class SuggestBuilder {
 
   build(): Suggestion {
     const capNums = [...this.caps.keys()].sort((a, b) => a - b);
+    const capNames = capNums.map((c) => CAPABILITIES[c]!.name);
     const privNames = [...this.privs.keys()].sort();
+    const base = this.opts.extends?.base;
     const rules: Record<string, unknown>[] = [];
     for (const c of capNums) {
       const need = this.caps.get(c)!;
       const name = CAPABILITIES[c]!.name;
-      rules.push({
-        effect: 'allow',
-        caps: [name],
-        when: { syscall: [...need.syscalls].sort() },
-        priority: SUGGESTED_PRIORITY,
-        comment: evidence(need),
-      });
-      // `capabilities.add` puts the cap in the sets, and a cap in the bounding set is allowed
-      // for every call unless a rule says otherwise: this deny keeps the grant as narrow as the
-      // evidence. Delete it to grant the capability everywhere.
-      rules.push({
-        effect: 'deny',
-        caps: [name],
-        priority: SUGGESTED_PRIORITY - 1,
-        comment: `${name} only for the calls above`,
-      });
+      const priority = base ? priorityOver(base, name) : STANDALONE_ALLOW;
+      rules.push({ effect: 'allow', caps: [name], ...when(need), priority, comment: evidence(need) });
+      // With a base, `capabilities.add` puts the cap in the bounding set, and a cap there is
+      // allowed for every call unless a rule says otherwise: this deny keeps the grant as
+      // narrow as the evidence — unless the base already allowed the cap everywhere (the
+      // suggestion only adds). Standalone, the catch-all deny below does the same.
+      if (base && need.syscalls.size > 0 && !need.anyCall && base.decideCap(c, 0, '') !== CAP_ALLOW) {
+        rules.push({
+          effect: 'deny',
+          caps: [name],
+          priority: priority - 1,
+          comment: `${name} only for the calls above`,
+        });
+      }
     }
     const jail = new Map<string, boolean | number>();
     const cannot: { subject: string; why: string }[] = [];
     for (const p of privNames) {
       const need = this.privs.get(p)!;
-      rules.push({
-        effect: 'allow',
-        privs: [p],
-        when: { syscall: [...need.syscalls].sort() },
-        priority: SUGGESTED_PRIORITY,
-        comment: evidence(need),
-      });
+      const priority = base ? priorityOver(base, p) : STANDALONE_ALLOW;
+      rules.push({ effect: 'allow', privs: [p], ...when(need), priority, comment: evidence(need) });
       const info = privByName(p)!;
       const rule = jailRuleFor(info.number);
       if (!rule || rule.rule === 'always') continue;
@@ -139,13 +156,32 @@ export class SuggestBuilder {
       name: this.opts.name,
       description: `suggested by capctl audit suggest from ${this.n} record(s)`,
     };
-    if (this.opts.extendsProfile) profile.extends = [this.opts.extendsProfile];
+    if (this.opts.extends) profile.extends = [this.opts.extends.ref];
     if (this.opts.target) profile.target = this.opts.target;
-    if (capNums.length > 0) profile.capabilities = { add: capNums.map((c) => CAPABILITIES[c]!.name) };
+    if (base) {
+      if (capNames.length > 0) profile.capabilities = { add: capNames };
+    } else {
+      // Every set stated: a reader never has to know what an unstated set defaults to.
+      // Copies: one shared array would be written as a YAML anchor and aliases.
+      profile.capabilities = {
+        bounding: [...capNames],
+        permitted: [...capNames],
+        effective: [...capNames],
+        inheritable: [],
+        ambient: [],
+      };
+      rules.push({
+        effect: 'deny',
+        caps: ['ALL'],
+        privs: ['PRIV_*'],
+        priority: 0,
+        comment: 'everything the log did not show',
+      });
+    }
     if (rules.length > 0) profile.rules = rules;
     return {
       profile,
-      caps: capNums.map((c) => CAPABILITIES[c]!.name),
+      caps: capNames,
       privs: privNames,
       jailParams: [...jail.keys()],
       cannot,
@@ -155,14 +191,46 @@ export class SuggestBuilder {
   }
 }
 
+/** `when: syscall:` for the calls the log named, or nothing when some record named none. */
+function when(need: Need): { when?: { syscall: string[] } } {
+  if (need.anyCall || need.syscalls.size === 0) return {};
+  return { when: { syscall: [...need.syscalls].sort() } };
+}
+
+/**
+ * The priority an allow for `object` needs to take effect over `base`: one above the highest
+ * written deny rule of the base that names it (any condition: a conditional deny may match
+ * the same call). None: 1, above the base's ordinary rules at 0.
+ */
+function priorityOver(base: CompiledProfile, object: string): number {
+  let top = -1;
+  let at: (typeof base.rules)[number] | undefined;
+  for (const r of base.rules) {
+    if (r.effect !== 'deny' || r.implicit) continue;
+    if (!r.objects.some((o) => keyMatches(object, o))) continue;
+    if (r.priority > top) {
+      top = r.priority;
+      at = r;
+    }
+  }
+  if (top >= PRIORITY_MAX) {
+    throw inputError(
+      'cannot-extend',
+      `cannot extend ${base.name}: it denies ${object} at priority ${PRIORITY_MAX} (${describeRule(at!)}), which no rule can outrank (at equal priority deny wins); drop --extends for a standalone profile`,
+    );
+  }
+  return Math.max(top + 1, 1);
+}
+
 function bump<K>(m: Map<K, Need>, k: K, syscall: string, tgid: number): void {
   let n = m.get(k);
   if (!n) {
-    n = { count: 0, syscalls: new Set(), tgids: new Set() };
+    n = { count: 0, syscalls: new Set(), anyCall: false, tgids: new Set() };
     m.set(k, n);
   }
   n.count++;
-  n.syscalls.add(syscall);
+  if (isSyscallName(syscall)) n.syscalls.add(syscall);
+  else n.anyCall = true;
   n.tgids.add(tgid);
 }
 
@@ -174,7 +242,9 @@ function setJailTerm(jail: Map<string, boolean | number>, t: JailTerm): void {
 }
 
 function evidence(n: Need): string {
-  return `${n.count} denial(s) in ${[...n.syscalls].sort().join(', ')} by ${n.tgids.size} process(es)`;
+  const calls = [...n.syscalls].sort();
+  if (n.anyCall) calls.push('checks the log names no system call for (allowed for every call)');
+  return `${n.count} denial(s) in ${calls.join(', ')} by ${n.tgids.size} process(es)`;
 }
 
 /** The suggestion as a YAML profile with a header saying where it came from. */

@@ -106,6 +106,9 @@ export function editDistance(a: string, b: string): number {
 
 /** The closest name among `candidates` (compared in lower case), or undefined if none is near. */
 export function closestName(input: string, candidates: Iterable<string>): string | undefined {
+  // Edit distance is quadratic: a megabyte of hostile input would stall every lookup, and no
+  // misspelling of a short name is that long.
+  if (input.length > 64) return undefined;
   const lower = input.toLowerCase();
   let best: string | undefined;
   let bestScore = Number.POSITIVE_INFINITY;

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
 import { type AuditFilter, compileFilter, Summary } from '../audit/query.js';
-import { type ReadProblem, readAuditRecords } from '../audit/reader.js';
+import { AuditLogReader, formatReadReport, type ReadReport, type RecordView } from '../audit/reader.js';
 import type { AuditRecord, Verdict } from '../audit/record.js';
+import { own } from '../audit/scan.js';
 import { SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
-import { inputError } from '../caps/errors.js';
+import { CapctlError, inputError } from '../caps/errors.js';
+import { resolveProfile } from '../policy/index.js';
+import { PID_MAX_LIMIT, parseIntFlag } from './flags.js';
 import { formatTable, printJson } from './output.js';
 
 interface FilterOpts {
@@ -12,6 +15,8 @@ interface FilterOpts {
   verdict?: string;
   pid?: string;
   profile?: string;
+  comm?: string;
+  exe?: string;
   since?: string;
   until?: string;
   json?: boolean;
@@ -28,10 +33,11 @@ function filterFrom(o: FilterOpts): AuditFilter {
     f.verdict = o.verdict as Verdict;
   }
   if (o.pid !== undefined) {
-    if (!/^\d+$/.test(o.pid)) throw inputError('bad-pid', `--pid wants a number, not "${o.pid}"`);
-    f.tgid = Number(o.pid);
+    f.tgid = parseIntFlag('--pid', o.pid, { min: 1, max: PID_MAX_LIMIT, what: 'a pid' });
   }
   if (o.profile !== undefined) f.profile = o.profile;
+  if (o.comm !== undefined) f.comm = o.comm;
+  if (o.exe !== undefined) f.exe = o.exe;
   if (o.since !== undefined) f.since = o.since;
   if (o.until !== undefined) f.until = o.until;
   return f;
@@ -44,32 +50,91 @@ function withFilterOptions(cmd: Command): Command {
     .option('--verdict <V>', 'denied | complain | allowed')
     .option('--pid <PID>', 'only this process (tgid) or thread (tid)')
     .option('--profile <NAME>', 'only decisions made under this profile')
-    .option('--since <TIME>', 'ISO time or relative: 10m, 2h, 3d')
-    .option('--until <TIME>', 'ISO time or relative')
+    .option('--comm <NAME>', 'only this command name (comm)')
+    .option('--exe <PATH>', 'only this executable (kernel audit records)')
+    .option('--since <TIME>', 'RFC 3339 time (2026-11-26T10:00:00Z), a date, or a duration ago: 10m, 2h, 3d')
+    .option('--until <TIME>', 'same forms as --since')
     .option('--json', 'print JSON');
 }
 
-async function scan(files: string[], each: (r: AuditRecord) => void): Promise<ReadProblem[]> {
-  const problems: ReadProblem[] = [];
-  for (const f of files) {
-    try {
-      for await (const r of readAuditRecords(f, (p) => problems.push({ ...p, why: `${f}:${p.line}: ${p.why}` })))
-        each(r);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') {
-        throw inputError('unreadable', `cannot read audit log ${f}: ${e.code}`);
-      }
-      throw err;
-    }
+/**
+ * Read logs (rotated ones oldest first) and pass each record to `each`. Unreadable files are
+ * bad input (exit 2); problems inside the logs are counted and reported on stderr afterwards.
+ */
+async function scan(
+  files: string[],
+  each: (r: RecordView) => void,
+  afterChunk?: () => Promise<void> | void,
+): Promise<ReadReport> {
+  if (files.filter((f) => f === '-').length > 1) throw inputError('usage', 'stdin ("-") can be given once');
+  const reader = new AuditLogReader(each);
+  let progressShown = false;
+  try {
+    return await reader.read(files, {
+      ...(afterChunk ? { afterChunk } : {}),
+      ...(process.stderr.isTTY
+        ? {
+            onProgress: (file: string, bytes: number, lines: number) => {
+              progressShown = true;
+              process.stderr.write(`\r\x1b[K${file}: ${(bytes / 1e6).toFixed(0)} MB, ${lines} lines`);
+            },
+          }
+        : {}),
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (
+      e.code === 'ENOENT' ||
+      e.code === 'EACCES' ||
+      e.code === 'EISDIR' ||
+      e.code === 'Z_DATA_ERROR' ||
+      e.code === 'Z_BUF_ERROR'
+    )
+      throw new CapctlError(
+        'unreadable',
+        `cannot read audit log ${reader.currentFile}: ${e.code} (${e.message})`,
+        'io',
+      );
+    throw err;
+  } finally {
+    if (progressShown) process.stderr.write('\r\x1b[K');
   }
-  return problems;
 }
 
-function reportProblems(problems: ReadProblem[]): void {
-  if (problems.length === 0) return;
-  process.stderr.write(`capctl: skipped ${problems.length} line(s) that are not capability records\n`);
-  for (const p of problems.slice(0, 5)) process.stderr.write(`  ${p.why}\n`);
+function reportProblems(report: ReadReport): void {
+  for (const l of formatReadReport(report)) process.stderr.write(`capctl: ${l}\n`);
+}
+
+/** Writes to stdout as chunks are read; waits for a slow reader (pipe) instead of buffering. */
+class StreamOut {
+  private parts: string[] = [];
+  push(s: string): void {
+    this.parts.push(s);
+  }
+  async flush(): Promise<void> {
+    if (this.parts.length === 0) return;
+    const text = this.parts.join('');
+    this.parts = [];
+    if (!process.stdout.write(text)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
+  }
+}
+
+const QUERY_HEADER = ['TIME', 'VERDICT', 'PID', 'COMM', 'SYSCALL', 'NEEDS', 'ERRNO', 'WHY'];
+/** Column widths for a streamed table: rows are printed before the widest one is known. */
+const QUERY_WIDTHS = [24, 8, 7, 15, 28, 22, 6];
+
+function queryRow(r: AuditRecord): string {
+  const cells = [
+    r.time,
+    r.verdict,
+    String(r.tgid === r.tid ? r.tgid : `${r.tgid}/${r.tid}`),
+    r.comm ?? '-',
+    r.op ? `${r.syscall}(${r.op})` : r.syscall,
+    r.cap ?? r.priv ?? '-',
+    r.errno || '-',
+    `${r.stage}: ${r.reason}`,
+  ];
+  return `${cells.map((c, i) => (i < QUERY_WIDTHS.length ? c.padEnd(QUERY_WIDTHS[i]!) : c)).join('  ')}\n`;
 }
 
 export function register(program: Command): void {
@@ -81,7 +146,10 @@ export function register(program: Command): void {
       `
 Every operation capctl denies (or allows in complain mode) is one JSON line in the audit log
 (replay --audit FILE). capctl audit also reads AppArmor "capable" and SELinux capability AVC
-lines, e.g. from /var/log/audit/audit.log or journalctl -k output.
+lines and auditd's CAPSET, BPRM_FCAPS and failed (EPERM) SYSCALL records, e.g. from
+/var/log/audit/audit.log or journalctl -k output. Rotated logs (audit.log.1, audit.log.2.gz)
+are read oldest first; .gz is decompressed as it is read. Corrupt lines, records failing the
+schema, a torn last line and gaps in a writer's seq are counted on stderr; they never stop a read.
 
 Examples:
   capctl audit query audit.log --cap CAP_NET_RAW --since 1h
@@ -95,24 +163,26 @@ Examples:
     .addHelpText('after', '\nExample:\n  capctl audit query audit.log --verdict denied --syscall socket --json | jq .')
     .action(async (files: string[], o: FilterOpts) => {
       const keep = compileFilter(filterFrom(o));
-      const rows: AuditRecord[] = [];
-      const problems = await scan(files, (r) => {
-        if (keep(r)) rows.push(r);
-      });
-      if (o.json) printJson(rows);
-      else {
-        const table = rows.map((r) => [
-          r.time,
-          r.verdict,
-          String(r.tgid),
-          r.op ? `${r.syscall}(${r.op})` : r.syscall,
-          r.cap ?? r.priv ?? '-',
-          r.errno || '-',
-          `${r.stage}: ${r.reason}`,
-        ]);
-        process.stdout.write(`${formatTable(['TIME', 'VERDICT', 'PID', 'SYSCALL', 'NEEDS', 'ERRNO', 'WHY'], table)}\n`);
-      }
-      reportProblems(problems);
+      const out = new StreamOut();
+      let n = 0;
+      if (!o.json)
+        out.push(
+          `${QUERY_HEADER.map((h, i) => (i < QUERY_WIDTHS.length ? h.padEnd(QUERY_WIDTHS[i]!) : h)).join('  ')}\n`,
+        );
+      const report = await scan(
+        files,
+        (r) => {
+          if (!keep(r)) return;
+          const rec = own(r);
+          if (o.json) out.push(`${n === 0 ? '[\n' : ',\n'}${JSON.stringify(rec)}`);
+          else out.push(queryRow(rec));
+          n++;
+        },
+        () => out.flush(),
+      );
+      if (o.json) out.push(n === 0 ? '[]\n' : '\n]\n');
+      await out.flush();
+      reportProblems(report);
     });
 
   withFilterOptions(
@@ -125,7 +195,7 @@ Examples:
     .action(async (files: string[], o: FilterOpts) => {
       const keep = compileFilter(filterFrom(o));
       const summary = new Summary();
-      const problems = await scan(files, (r) => {
+      const report = await scan(files, (r) => {
         if (keep(r)) summary.add(r);
       });
       const rows = summary.rows();
@@ -144,7 +214,7 @@ Examples:
           `${formatTable(['NEEDS', 'VERDICT', 'COUNT', 'PROCS', 'SYSCALLS', 'FIRST', 'LAST'], table)}\n${summary.total} record(s)\n`,
         );
       }
-      reportProblems(problems);
+      reportProblems(report);
     });
 
   withFilterOptions(
@@ -160,11 +230,14 @@ Examples:
     .addHelpText(
       'after',
       `
-Each needed capability or privilege becomes an allow rule narrowed to the system calls that
-needed it, with the evidence as a comment; FreeBSD privileges add the jail parameters they need.
+Standalone (default): every set stated and holding only the needed capabilities, each need an
+allow rule narrowed to the system calls that needed it (evidence as a comment), and a deny of
+everything else. With --extends BASE: each allow gets one priority above BASE's highest deny
+naming it; a BASE deny at priority 1000 (strict) cannot be outranked and is an error.
 Check the result with: capctl profile validate FILE
 
 Examples:
+  capctl audit suggest audit.log --name nginx > nginx.yaml
   capctl audit suggest audit.log --name nginx --extends docker-default > nginx.yaml
   capctl audit suggest /var/log/audit/audit.log --cap CAP_NET_RAW --json`,
     )
@@ -179,18 +252,18 @@ Examples:
         const keep = compileFilter(filterFrom(o));
         const builder = new SuggestBuilder({
           name: o.name,
-          ...(o.extends !== undefined ? { extendsProfile: o.extends } : {}),
+          ...(o.extends !== undefined ? { extends: { ref: o.extends, base: resolveProfile(o.extends) } } : {}),
           ...(o.target !== undefined ? { target: o.target as 'jail' | 'chroot' | 'container' } : {}),
           includeComplain: o.complain,
         });
-        const problems = await scan(files, (r) => {
-          if (keep(r)) builder.add(r);
+        const report = await scan(files, (r) => {
+          if (keep(r)) builder.add(own(r));
         });
         const s = builder.build();
         if (o.json) printJson(s);
         else process.stdout.write(suggestionYaml(s, files));
         for (const i of s.ignored.slice(0, 5)) process.stderr.write(`capctl: not suggested: ${i.why}\n`);
-        reportProblems(problems);
+        reportProblems(report);
       },
     );
 }

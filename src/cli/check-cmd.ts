@@ -18,6 +18,7 @@ import { bridgeCred, compilePrison, explainPrivCheck, nativeCred, type Prison, t
 import { makeJailConfig, parseJailParamArgs } from '../priv/jail.js';
 import { capHasNoCounterpart, capNameOf, capsForPriv, PRIV_CAP_ALL, privsForCap } from '../priv/mapping.js';
 import type { PrivPolicy } from '../priv/policy-hook.js';
+import { parseIntFlag, UID_MAX } from './flags.js';
 import { printJson } from './output.js';
 
 export type Request = { kind: 'priv'; priv: number; text: string } | { kind: 'cap'; cap: number; text: string };
@@ -236,9 +237,7 @@ Examples:
     .action((args: string[], o: CliOptions) => {
       if (o.host !== 'linux' && o.host !== 'freebsd')
         throw inputError('usage', `--host must be linux or freebsd, got "${o.host}"`);
-      const uidText = o.uid ?? '0';
-      if (!/^\d+$/.test(uidText) || Number(uidText) > 0xfffffffe)
-        throw inputError('usage', `--uid wants a uid (0..4294967294), got "${uidText}"`);
+      const uid = parseIntFlag('--uid', o.uid ?? '0', { max: UID_MAX, what: 'a uid' });
       const requests = args.map(parseRequest);
       const jailParams = parseJailParamArgs(o.jailParam);
       const policy = o.profile !== undefined ? resolveProfile(o.profile) : undefined;
@@ -249,7 +248,7 @@ Examples:
         host: o.host,
         jailParams: merged,
         effective: o.caps !== undefined ? parseCapText(o.caps).effective : undefined,
-        uid: Number(uidText),
+        uid,
         policy,
         native: o.native === true,
       });

@@ -28,6 +28,7 @@ import {
 import { privCatalog } from '../policy/privdata.js';
 import { POLICY_DENY, POLICY_GRANT, POLICY_NONE } from '../priv/policy-hook.js';
 import { lazyRequire } from '../util/lazy.js';
+import { parseIntFlag, UID_MAX } from './flags.js';
 import { formatTable, printJson } from './output.js';
 import { registerFormats } from './profile-format-cmd.js';
 
@@ -146,14 +147,14 @@ export function parseRequest(words: readonly string[], opts: { uid?: string; sys
     else throw inputError('usage', `unexpected "${w}" in the request (want OBJECT [uid=N] [syscall=NAME])`);
   }
   if (obj === undefined) throw inputError('usage', 'no request given (e.g. CAP_NET_RAW uid=0 syscall=socket)');
-  if (!/^\d+$/.test(uid) || Number(uid) > UID_ANY_MAX) throw inputError('usage', `uid "${uid}" is not a uid`);
+  const uidN = parseIntFlag('uid', uid, { max: UID_MAX, what: 'a uid' });
   const cat = privCatalog();
   const cap = capByName(obj);
-  if (cap !== undefined) return { kind: 'cap' as const, n: cap, name: CAPABILITIES[cap]!.name, uid: Number(uid), sc };
+  if (cap !== undefined) return { kind: 'cap' as const, n: cap, name: CAPABILITIES[cap]!.name, uid: uidN, sc };
   const upper = obj.toUpperCase();
   const pn = /^\d+$/.test(obj) ? Number(obj) : cat.byName.get(upper.startsWith('PRIV_') ? upper : `PRIV_${upper}`);
   if (pn !== undefined && cat.byNumber.has(pn))
-    return { kind: 'priv' as const, n: pn, name: privName(pn), uid: Number(uid), sc };
+    return { kind: 'priv' as const, n: pn, name: privName(pn), uid: uidN, sc };
   throw inputError('usage', `"${obj}" is neither a capability nor a privilege`);
 }
 

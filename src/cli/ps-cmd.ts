@@ -1,9 +1,13 @@
 import type { Command } from 'commander';
-import { parseCapName } from '../caps/capset.js';
+import { type CapSet, parseCapName } from '../caps/capset.js';
+import { CAPABILITIES } from '../caps/catalog.js';
+import { type ContainerRef, containerIdFromCgroup } from '../caps/cgroup.js';
 import { inputError } from '../caps/errors.js';
+import { formatIabText } from '../caps/iab.js';
 import type { ProcStatus } from '../caps/procstatus.js';
 import { formatCapText } from '../caps/text.js';
-import { listPids, listTids, readProcStatus } from '../sys/proc.js';
+import { initUserNs, kernelCapCount, listPids, listTids, readCgroup, readProcStatus, readUserNs } from '../sys/proc.js';
+import { PID_MAX_LIMIT, parseIntFlag } from './flags.js';
 import { formatTable, printJson } from './output.js';
 
 const SORT_FIELDS = ['pid', 'ppid', 'uid', 'command', 'caps'] as const;
@@ -11,6 +15,7 @@ type SortField = (typeof SORT_FIELDS)[number];
 
 interface PsOpts {
   threads?: boolean;
+  long?: boolean;
   cap?: string;
   sort?: string;
   json?: boolean;
@@ -27,23 +32,32 @@ export interface PsRow {
   command: string;
   /** cap_to_text of (effective, permitted, inheritable): what getpcaps prints. */
   text: string;
+  /** libcap's IAB text (inheritable, ambient `^`, bounding drops `!`): what `getpcaps --iab` prints. */
+  iab: string;
+  /** Inode of the task's user namespace; null when it may not be read. */
+  userns: number | null;
+  /** The container the task runs in, from its cgroup; null on the host. */
+  container: ContainerRef | null;
   status: ProcStatus;
 }
 
 function parsePid(arg: string): number {
-  if (!/^\d+$/.test(arg) || Number(arg) < 1 || Number(arg) > 0x3fffffff) {
-    throw inputError('bad-pid', `not a process id: "${arg}" (want a positive decimal number)`);
-  }
-  return Number(arg);
+  return parseIntFlag('process id', arg, { min: 1, max: PID_MAX_LIMIT, what: 'a positive decimal number' });
 }
 
-function rowOf(st: ProcStatus, withTid: boolean): PsRow {
+function rowOf(st: ProcStatus, withTid: boolean, capCount: number): PsRow {
+  const pid = withTid ? st.tgid : st.pid;
+  const tid = withTid ? st.pid : undefined;
+  const cgroup = readCgroup(pid, tid);
   const row: PsRow = {
     ppid: st.ppid,
-    pid: withTid ? st.tgid : st.pid,
+    pid,
     uid: st.uid.effective,
     command: st.name,
     text: formatCapText(st),
+    iab: formatIabText(st, capCount),
+    userns: readUserNs(pid, tid),
+    container: (cgroup === null ? undefined : containerIdFromCgroup(cgroup)) ?? null,
     status: st,
   };
   if (withTid) row.tid = st.pid;
@@ -57,6 +71,7 @@ function rowOf(st: ProcStatus, withTid: boolean): PsRow {
 export function scanProcesses(pids: number[] | undefined, threads: boolean): PsRow[] {
   const rows: PsRow[] = [];
   const explicit = pids !== undefined;
+  const capCount = kernelCapCount();
   // In a full scan a task we may not read (hidepid=1 gives EACCES) is skipped like one that
   // exited; a PID the user named is reported.
   const read = (pid: number, tid?: number) => {
@@ -74,14 +89,14 @@ export function scanProcesses(pids: number[] | undefined, threads: boolean): PsR
         if (explicit) throw inputError('no-such-process', `no such process: ${pid}`);
         continue;
       }
-      rows.push(rowOf(st, false));
+      rows.push(rowOf(st, false, capCount));
       continue;
     }
     const tids = listTids(pid);
     if (tids.length === 0 && explicit) throw inputError('no-such-process', `no such process: ${pid}`);
     for (const tid of tids) {
       const st = read(pid, tid);
-      if (st !== null) rows.push(rowOf(st, true));
+      if (st !== null) rows.push(rowOf(st, true, capCount));
     }
   }
   return rows;
@@ -103,7 +118,7 @@ function sortRows(rows: PsRow[], field: SortField): void {
   rows.sort(cmp[field]);
 }
 
-function toJson(r: PsRow) {
+function toJson(r: PsRow, initNs: number) {
   const s = r.status;
   return {
     ppid: r.ppid,
@@ -112,6 +127,11 @@ function toJson(r: PsRow) {
     uid: r.uid,
     command: r.command,
     text: r.text,
+    iab: r.iab,
+    userns: r.userns,
+    /** null when the namespace may not be read. */
+    initUserns: r.userns === null ? null : r.userns === initNs,
+    container: r.container,
     uids: s.uid,
     gids: s.gid,
     groups: s.groups,
@@ -125,24 +145,69 @@ function toJson(r: PsRow) {
   };
 }
 
+/** The user-namespace marker: `-` init's namespace, `U` another one, `?` not readable. */
+function nsMark(r: PsRow, initNs: number): string {
+  return r.userns === null ? '?' : r.userns === initNs ? '-' : 'U';
+}
+
+/** Compact: cap_to_text, then the IAB tuple when any of I, A or a bounding drop is present. */
+function compactCaps(r: PsRow): string {
+  return r.iab === '' ? r.text : `${r.text} [${r.iab}]`;
+}
+
+/** One set as capsh lists it (`capsh --decode`): libcap names joined by commas. */
+const names = (set: CapSet) =>
+  set
+    .toArray()
+    .map((c) => CAPABILITIES[c]!.libcapName)
+    .join(',');
+
+function longBlock(r: PsRow, initNs: number): string {
+  const s = r.status;
+  const ids = `PID ${r.pid}${r.tid !== undefined ? ` TID ${r.tid}` : ''} PPID ${r.ppid} UID ${r.uid}`;
+  const ns = r.userns === null ? 'unreadable' : `${r.userns}${r.userns === initNs ? " (init's)" : " (not init's)"}`;
+  const ctr = r.container === null ? '-' : `${r.container.engine} ${r.container.id}`;
+  return [
+    `${ids} ${r.command}`,
+    `  user namespace  ${ns}`,
+    `  container       ${ctr}`,
+    `  Effective set   =${names(s.effective)}`,
+    `  Permitted set   =${names(s.permitted)}`,
+    `  Inheritable set =${names(s.inheritable)}`,
+    `  Bounding set    =${names(s.bounding)}`,
+    `  Ambient set     =${names(s.ambient)}`,
+    `  IAB             ${r.iab}`,
+    `  NoNewPrivs ${s.noNewPrivs ? 1 : 0}  Seccomp ${s.seccomp}`,
+  ].join('\n');
+}
+
 export function register(program: Command): void {
   program
     .command('ps')
     .description('show the capabilities of live processes (or threads) from /proc, like pscap/getpcaps')
     .argument('[PID...]', 'process ids (default: every process)')
     .option('--threads', 'one row per thread, from /proc/PID/task/TID/status')
+    .option('--long', 'one block per task: each of the five sets by name, user namespace, container')
     .option('--cap <CAP>', 'only tasks holding CAP in their effective or permitted set (e.g. CAP_NET_RAW)')
     .option('--sort <FIELD>', `sort by ${SORT_FIELDS.join(', ')} (caps: most permitted caps first)`, 'pid')
-    .option('--json', 'print JSON: ids, command, libcap text and all five sets as hex, NoNewPrivs, Seccomp')
+    .option(
+      '--json',
+      'print JSON: ids, command, libcap and IAB text, all five sets as hex, user namespace, container, NoNewPrivs, Seccomp',
+    )
     .addHelpText(
       'after',
       `
-The CAPABILITIES column is libcap's text of (effective, permitted, inheritable), the same text
-getpcaps prints. Processes that exit during the scan are skipped.
+The CAPABILITIES column is libcap's text of (effective, permitted, inheritable), the text
+getpcaps prints, followed in brackets by the IAB tuple \`getpcaps --iab\` prints when it is not
+empty: a bare name is inheritable, ^ ambient, ! dropped from the bounding set. So all five sets
+show on one line. NS is - for init's user namespace, U for another (a rootless container),
+? when it may not be read. CONTAINER is the short id of the podman, docker, containerd or
+CRI-O container, from /proc/PID/cgroup. Processes that exit during the scan are skipped.
 
 Examples:
   capctl ps                          # every process
   capctl ps $$ 1                     # these processes
+  capctl ps --long 1                 # each set by name, as capsh --print lists them
   capctl ps --cap cap_net_raw        # who holds CAP_NET_RAW (effective or permitted)
   capctl ps --threads --sort caps
   capctl ps --json | jq '.[] | select(.ambient != "0000000000000000")'`,
@@ -157,17 +222,23 @@ Examples:
       let rows = scanProcesses(pids, opts.threads === true);
       if (cap !== undefined) rows = rows.filter((r) => r.status.effective.has(cap) || r.status.permitted.has(cap));
       sortRows(rows, sort as SortField);
+      const initNs = initUserNs();
       if (opts.json) {
-        printJson(rows.map(toJson));
+        printJson(rows.map((r) => toJson(r, initNs)));
+        return;
+      }
+      if (opts.long) {
+        process.stdout.write(rows.map((r) => `${longBlock(r, initNs)}\n`).join('\n'));
         return;
       }
       const header = opts.threads
-        ? ['PPID', 'PID', 'TID', 'UID', 'COMMAND', 'CAPABILITIES']
-        : ['PPID', 'PID', 'UID', 'COMMAND', 'CAPABILITIES'];
+        ? ['PPID', 'PID', 'TID', 'UID', 'NS', 'CONTAINER', 'COMMAND', 'CAPABILITIES']
+        : ['PPID', 'PID', 'UID', 'NS', 'CONTAINER', 'COMMAND', 'CAPABILITIES'];
       const table = rows.map((r) => {
         const ids = [String(r.ppid), String(r.pid)];
         if (opts.threads) ids.push(String(r.tid));
-        return [...ids, String(r.uid), r.command, r.text];
+        const ctr = r.container === null ? '-' : r.container.id.slice(0, 12);
+        return [...ids, String(r.uid), nsMark(r, initNs), ctr, r.command, compactCaps(r)];
       });
       process.stdout.write(`${formatTable(header, table)}\n`);
     });

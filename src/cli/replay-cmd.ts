@@ -15,7 +15,7 @@ import { resolveProfile } from '../policy/index.js';
 import { privName } from '../priv/catalog.js';
 import type { Credential } from '../runtime/credential.js';
 import { createFreeBSDHost, restrictToHost } from '../runtime/freebsd-host.js';
-import { linuxHost, type PrivilegeHost } from '../runtime/host.js';
+import { type DecisionEvent, linuxHost, type PrivilegeHost } from '../runtime/host.js';
 import {
   type Divergence,
   ReplayInputError,
@@ -23,6 +23,7 @@ import {
   type ReplaySummary,
   replayStream,
 } from '../runtime/replay.js';
+import { parseIntFlag } from './flags.js';
 import { printJson } from './output.js';
 
 interface ReplayOpts {
@@ -109,8 +110,34 @@ function complainAware(host: PrivilegeHost, policy: CompiledProfile): PrivilegeH
   };
 }
 
-function formatDivergence(d: Divergence): string {
-  return `${d.file}:${d.line}: pid ${d.pid}: ${d.call}\n  recorded:  ${d.recorded}\n  predicted: ${d.predicted}\n`;
+/**
+ * What a divergence involved, from the decisions the host made for that trace line: the
+ * capability (or FreeBSD privilege) checked, the stage and reason the host gave, and the profile
+ * rule that governs it. A line with no decision (capget data, a prctl the model answered without
+ * a check) has none: its recorded and predicted results say what differs.
+ */
+export function involvedIn(evs: readonly DecisionEvent[], policy: CompiledProfile | undefined): string[] {
+  const out: string[] = [];
+  for (const ev of evs) {
+    const subject =
+      ev.priv !== undefined
+        ? privName(ev.priv)
+        : ev.cap >= 0
+          ? (CAPABILITIES[ev.cap]?.name ?? `cap ${ev.cap}`)
+          : ev.syscall;
+    let text = `${subject} (${ev.errno === 0 ? 'allowed' : 'denied'} by ${ev.stage}: ${ev.reason})`;
+    if (policy && ev.stage !== 'profile' && (ev.priv !== undefined || ev.cap >= 0)) {
+      const r = ev.priv !== undefined ? policy.privRuleFor(ev.priv) : policy.capRuleFor(ev.cap);
+      text += `; profile ${policy.name}: ${r < 0 ? 'no rule' : describeRule(policy.rules[r]!)}`;
+    }
+    if (!out.includes(text)) out.push(text);
+  }
+  return out;
+}
+
+function formatDivergence(d: Divergence, involves: readonly string[]): string {
+  const inv = involves.map((t) => `  involves:  ${t}\n`).join('');
+  return `${d.file}:${d.line}: pid ${d.pid}: ${d.call}\n  recorded:  ${d.recorded}\n  predicted: ${d.predicted}\n${inv}`;
 }
 
 function summaryLine(t: { calls: number; matched: number; diverged: number; notModeled: number }): string {
@@ -140,7 +167,10 @@ export function register(program: Command): void {
       collect,
       [],
     )
-    .option('--audit <FILE>', "append audit records (NDJSON) of denials to FILE, as the profile's audit settings say")
+    .option(
+      '--audit <FILE>',
+      "append audit records (NDJSON) of denials to FILE (always a path), as the profile's audit settings say; every record is kept",
+    )
     .option(
       '--profile <FILE>',
       'YAML profile whose decisions apply (FreeBSD priv_check stages; on linux its capability mask)',
@@ -148,9 +178,10 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-Record a trace and the starting credential:
+Record a trace and the starting credential (as root; capsh keeps CAP_SETUID/CAP_SETGID until
+--user has changed ids and groups, then leaves only CAP_NET_RAW, ambient so ping inherits it):
   cat /proc/$$/status > status.txt
-  strace -f -o trace.txt capsh --caps=cap_net_raw+eip --keep=1 --user=nobody -- -c 'ping -c1 ::1'
+  strace -f -o trace.txt capsh --caps=cap_net_raw,cap_setuid,cap_setgid+eip --keep=1 --user=nobody --caps=cap_net_raw+eip --addamb=cap_net_raw -- -c 'ping -c1 ::1'
 
 Examples:
   capctl replay trace.txt --status status.txt
@@ -160,7 +191,8 @@ Examples:
   capctl replay trace.txt --status status.txt --host freebsd --jail-param allow.raw_sockets=1
 
 Each TRACE is replayed independently from the same starting credential. Every divergence is
-printed with file, line, recorded and predicted result, then one summary line:
+printed with file, line, recorded and predicted result and, when the host decided it, the
+capability or privilege involved with the stage, reason and profile rule; then one summary line:
   replayed N calls: M matched, D diverged, U not modeled`,
     )
     .action(async (traces: string[], opts: ReplayOpts) => {
@@ -173,9 +205,11 @@ printed with file, line, recorded and predicted result, then one summary line:
       } catch (e) {
         throw new CapctlError('io', `cannot read --status ${statusPath}: ${(e as Error).message}`, 'io');
       }
-      const securebits = Number(opts.securebits);
-      if (!Number.isInteger(securebits) || securebits < 0 || securebits > 0xfff)
-        throw inputError('usage', `--securebits wants a number 0..0xfff, got "${opts.securebits}"`);
+      const securebits = parseIntFlag('--securebits', opts.securebits ?? '0', {
+        max: 0xfff,
+        hex: true,
+        what: 'securebits',
+      });
       const fileCaps = new Map<string, FileCaps>();
       for (const spec of opts.fileCaps) {
         const [p, fc] = parseFileCapsFlag(spec);
@@ -199,12 +233,19 @@ printed with file, line, recorded and predicted result, then one summary line:
       // Audit: denials (and complain-mode passes) as the profile's audit settings ask; without a
       // profile, every denial.
       const level = policy?.audit.log ?? 'denied';
+      // An offline replay keeps every record: the profile's rate limit is for live sources
+      // (follow, run), where a flood costs the host; here it would only hide evidence.
+      if (opts.audit === '-')
+        throw inputError(
+          'usage',
+          '--audit wants a file: stdout carries the replay report (use /dev/stdout if you mean it)',
+        );
       const audit: AuditWriter | undefined =
-        opts.audit !== undefined
-          ? createAuditWriter({ dest: opts.audit, ratePerSecond: policy?.audit.rateLimit.perSecond ?? 0 })
-          : undefined;
+        opts.audit !== undefined ? createAuditWriter({ dest: opts.audit, ratePerSecond: 0 }) : undefined;
       const summaries: ReplaySummary[] = [];
-      const divergences: Divergence[] = [];
+      const divergences: (Divergence & { involves: string[] })[] = [];
+      // The decisions of the trace line being replayed: a divergence on that line names them.
+      let lineEvents: { file: string; line: number; evs: DecisionEvent[] } = { file: '', line: -1, evs: [] };
       const progress = process.stderr.isTTY && !opts.json;
       let malformedShown = 0;
       for (const trace of traces) {
@@ -232,18 +273,21 @@ printed with file, line, recorded and predicted result, then one summary line:
             fileCaps,
             host,
             adjustInitialCredential: adjust,
-            onDecisionAt: audit
-              ? (ev, where) => {
-                  if (wanted(ev, level))
-                    audit.write(recordFromDecision(ev, { ...(policy ? { profile: policy.name } : {}), where }));
-                }
-              : undefined,
+            onDecisionAt: (ev, where) => {
+              if (where.file !== lineEvents.file || where.line !== lineEvents.line)
+                lineEvents = { file: where.file, line: where.line, evs: [] };
+              lineEvents.evs.push(ev);
+              if (audit && wanted(ev, level))
+                audit.write(recordFromDecision(ev, { ...(policy ? { profile: policy.name } : {}), where }));
+            },
             file: trace,
             strict: opts.strict,
             onProgress,
             onDivergence: (d) => {
-              if (opts.json) divergences.push(d);
-              else process.stdout.write(formatDivergence(d));
+              const evs = lineEvents.file === d.file && lineEvents.line === d.line ? lineEvents.evs : [];
+              const involves = involvedIn(evs, policy);
+              if (opts.json) divergences.push({ ...d, involves });
+              else process.stdout.write(formatDivergence(d, involves));
             },
             onMalformed: (m) => {
               if (malformedShown++ < 20)

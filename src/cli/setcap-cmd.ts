@@ -6,6 +6,7 @@ import { CapctlError, inputError } from '../caps/errors.js';
 import { type CapTriple, formatCapText, parseCapText } from '../caps/text.js';
 import { decodeFileCaps, encodeFileCaps, fileCapsFromTriple, fileCapsToTriple } from '../caps/xattr.js';
 import { getFileCaps, OsError, removeFileCaps, setFileCaps } from '../sys/xattr.js';
+import { parseIntFlag, UID_MAX } from './flags.js';
 import { describeFsError } from './getcap-cmd.js';
 import { printJson } from './output.js';
 
@@ -29,10 +30,7 @@ function setsDiffer(a: CapTriple, b: CapTriple): string {
 
 function parseRootid(v: string): number {
   // setcap -n takes a uid other than 0 (and other than (uid_t)-1, which means "none").
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 0xfffffffe) {
-    throw inputError('bad-rootid', `bad rootid "${v}" for -n (want a uid from 1 to 4294967294)`);
-  }
-  return Number(v);
+  return parseIntFlag('-n', v, { min: 1, max: UID_MAX, what: 'a rootid, a uid other than 0' });
 }
 
 /** cap_set_file() refuses anything but a regular file, and does not follow symlinks. */

@@ -1,6 +1,6 @@
 /**
  * What capctl-oci-runtime does on `create` and `run`: find the container's profile, write it
- * into the bundle's config.json exactly as `capctl oci apply` does, and record an audit line.
+ * into the bundle's config.json exactly as `capctl oci apply` does, and append a line to the attach log (STATE/attach.log).
  *
  * Which profile: the annotation io.capctl.profile (a stock name or an absolute path); else a
  * container binding (`capctl attach --container X`) whose target is the container id or one of
@@ -15,7 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { appendAuditRecord } from '../audit/writer.js';
+import { ATTACH_LOG, appendAttachRecord } from '../audit/attach-log.js';
 import { CapctlError } from '../caps/errors.js';
 import { PROFILE_ANNOTATION } from '../container/oci.js';
 import { type Binding, noteContainerStart, readBindings, resolveStateDir } from '../policy/bindings.js';
@@ -115,7 +115,7 @@ export async function attachOnCreate(args: ShimArgs, env: NodeJS.ProcessEnv): Pr
     );
   }
   applyProfileToBundle(b.dir, stored.profile);
-  appendAuditRecord(join(stateDir, 'audit.log'), {
+  appendAttachRecord(join(stateDir, ATTACH_LOG), {
     time: new Date().toISOString(),
     verdict: 'attached',
     profile: stored.profile.name,

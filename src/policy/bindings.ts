@@ -20,6 +20,7 @@ import * as lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { hashTexts } from './hash.js';
+import { checkJailName } from './jail-spec.js';
 import { BINDINGS_MAX_BYTES, checkTrustedDir, readTrustedFile, type TrustOptions } from './trust.js';
 import type { TargetKind } from './types.js';
 
@@ -61,13 +62,7 @@ export function validateTarget(kind: TargetKind, target: string): string {
   if (target.length > TARGET_MAX) {
     throw inputError('bad-target', `the ${kind} name is ${target.length} characters long (at most ${TARGET_MAX})`);
   }
-  if (kind === 'jail') {
-    // jail(8) names: no dots (they separate hierarchy levels) and no spaces; MAXHOSTNAMELEN.
-    if (!/^[A-Za-z0-9_][A-Za-z0-9_-]{0,254}$/.test(target)) {
-      throw inputError('bad-target', `"${target.slice(0, 64)}" is not a jail name (letters, digits, '_' and '-')`);
-    }
-    return target;
-  }
+  if (kind === 'jail') return checkJailName(target);
   if (kind === 'chroot') return resolve(target);
   if (kind === 'container') {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(target)) {

@@ -33,8 +33,11 @@ export interface JailPlan {
   params: JailParam[];
   cannotExpress: { subject: string; why: string }[];
   notes: string[];
-  command: string;
-  conf: string;
+}
+
+/** What the jail will have besides the profile: a vnet given on the command line (--vnet). */
+export interface JailEnv {
+  vnet?: boolean;
 }
 
 const privName = (n: number) => privCatalog().byNumber.get(n) ?? `priv#${n}`;
@@ -44,9 +47,9 @@ function truthy(v: string | undefined): boolean {
   return v !== undefined && ['1', 'true', 'yes', 'on', 'new'].includes(v.toLowerCase());
 }
 
-export function planJail(p: CompiledProfile, name: string, path: string): JailPlan {
+export function planJail(p: CompiledProfile, name: string, path: string, env: JailEnv = {}): JailPlan {
   const profileJail = p.profile.jail;
-  const hasVnet = truthy(profileJail.vnet);
+  const hasVnet = env.vnet === true || truthy(profileJail.vnet);
   const cannot: { subject: string; why: string }[] = [];
   const notes: string[] = [];
 
@@ -180,29 +183,7 @@ export function planJail(p: CompiledProfile, name: string, path: string): JailPl
   const list = [...params.values()];
   const order = (k: string) => (k === 'persist' ? 2 : k.startsWith('allow.') ? 0 : 1);
   list.sort((a, b) => order(a.key) - order(b.key) || (a.key < b.key ? -1 : 1));
-  const shq = (s: string) => (/^[A-Za-z0-9_./:=,@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  const command = [
-    'jail',
-    '-c',
-    `name=${shq(name)}`,
-    shq(`path=${path}`),
-    ...list.map((x) => shq(x.value === null ? x.key : `${x.key}=${x.value}`)),
-  ].join(' ');
-  const q = (s: string) => (/^-?\d+$/.test(s) ? s : `"${s.replace(/(["\\])/g, '\\$1')}"`);
-  const width = Math.max(
-    ...list.map((x) => (x.value === null ? x.key.length : x.key.length + 3 + q(x.value).length)),
-    10,
-  );
-  const conf = [
-    `${name} {`,
-    `    path = ${q(path)};`,
-    ...list.map((x) => {
-      const stmt = x.value === null ? `${x.key};` : `${x.key} = ${q(x.value)};`;
-      return `    ${stmt.padEnd(width + 2)}# ${x.why}`;
-    }),
-    '}',
-  ].join('\n');
-  return { name, path, profile: p.profile.file, params: list, cannotExpress: cannot, notes, command, conf };
+  return { name, path, profile: p.profile.file, params: list, cannotExpress: cannot, notes };
 }
 
 /** For explanations: what the profile decided about a privilege. */

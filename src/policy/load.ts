@@ -12,6 +12,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { CapSet } from '../caps/capset.js';
 import { CAP_COUNT, CAPABILITIES, closestName } from '../caps/catalog.js';
 import { CapctlError } from '../caps/errors.js';
+import { isSyscallName, SYSCALL_ARCH, suggestSyscall } from '../caps/syscall-names.js';
 import { parseCapText } from '../caps/text.js';
 import { JAIL_PARAMS, jailParamDef, makeJailConfig, PRIVS_GATED_BY } from '../priv/jail.js';
 import { hashTexts } from './hash.js';
@@ -184,8 +185,8 @@ function loadFile(file: string): FileProfile {
     rules: [],
     parents: [],
   };
+  const data = src.toJS();
   if (src.issues.length > 0) return fp;
-  const data = src.doc.toJS() as unknown;
   if (data === null || data === undefined) {
     src.add([], 'the profile is empty (want at least `name:`)');
     return fp;
@@ -302,7 +303,18 @@ function checkRule(src: ProfileSource, r: unknown, path: PathSeg[]): Rule | unde
       if (u) [uidMin, uidMax] = u;
       else ok = false;
     }
-    if (Array.isArray(when.syscall)) syscalls = [...new Set(when.syscall.filter((s) => typeof s === 'string'))];
+    if (Array.isArray(when.syscall)) {
+      syscalls = [...new Set(when.syscall.filter((s) => typeof s === 'string'))];
+      when.syscall.forEach((n, i) => {
+        if (typeof n !== 'string' || isSyscallName(n)) return;
+        const hint = suggestSyscall(n);
+        src.add(
+          [...path, 'when', 'syscall', i],
+          `unknown system call "${n}" on ${SYSCALL_ARCH}${hint ? ` (did you mean ${hint}?)` : ''}`,
+        );
+        ok = false;
+      });
+    }
   }
   const effect = rule.effect;
   const priority = rule.priority;
@@ -433,7 +445,8 @@ function mergeInto(m: Merged, fp: FileProfile, file: string): void {
   for (const s of SET_NAMES) if (fp.sets[s]) m.sets[s] = fp.sets[s];
   if (fp.addAll || fp.dropAll || !fp.add.isEmpty() || !fp.drop.isEmpty()) {
     for (const s of ['bounding', 'permitted', 'effective'] as const) {
-      const base = m.sets[s] ?? (s === 'bounding' ? CapSet.FULL : CapSet.EMPTY);
+      // Default deny: a set no file states is empty, so `add:` alone grants only what it adds.
+      const base = m.sets[s] ?? CapSet.EMPTY;
       m.sets[s] = tweak(base, fp);
     }
   }
@@ -525,8 +538,10 @@ function finish(
   cache: Map<string, FileProfile>,
 ): Profile {
   const given = Object.fromEntries(SET_NAMES.map((s) => [s, m.sets[s] !== undefined])) as Record<CapSetName, boolean>;
+  // Default deny: every set no file in the chain states is empty. A profile that states nothing
+  // (or was truncated after its header) allows nothing; bounding is never implicitly ALL.
   const sets = {
-    bounding: m.sets.bounding ?? CapSet.FULL,
+    bounding: m.sets.bounding ?? CapSet.EMPTY,
     permitted: m.sets.permitted ?? CapSet.EMPTY,
     effective: m.sets.effective ?? CapSet.EMPTY,
     inheritable: m.sets.inheritable ?? CapSet.EMPTY,

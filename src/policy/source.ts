@@ -20,7 +20,19 @@ export interface ProfileIssue {
 }
 
 export function formatIssue(i: ProfileIssue): string {
-  return `${i.file}:${i.line}:${i.col}: ${i.severity === 'warning' ? 'warning: ' : ''}${i.path ? `${i.path}: ` : ''}${i.message}`;
+  const text = `${i.file}:${i.line}:${i.col}: ${i.severity === 'warning' ? 'warning: ' : ''}${i.path ? `${i.path}: ` : ''}${i.message}`;
+  return oneLine(text);
+}
+
+/**
+ * Control characters (a newline in a quoted key, an escape sequence) shown as \n, \x1b…: an
+ * issue is one line whatever the file holds, so it cannot forge the next line of a report.
+ */
+export function oneLine(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 export type PathSeg = string | number;
@@ -54,16 +66,81 @@ export class ProfileSource {
     const { LineCounter: Lines, parseDocument } = yaml();
     this.lines = new Lines();
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: true, uniqueKeys: true });
-    for (const e of this.doc.errors) {
+    // YAML warnings (an unknown tag, an unsupported %YAML version) are errors here: a profile
+    // that a parser reads one way with a warning may be read another way elsewhere.
+    for (const e of [...this.doc.errors, ...this.doc.warnings]) {
       const at = e.linePos?.[0] ?? this.lines.linePos(e.pos[0]);
-      this.issues.push({
-        file,
-        line: at.line,
-        col: at.col,
-        path: '',
-        message: `YAML: ${e.message.split('\n')[0]}`,
-        severity: 'error',
+      this.yamlIssue(at, e.message);
+    }
+    if (this.doc.errors.length === 0) this.checkNodes();
+  }
+
+  private yamlIssue(at: { line: number; col: number }, message: string): void {
+    // The yaml library appends " at line L, column C:" and a source excerpt; the position is
+    // already the issue's own.
+    const first = (message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+    this.issues.push({
+      file: this.file,
+      line: at.line,
+      col: at.col,
+      path: '',
+      message: `YAML: ${first}`,
+      severity: 'error',
+    });
+  }
+
+  private at(node: { range?: [number, number, number] | null } | null | undefined): { line: number; col: number } {
+    return this.lines.linePos(node?.range?.[0] ?? 0);
+  }
+
+  /**
+   * What the yaml library accepts but a profile must not contain, each reported where it is:
+   * an alias to an anchor not (yet) defined, which toJS() would throw on; an explicit tag
+   * (`!!binary` becomes a Buffer, custom tags a string the author did not mean); a key that
+   * is a list or map (stringified by toJS()).
+   */
+  private checkNodes(): void {
+    const Y = yaml();
+    const anchors = new Set<string>();
+    Y.visit(this.doc, {
+      Node: (_key, node) => {
+        if (node.anchor) anchors.add(node.anchor);
+        if ((Y.isScalar(node) || Y.isCollection(node)) && node.tag !== undefined && node.tag !== null) {
+          this.yamlIssue(
+            this.at(node),
+            `tag ${node.tag.replace(/^tag:yaml.org,2002:/, '!!')} is not used in profiles (write plain values)`,
+          );
+        }
+        if (Y.isAlias(node) && !anchors.has(node.source)) {
+          this.yamlIssue(this.at(node), `alias *${node.source} names no anchor defined before it`);
+        }
+      },
+      Pair: (_key, pair) => {
+        if (pair.key !== null && !Y.isScalar(pair.key)) {
+          this.yamlIssue(this.at(pair.key as Node), 'a key must be a plain value, not a list or map');
+        }
+      },
+    });
+  }
+
+  /**
+   * The document as plain data, or undefined with a positioned issue when resolving aliases
+   * fails: an alias bomb (maxAliasCount) or anything else the library throws on.
+   */
+  toJS(): unknown {
+    if (this.issues.length > 0) return undefined;
+    try {
+      return this.doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      let first: Node | undefined;
+      yaml().visit(this.doc, {
+        Alias: (_k, n) => {
+          first = n;
+          return yaml().visit.BREAK;
+        },
       });
+      this.yamlIssue(this.at(first), (err as Error).message);
+      return undefined;
     }
   }
 

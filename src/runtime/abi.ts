@@ -4,6 +4,13 @@
  * pkg/abi/linux does; the syscall code refers to these names only.
  */
 
+/**
+ * PID_MAX_LIMIT on 64-bit kernels (include/linux/threads.h: 4 * 1024 * 1024): no pid, in any
+ * pid namespace, is larger, whatever /proc/sys/kernel/pid_max says. A bigger one in a trace
+ * is a malformed line; on the command line, a bad argument.
+ */
+export const PID_MAX_LIMIT = 4 * 1024 * 1024;
+
 // --- capget/capset (include/uapi/linux/capability.h) ---
 export const _LINUX_CAPABILITY_VERSION_1 = 0x19980330;
 export const _LINUX_CAPABILITY_VERSION_2 = 0x20071026;

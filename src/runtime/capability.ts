@@ -150,19 +150,24 @@ export function sysCapset(
   //   then E, P, I := E', P', I' and A := old A & P' & I' (ambient invariant).
   const c = t.cred;
   // [1] cap_inh_is_capped(): CAP_SETPCAP in the caller's effective set lifts the I ⊆ I ∪ P cap.
+  // The host is asked only when the capability decides (I' grows beyond old I | P): that is the
+  // kernel's capable() call, which a profile or a jail restricts like any other use.
   const setpcap = c.hasEffective(CAP_SETPCAP);
-  if (!setpcap && ((iLo & ~(c.inhLo | c.prmLo)) !== 0 || (iHi & ~(c.inhHi | c.prmHi)) !== 0)) {
-    if (rt.listening) {
-      rt.emitRule(
-        t,
-        'capset',
-        CAP_SETPCAP,
-        EPERM,
-        'capability',
-        'new inheritable exceeds old I | P without CAP_SETPCAP',
-      );
+  if ((iLo & ~(c.inhLo | c.prmLo)) !== 0 || (iHi & ~(c.inhHi | c.prmHi)) !== 0) {
+    const d = rt.capableFor(t, 'capset', CAP_SETPCAP);
+    if (d.errno !== 0) {
+      if (rt.listening) {
+        rt.reportCapable(
+          t,
+          'capset',
+          CAP_SETPCAP,
+          d,
+          'CAP_SETPCAP allows it',
+          'new inheritable exceeds old I | P without CAP_SETPCAP',
+        );
+      }
+      return R_EPERM;
     }
-    return R_EPERM;
   }
   // [2] Even with CAP_SETPCAP, new I bits must come from old I or the bounding set.
   if ((iLo & ~(c.inhLo | c.bndLo)) !== 0 || (iHi & ~(c.inhHi | c.bndHi)) !== 0) {

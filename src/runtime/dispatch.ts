@@ -130,6 +130,24 @@ export class RuntimeSession {
     return this.tids.get(pid);
   }
 
+  /**
+   * A pid still bound to a task that has exited makes a call: the kernel reused the pid for a
+   * task whose creation the front end did not see. The pid is unbound (so the call is "task not
+   * created") and true returned; false if the pid's task is live or unknown.
+   */
+  unbindIfExited(pid: number): boolean {
+    const tid = this.tids.get(pid);
+    if (tid === undefined || this.rt.findThread(tid)?.exited === false) return false;
+    this.tids.delete(pid);
+    this.forgetTid(tid);
+    return true;
+  }
+
+  /** Whether any task of the session is still running (not exited, zombies excluded). */
+  anyLive(): boolean {
+    return this.rt.tids().some((t) => this.rt.findThread(t)?.exited === false);
+  }
+
   // ------------------------------------------------------------------ pid events
 
   /** The first process's pid became known (it was pid 0 until then). */

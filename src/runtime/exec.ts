@@ -199,7 +199,17 @@ export function sysExecve(rt: Runtime, t: Thread, file: ExecFile, opts: ExecOpti
   const unsafe = nnp || sharedFs || opts.tracedByUnprivileged === true;
   if ((idChanged || capGained) && unsafe) {
     // ns_capable(CAP_SETUID) is asked of the current (old) credential.
-    if (!old.hasEffective(CAP_SETUID) || nnp) {
+    // ns_capable() goes to the host like every other capability use (a profile restricts it).
+    if (
+      nnp ||
+      !rt.ruleCapable(
+        t,
+        'execve',
+        CAP_SETUID,
+        'unsafe exec: CAP_SETUID keeps the new ids',
+        'unsafe exec: ids not changed without CAP_SETUID',
+      )
+    ) {
       n.euid = n.ruid;
       n.egid = n.rgid;
     }

@@ -116,16 +116,21 @@ export function sysPrctl(
 
     case PR_CAPBSET_DROP: {
       // cap_prctl_drop(): CAP_SETPCAP in E first (EPERM), then cap_valid (EINVAL); B only.
-      if (!c.hasEffective(CAP_SETPCAP)) {
-        if (rt.listening)
-          rt.emitRule(t, 'prctl', CAP_SETPCAP, EPERM, 'capability', 'PR_CAPBSET_DROP needs CAP_SETPCAP');
+      // The host decides (a profile restricts it); reported once, allowed or not.
+      if (
+        !rt.ruleCapable(
+          t,
+          'prctl',
+          CAP_SETPCAP,
+          'PR_CAPBSET_DROP with CAP_SETPCAP',
+          'PR_CAPBSET_DROP needs CAP_SETPCAP',
+        )
+      )
         return R_EPERM;
-      }
       if (!capValid(arg2)) return R_EINVAL;
       const cap = Number(arg2);
       if (cap < 32) c.bndLo = (c.bndLo & ~(1 << cap)) >>> 0;
       else c.bndHi = (c.bndHi & ~(1 << (cap - 32))) >>> 0;
-      if (rt.listening) rt.emitRule(t, 'prctl', CAP_SETPCAP, 0, 'capability', 'PR_CAPBSET_DROP with CAP_SETPCAP');
       return OK;
     }
 
@@ -146,20 +151,30 @@ export function sysPrctl(
       const beyond = arg2 > 0xfff;
       const changedLow = old ^ low;
       let why = '';
+      let needsCap = false;
       if (((old & SECURE_ALL_LOCKS) >> 1) & changedLow) why = 'a locked securebit would change';
       else if (old & SECURE_ALL_LOCKS & ~low) why = 'a set lock bit would be cleared';
       else if (beyond) why = 'bits outside 0xfff';
-      else if ((changedLow === 0 || (changedLow & ~0xf00) !== 0) && !c.hasEffective(CAP_SETPCAP)) {
+      else if (changedLow === 0 || (changedLow & ~0xf00) !== 0) {
+        needsCap = true;
+        const d = rt.capableFor(t, 'prctl', CAP_SETPCAP);
         if (rt.listening)
-          rt.emitRule(t, 'prctl', CAP_SETPCAP, EPERM, 'capability', 'PR_SET_SECUREBITS needs CAP_SETPCAP');
-        return R_EPERM;
+          rt.reportCapable(
+            t,
+            'prctl',
+            CAP_SETPCAP,
+            d,
+            'PR_SET_SECUREBITS allowed',
+            'PR_SET_SECUREBITS needs CAP_SETPCAP',
+          );
+        if (d.errno !== 0) return R_EPERM;
       }
       if (why !== '') {
         if (rt.listening) rt.emitRule(t, 'prctl', -1, EPERM, 'securebits', why);
         return R_EPERM;
       }
       c.securebits = low;
-      if (rt.listening) rt.emitRule(t, 'prctl', CAP_SETPCAP, 0, 'capability', 'PR_SET_SECUREBITS allowed');
+      if (rt.listening && !needsCap) rt.emitRule(t, 'prctl', CAP_SETPCAP, 0, 'capability', 'PR_SET_SECUREBITS allowed');
       return OK;
     }
 

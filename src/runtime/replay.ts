@@ -24,6 +24,7 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { CapctlError } from '../caps/errors.js';
 import type { FileCaps } from '../caps/xattr.js';
 import type { NotModelled, Observed, RuntimeCall } from './call.js';
 import { Credential, type ProcStatusFields } from './credential.js';
@@ -117,9 +118,10 @@ export interface TraceLocation {
 }
 
 export class Replayer {
-  readonly rt: Runtime;
+  /** Replaced (with the session) when a second trace starts in the same input (reusedPid). */
+  rt: Runtime;
   /** The runtime plus the trace's pids, sockets, file facts (what dispatch applies calls to). */
-  readonly session: RuntimeSession;
+  session: RuntimeSession;
   private readonly reader: StraceReader;
   private readonly opts: ReplayOptions;
   private readonly file: string;
@@ -139,11 +141,8 @@ export class Replayer {
           at(ev, this.at);
         }
       : opts.onDecision;
-    this.rt = new Runtime({ host: opts.host, onDecision, firstId: PLACEHOLDER_TID });
-    const cred = Credential.fromProcStatus(statusFields(opts.status), opts.securebits ?? 0);
-    opts.adjustInitialCredential?.(cred);
-    this.rt.spawn(cred, { tid: PLACEHOLDER_TID });
-    this.session = new RuntimeSession(this.rt, { fileCaps: opts.fileCaps });
+    this.onDecision = onDecision;
+    [this.rt, this.session] = this.start();
     // The first process is pid 0 until the trace shows its pid.
     this.session.bind(0, PLACEHOLDER_TID);
     this.stats = {
@@ -159,6 +158,29 @@ export class Replayer {
       bySyscall: {},
     };
     this.reader = new StraceReader({ names: DECODED_NAMES, onRecord: (rec) => this.onRecord(rec) });
+  }
+
+  private readonly onDecision: DecisionListener | undefined;
+
+  /** A runtime holding only the starting process, with the --status credential. */
+  private start(): [Runtime, RuntimeSession] {
+    const rt = new Runtime({ host: this.opts.host, onDecision: this.onDecision, firstId: PLACEHOLDER_TID });
+    const cred = Credential.fromProcStatus(statusFields(this.opts.status), this.opts.securebits ?? 0);
+    this.opts.adjustInitialCredential?.(cred);
+    rt.spawn(cred, { tid: PLACEHOLDER_TID });
+    return [rt, new RuntimeSession(rt, { fileCaps: this.opts.fileCaps })];
+  }
+
+  /**
+   * A pid whose task has exited prints again with no clone the trace showed: the kernel reused
+   * it. If no task of the trace is still live, the trace ended and another began (two traces
+   * in one file): start over from the --status credential, as a separate file would. Otherwise
+   * the new task's creator is outside the trace and its calls are not judged.
+   */
+  private reusedPid(pid: number): void {
+    if (!this.session.unbindIfExited(pid) || this.session.anyLive()) return;
+    [this.rt, this.session] = this.start();
+    this.session.bind(pid, PLACEHOLDER_TID);
   }
 
   feed(chunk: string): void {
@@ -210,15 +232,23 @@ export class Replayer {
     if (call === undefined || call === null) return;
     this.at.line = rec.line;
     this.at.pid = rec.pid;
+    this.reusedPid(rec.pid);
     let out: Outcome;
-    if (call.sys === 'execve' && this.session.taskOf(rec.pid) !== undefined) {
-      // Only a success or EPERM is judged: any other failure (ENOENT, EACCES, ENOEXEC, …)
-      // happens before the credential computation and leaves the task unchanged.
-      const e = recordedErrno(rec);
-      if (e === undefined || rec.ret === undefined) out = skip('result not printed');
-      else if (e !== 0 && e !== EPERM) out = skip(`execve failed for a reason outside the model (${rec.errno})`);
-      else out = this.judge(rec, call, dispatch(this.session, rec.pid, call, observed(rec)));
-    } else out = this.judge(rec, call, dispatch(this.session, rec.pid, call, observed(rec)));
+    try {
+      if (call.sys === 'execve' && this.session.taskOf(rec.pid) !== undefined) {
+        // Only a success or EPERM is judged: any other failure (ENOENT, EACCES, ENOEXEC, …)
+        // happens before the credential computation and leaves the task unchanged.
+        const e = recordedErrno(rec);
+        if (e === undefined || rec.ret === undefined) out = skip('result not printed');
+        else if (e !== 0 && e !== EPERM) out = skip(`execve failed for a reason outside the model (${rec.errno})`);
+        else out = this.judge(rec, call, dispatch(this.session, rec.pid, call, observed(rec)));
+      } else out = this.judge(rec, call, dispatch(this.session, rec.pid, call, observed(rec)));
+    } catch (e) {
+      // The model refused a state no kernel reaches (the trace contradicts itself): this call
+      // is not judged, and the replay goes on to its summary.
+      if (!(e instanceof CapctlError)) throw e;
+      out = skip(`trace inconsistent with the model (${e.code})`);
+    }
     if (out === null) return;
     const s = this.stats;
     s.calls++;

@@ -18,8 +18,16 @@ import {
 } from './abi.js';
 import { sysCapget, sysCapset } from './capability.js';
 import { Credential, type IdExtent, INIT_USER_NS, type UserNamespace } from './credential.js';
+import { EPERM } from './errno.js';
 import { type ExecFile, type ExecOptions, type ExecResult, sysExecve } from './exec.js';
-import { type DecisionEvent, type DecisionListener, linuxHost, type PrivilegedOp, type PrivilegeHost } from './host.js';
+import {
+  type DecisionEvent,
+  type DecisionListener,
+  type HostDecision,
+  linuxHost,
+  type PrivilegedOp,
+  type PrivilegeHost,
+} from './host.js';
 import { sysPrctl, type ULong } from './prctl.js';
 import {
   applyNewNamespaces,
@@ -71,6 +79,18 @@ import {
   sysSetuid,
 } from './setid.js';
 import { type Dumpable, Process, Thread } from './task.js';
+
+/** The plain Linux host's answers to a rule's capability test (no strings built per call). */
+const RULE_ALLOW: HostDecision = Object.freeze({
+  errno: 0,
+  stage: 'capability',
+  reason: 'capability in effective set',
+});
+const RULE_DENY: HostDecision = Object.freeze({
+  errno: EPERM,
+  stage: 'capability',
+  reason: 'capability not in effective set',
+});
 
 /** Host tunables the privileged operations depend on (defaults: a stock 6.18 kernel). */
 export interface Sysctl {
@@ -330,6 +350,56 @@ export class Runtime {
     const fn = this.listener;
     if (!fn) return;
     fn({ tid: t.tid, tgid: t.tgid, syscall, cap, op: { syscall }, errno, stage, reason, host: 'linux' });
+  }
+
+  /**
+   * The capability test inside a Linux rule (capset's CAP_SETPCAP, prctl's CAP_SETPCAP, set*id's
+   * CAP_SETUID/CAP_SETGID, exec's CAP_SETUID), i.e. ns_capable() in the caller's own namespace.
+   * It is asked of the host like every privileged operation, so a profile (or a FreeBSD jail)
+   * restricts these uses too: one decision path. Not reported; see `reportCapable`.
+   */
+  capableFor(t: Thread, syscall: string, cap: number): HostDecision {
+    const c = t.cred;
+    // linuxHost is the effective-set test: answer it without building an op.
+    if (this.host === linuxHost) return c.hasEffective(cap) ? RULE_ALLOW : RULE_DENY;
+    return this.host.capable(c, cap, { syscall });
+  }
+
+  /**
+   * Report a `capableFor` decision. On the plain Linux host the rule's own words are used
+   * (`allowReason`/`denyReason`); a profiled or FreeBSD host reports its stage and reason.
+   */
+  reportCapable(
+    t: Thread,
+    syscall: string,
+    cap: number,
+    d: HostDecision,
+    allowReason: string,
+    denyReason: string,
+  ): void {
+    const fn = this.listener;
+    if (!fn) return;
+    const plain = this.host === linuxHost;
+    const ev: DecisionEvent = {
+      tid: t.tid,
+      tgid: t.tgid,
+      syscall,
+      cap,
+      op: { syscall },
+      errno: d.errno === 0 ? 0 : EPERM,
+      stage: plain ? 'capability' : d.stage,
+      reason: plain ? (d.errno === 0 ? allowReason : denyReason) : d.reason,
+      host: this.host.kind,
+    };
+    if (d.priv !== undefined) ev.priv = d.priv;
+    fn(ev);
+  }
+
+  /** `capableFor` then `reportCapable`: true when the capability may be used. */
+  ruleCapable(t: Thread, syscall: string, cap: number, allowReason: string, denyReason: string): boolean {
+    const d = this.capableFor(t, syscall, cap);
+    if (this.listener) this.reportCapable(t, syscall, cap, d, allowReason, denyReason);
+    return d.errno === 0;
   }
 
   /**

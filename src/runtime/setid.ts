@@ -14,6 +14,7 @@ import { FS_SET_HI, FS_SET_LO, ID_UNCHANGED, NGROUPS_MAX, SECURE_KEEP_CAPS, SECU
 import { CAP_SETGID, CAP_SETUID } from './caps-const.js';
 import { type Credential, sortedGroups } from './credential.js';
 import { EFAULT, EINVAL, EPERM } from './errno.js';
+import type { HostDecision } from './host.js';
 import { BAD_ADDRESS, type BadAddress, fail, OK, ok, type SyscallResult } from './result.js';
 import type { Runtime } from './runtime.js';
 import type { Thread } from './task.js';
@@ -65,20 +66,27 @@ enum SetId {
  * the outcome (a missing capability then means EPERM, or for setfs*id an unchanged id).
  */
 function setidCapable(rt: Runtime, t: Thread, syscall: string, cap: number): boolean {
-  const has = t.cred.hasEffective(cap);
+  return rt.ruleCapable(
+    t,
+    syscall,
+    cap,
+    'capability in effective set',
+    'id not among the caller\u2019s own ids and capability not in effective set',
+  );
+}
+
+/** Report a decision asked with rt.capableFor (setuid/setgid ask first, report only when it decides). */
+function reportSetid(rt: Runtime, t: Thread, syscall: string, cap: number, d: HostDecision): void {
   if (rt.listening) {
-    rt.emitRule(
+    rt.reportCapable(
       t,
       syscall,
       cap,
-      has ? 0 : EPERM,
-      'capability',
-      has
-        ? 'capability in effective set'
-        : 'id not among the caller\u2019s own ids and capability not in effective set',
+      d,
+      'capability in effective set',
+      'id not among the caller\u2019s own ids and capability not in effective set',
     );
   }
-  return has;
 }
 
 /**
@@ -154,11 +162,12 @@ export function sysSetuid(rt: Runtime, t: Thread, uid: number): SyscallResult {
   const n = old.clone();
   // The kernel asks for CAP_SETUID first; without it the unprivileged rule may still allow the
   // call, so the decision is reported only when the capability decides.
-  if (old.hasEffective(CAP_SETUID)) {
-    setidCapable(rt, t, 'setuid', CAP_SETUID);
+  const d = rt.capableFor(t, 'setuid', CAP_SETUID);
+  if (d.errno === 0) {
+    reportSetid(rt, t, 'setuid', CAP_SETUID, d);
     n.ruid = n.suid = kuid;
   } else if (kuid !== old.ruid && kuid !== n.suid) {
-    setidCapable(rt, t, 'setuid', CAP_SETUID);
+    reportSetid(rt, t, 'setuid', CAP_SETUID, d);
     return R_EPERM;
   }
   n.fsuid = n.euid = kuid;
@@ -276,13 +285,14 @@ export function sysSetgid(rt: Runtime, t: Thread, gid: number): SyscallResult {
   const kgid = makeKgid(old, gid);
   if (kgid === INVALID) return R_EINVAL;
   const n = old.clone();
-  if (old.hasEffective(CAP_SETGID)) {
-    setidCapable(rt, t, 'setgid', CAP_SETGID);
+  const d = rt.capableFor(t, 'setgid', CAP_SETGID);
+  if (d.errno === 0) {
+    reportSetid(rt, t, 'setgid', CAP_SETGID, d);
     n.rgid = n.egid = n.sgid = n.fsgid = kgid;
   } else if (kgid === old.rgid || kgid === old.sgid) {
     n.egid = n.fsgid = kgid;
   } else {
-    setidCapable(rt, t, 'setgid', CAP_SETGID);
+    reportSetid(rt, t, 'setgid', CAP_SETGID, d);
     return R_EPERM;
   }
   commitCreds(rt, t, old, n);

@@ -3,7 +3,7 @@
  * files parsed by src/caps/procstatus.ts. Processes come and go while we scan, so a task that
  * vanishes between listing and reading is reported as `null`, never as an error.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { CapctlError } from '../caps/errors.js';
 import { type ProcStatus, parseProcStatus } from '../caps/procstatus.js';
 
@@ -52,4 +52,47 @@ export function readProcStatus(pid: number, tid?: number, root = PROC_ROOT): Pro
     throw new CapctlError('proc-unreadable', `cannot read ${path}: ${(err as Error).message}`, 'io');
   }
   return parseProcStatus(text);
+}
+
+function taskPath(pid: number, tid: number | undefined, root: string): string {
+  return tid === undefined ? `${root}/${pid}` : `${root}/${pid}/task/${tid}`;
+}
+
+/**
+ * The inode of the task's user namespace (the number in `user:[N]`), or null when the task is
+ * gone or its namespace link may not be read (another user's process without CAP_SYS_PTRACE).
+ */
+export function readUserNs(pid: number, tid?: number, root = PROC_ROOT): number | null {
+  try {
+    const m = /^user:\[(\d+)\]$/.exec(readlinkSync(`${taskPath(pid, tid, root)}/ns/user`));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The kernel's fixed inode for the initial user namespace (PROC_USER_INIT_INO in
+ * include/linux/proc_ns.h); used when init's own link cannot be read (a sandbox that hides
+ * PID 1's namespaces from us).
+ */
+export const INIT_USER_NS_INO = 0xeffffffd;
+
+/** The user namespace `ps` calls "init": PID 1's when readable, else the kernel's initial one. */
+export function initUserNs(root = PROC_ROOT): number {
+  return readUserNs(1, undefined, root) ?? INIT_USER_NS_INO;
+}
+
+/** The text of /proc/PID/cgroup, or null when the task is gone or unreadable. */
+export function readCgroup(pid: number, tid?: number, root = PROC_ROOT): string | null {
+  try {
+    return readFileSync(`${taskPath(pid, tid, root)}/cgroup`, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** cap_last_cap + 1: how many capabilities the running kernel knows. */
+export function kernelCapCount(root = PROC_ROOT): number {
+  return Number(readFileSync(`${root}/sys/kernel/cap_last_cap`, 'utf8').trim()) + 1;
 }

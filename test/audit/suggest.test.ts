@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { SuggestBuilder, suggestionYaml } from '../../src/audit/suggest.js';
@@ -8,6 +9,8 @@ import { CAP_ALLOW, CAP_DENY } from '../../src/policy/compile.js';
 import { loadProfile } from '../../src/policy/index.js';
 import { PRIV_NETINET_RAW } from '../../src/priv/catalog.js';
 import { POLICY_DENY, POLICY_GRANT } from '../../src/priv/policy-hook.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const rec = (over: Partial<AuditRecord>): AuditRecord => ({
   time: '2026-01-01T00:00:00.000Z',
@@ -24,7 +27,11 @@ const rec = (over: Partial<AuditRecord>): AuditRecord => ({
 
 describe('audit suggest', () => {
   it('writes a valid profile that allows exactly what was denied, narrowed to the syscalls', () => {
-    const b = new SuggestBuilder({ name: 'pinger', extendsProfile: 'k8s-restricted', target: 'jail' });
+    const b = new SuggestBuilder({
+      name: 'pinger',
+      extends: { ref: 'k8s-restricted', base: loadProfile(join(ROOT, 'policies', 'k8s-restricted.yaml')) },
+      target: 'jail',
+    });
     b.add(rec({ cap: 'CAP_NET_RAW', capNumber: 13, op: 'AF_INET SOCK_RAW' }));
     b.add(rec({ cap: 'CAP_NET_RAW', capNumber: 13, tid: 6, tgid: 6 }));
     b.add(rec({ syscall: 'bind', cap: 'CAP_NET_BIND_SERVICE', capNumber: 10, errno: 'EACCES', verdict: 'complain' }));
@@ -62,8 +69,15 @@ describe('audit suggest', () => {
     expect(p.decidePriv(PRIV_NETINET_RAW, 0, 'bind')).toBe(POLICY_DENY);
   });
 
-  it('suggests nothing from an empty log', () => {
+  it('from an empty log suggests a profile that allows nothing, every set stated', () => {
     const s = new SuggestBuilder({ name: 'x' }).build();
-    expect(s.profile).toEqual({ name: 'x', description: 'suggested by capctl audit suggest from 0 record(s)' });
+    expect(s.profile).toEqual({
+      name: 'x',
+      description: 'suggested by capctl audit suggest from 0 record(s)',
+      capabilities: { bounding: [], permitted: [], effective: [], inheritable: [], ambient: [] },
+      rules: [
+        { effect: 'deny', caps: ['ALL'], privs: ['PRIV_*'], priority: 0, comment: 'everything the log did not show' },
+      ],
+    });
   });
 });

@@ -80,7 +80,7 @@ describe('audit reader', () => {
   it('reads AppArmor and SELinux capability denials', () => {
     const aa =
       'audit: type=1400 audit(1700000000.123:42): apparmor="DENIED" operation="capable" class="cap" profile="p" pid=4242 comm="ping" capability=13  capname="net_raw"';
-    expect(parseAuditLine(aa)).toMatchObject({
+    expect((parseAuditLine(aa) as AuditRecord[])[0]).toMatchObject({
       verdict: 'denied',
       cap: 'CAP_NET_RAW',
       capNumber: 13,

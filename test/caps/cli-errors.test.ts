@@ -41,7 +41,7 @@ const CASES: [string[], RegExp][] = [
   // ps
   [['ps', String(pidMax + 1)], new RegExp(`no such process: ${pidMax + 1}`)],
   [['ps', '--threads', String(pidMax + 1)], /no such process/],
-  [['ps', 'abc'], /not a process id: "abc"/],
+  [['ps', 'abc'], /process id wants a positive decimal number \(1\.\.4194304\), not "abc"/],
   [['ps', '--cap', 'cap_net_rwa'], /did you mean cap_net_raw\?/],
   [['ps', '--cap', '41'], /capability number 41 is out of range/],
   [['ps', '--sort', 'size'], /cannot sort by "size"/],
@@ -57,8 +57,11 @@ const CASES: [string[], RegExp][] = [
     ['setcap', 'cap_net_raw+p cap_chown+ep', plain],
     /effective bits must be empty or cover .* not effective: cap_net_raw/,
   ],
-  [['setcap', '-n', '0', 'cap_kill+p', plain], /bad rootid "0"/],
-  [['setcap', '-n', 'x', 'cap_kill+p', plain], /bad rootid "x"/],
+  [
+    ['setcap', '-n', '0', 'cap_kill+p', plain],
+    /-n wants a rootid, a uid other than 0 \(1\.\.4294967294\), not "0": out of range/,
+  ],
+  [['setcap', '-n', 'x', 'cap_kill+p', plain], /-n wants a rootid, a uid other than 0 \(1\.\.4294967294\), not "x"/],
   [['setcap', 'cap_kill+p', dir], /is a directory/],
   [['setcap', 'cap_kill+p'], /need TEXT and at least one FILE/],
   [['setcap', '-n'], /argument missing/],

@@ -4,7 +4,8 @@
  * sets capsh can actually set here.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CapSet } from '../../src/caps/capset.js';
@@ -70,4 +71,46 @@ export function holdable(): { permitted: CapSet; inheritable: CapSet } {
   const setpcap = st.permitted.has(8);
   const inh = st.inheritable.union(setpcap ? st.bounding : st.bounding.intersect(st.permitted));
   return { permitted: st.permitted, inheritable: inh };
+}
+
+/**
+ * Run `body(containerId, hostPid)` against a real podman container (busybox `sleep`), built
+ * from a local image named capctl-i13-NAME-PID, and remove both afterwards.
+ */
+export function withPodmanContainer(name: string, body: (cid: string, pid: number) => void): void {
+  const tag = `localhost/capctl-i13-${name}-${process.pid}:1`;
+  const dir = mkdtempSync(join(tmpdir(), `capctl-i13-${name}-`));
+  let cid = '';
+  try {
+    mkdirSync(join(dir, 'bin'));
+    copyFileSync(run('sh', ['-c', 'command -v busybox']).stdout.trim(), join(dir, 'bin', 'busybox'));
+    symlinkSync('busybox', join(dir, 'bin', 'sleep'));
+    run('tar', ['-C', dir, '-cf', `${dir}.tar`, '.']);
+    const imp = run('podman', ['import', '-q', `${dir}.tar`, tag]);
+    if (imp.status !== 0) throw new Error(`podman import: ${imp.stderr}`);
+    // runc: crun refuses this machine's hybrid cgroup layout; the ulimits stay within the
+    // bounding set, which lacks CAP_SYS_RESOURCE here.
+    const r = run('podman', [
+      'run',
+      '-d',
+      '--rm',
+      '--runtime',
+      'runc',
+      '--ulimit',
+      'nofile=1024:1024',
+      '--ulimit',
+      'nproc=1024:1024',
+      tag,
+      '/bin/sleep',
+      '60',
+    ]);
+    if (r.status !== 0) throw new Error(`podman run: ${r.stderr}`);
+    cid = r.stdout.trim();
+    body(cid, Number(run('podman', ['inspect', '-f', '{{.State.Pid}}', cid]).stdout.trim()));
+  } finally {
+    if (cid) run('podman', ['rm', '-f', '-t', '0', cid]);
+    run('podman', ['rmi', '-f', tag]);
+    rmSync(`${dir}.tar`, { force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

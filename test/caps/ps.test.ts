@@ -5,9 +5,11 @@
  * both sides are asked again; processes that are gone are skipped.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_BUILT, capctl, hasTool, IS_ROOT, run } from './helpers.js';
+import { CapSet } from '../../src/caps/capset.js';
+import { formatIabText } from '../../src/caps/iab.js';
+import { CLI_BUILT, capctl, hasTool, IS_ROOT, run, selfStatus, withPodmanContainer } from './helpers.js';
 
 interface Row {
   ppid: number;
@@ -16,6 +18,10 @@ interface Row {
   uid: number;
   command: string;
   text: string;
+  iab: string;
+  userns: number | null;
+  initUserns: boolean | null;
+  container: { engine: string; id: string } | null;
   effective: string;
   permitted: string;
   inheritable: string;
@@ -27,19 +33,25 @@ interface Row {
 
 const HAVE_GETPCAPS = hasTool('getpcaps');
 const HAVE_SETPRIV = IS_ROOT && hasTool('setpriv');
+const HAVE_PODMAN = IS_ROOT && hasTool('podman') && hasTool('busybox');
 
-/** getpcaps for many ids in one process: id -> text; ids that vanished are absent. */
+/**
+ * `getpcaps --iab` for many ids in one process: id -> "TEXT [IAB]" as capctl's compact column
+ * prints it (getpcaps quotes the text and omits an empty IAB); ids that vanished are absent.
+ */
 function getpcaps(ids: number[]): Map<number, string> {
   const out = new Map<number, string>();
   for (let k = 0; k < ids.length; k += 2000) {
-    const r = run('getpcaps', ids.slice(k, k + 2000).map(String));
+    const r = run('getpcaps', ['--iab', ...ids.slice(k, k + 2000).map(String)]);
     for (const line of r.stdout.split('\n')) {
-      const m = /^(\d+): (.*)$/.exec(line);
-      if (m) out.set(Number(m[1]), m[2]!);
+      const m = /^(\d+): "(.*)"(?: \[(.*)\])?$/.exec(line);
+      if (m) out.set(Number(m[1]), m[3] ? `${m[2]} [${m[3]}]` : m[2]!);
     }
   }
   return out;
 }
+
+const compact = (r: Row) => (r.iab === '' ? r.text : `${r.text} [${r.iab}]`);
 
 /** The status fields read straight from /proc with a regex, independent of src/caps. */
 function procFields(path: string): Record<string, string> | undefined {
@@ -104,7 +116,7 @@ function crossCheck(rows: Row[], threads: boolean): { bad: string[]; compared: n
     const text = texts.get(idOf(r));
     if (proc === undefined || text === undefined) continue; // exited meanwhile
     compared++;
-    if (JSON.stringify(proc) === JSON.stringify(rowFields(r)) && text === r.text) continue;
+    if (JSON.stringify(proc) === JSON.stringify(rowFields(r)) && text === compact(r)) continue;
     // Ask everyone again (up to three times): a process that changed its state, exec'd, or (a
     // kworker) renamed itself between the reads agrees on a later round.
     let last = '';
@@ -117,9 +129,9 @@ function crossCheck(rows: Row[], threads: boolean): { bad: string[]; compared: n
       const proc2 = procFields(pathOf(r));
       const text2 = getpcaps([idOf(r)]).get(idOf(r));
       if (again === undefined || proc2 === undefined || text2 === undefined) gone = true;
-      else if (JSON.stringify(proc2) === JSON.stringify(rowFields(again)) && text2 === again.text) settled = true;
+      else if (JSON.stringify(proc2) === JSON.stringify(rowFields(again)) && text2 === compact(again)) settled = true;
       else
-        last = `${idOf(r)}: capctl ${JSON.stringify(rowFields(again))} ${again.text} / proc ${JSON.stringify(proc2)} / getpcaps ${text2}`;
+        last = `${idOf(r)}: capctl ${JSON.stringify(rowFields(again))} ${compact(again)} / proc ${JSON.stringify(proc2)} / getpcaps ${text2}`;
     }
     if (settled) changed++;
     else if (!gone) bad.push(last);
@@ -192,8 +204,16 @@ describe.runIf(CLI_BUILT)('capctl ps', () => {
       noNewPrivs: true,
     });
     const table = capctl(['ps', String(pid)]);
-    expect(table.stdout.split('\n')[0]).toMatch(/^PPID\s+PID\s+UID\s+COMMAND\s+CAPABILITIES$/);
-    expect(table.stdout.split('\n')[1]).toMatch(new RegExp(`^\\d+\\s+${pid}\\s+1000\\s+sleep\\s+cap_net_raw=eip$`));
+    expect(table.stdout.split('\n')[0]).toMatch(/^PPID\s+PID\s+UID\s+NS\s+CONTAINER\s+COMMAND\s+CAPABILITIES$/);
+    // The IAB in brackets: NET_RAW is ambient (^), and what this test runs without in its
+    // bounding set is dropped (!) for the child too.
+    const drops = formatIabText({ ...selfStatus(), inheritable: CapSet.EMPTY, ambient: CapSet.EMPTY });
+    const iab = ['^cap_net_raw', drops].filter((x) => x !== '').join(',');
+    expect(table.stdout.split('\n')[1]).toMatch(
+      new RegExp(
+        `^\\d+\\s+${pid}\\s+1000\\s+-\\s+-\\s+sleep\\s+cap_net_raw=eip \\[${iab.replace(/[\^$]/g, '\\$&')}\\]$`,
+      ),
+    );
     const holders = psJson(['--cap', 'CAP_NET_RAW']);
     expect(holders.some((r) => r.pid === pid)).toBe(true);
     expect(holders.every((r) => BigInt(`0x${r.effective}`) & 0x2000n || BigInt(`0x${r.permitted}`) & 0x2000n)).toBe(
@@ -210,5 +230,63 @@ describe.runIf(CLI_BUILT)('capctl ps', () => {
     for (let k = 1; k < byCmd.length; k++) expect(byCmd[k - 1]!.command <= byCmd[k]!.command).toBe(true);
     const byPid = psJson(['1', String(process.pid)]);
     expect(byPid.map((r) => r.pid)).toEqual([1, process.pid].sort((a, b) => a - b));
+  });
+
+  it.runIf(HAVE_GETPCAPS)('--long lists each of the five sets as capsh --decode names them', () => {
+    const ids = [1, process.pid, ...(child?.pid ? [child.pid] : [])];
+    const out = capctl(['ps', '--long', ...ids.map(String)]);
+    expect(out.status).toBe(0);
+    const blocks = out.stdout.trim().split('\n\n');
+    expect(blocks).toHaveLength(ids.length);
+    for (const block of blocks) {
+      const pid = Number(/^PID (\d+)/.exec(block)![1]);
+      const proc = procFields(`/proc/${pid}/status`)!;
+      for (const [label, hex] of [
+        ['Effective', proc.effective],
+        ['Permitted', proc.permitted],
+        ['Inheritable', proc.inheritable],
+        ['Bounding', proc.bounding],
+        ['Ambient', proc.ambient],
+      ] as const) {
+        const decoded = run('capsh', [`--decode=${hex}`])
+          .stdout.trim()
+          .replace(/^0x[0-9a-f]+=/, '');
+        expect(block).toMatch(new RegExp(`^  ${label} set\\s+=${decoded}$`, 'm'));
+      }
+    }
+  });
+
+  it.runIf(IS_ROOT && hasTool('unshare'))(
+    'marks a process in its own user namespace (skipped without root/unshare)',
+    async () => {
+      const sleeper = spawn('unshare', ['--user', 'sleep', '60'], { stdio: 'ignore' });
+      try {
+        for (let k = 0; k < 100; k++) {
+          try {
+            if (readFileSync(`/proc/${sleeper.pid}/status`, 'utf8').startsWith('Name:\tsleep')) break;
+          } catch {}
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const [row] = psJson([String(sleeper.pid)]);
+        const ino = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${sleeper.pid}/ns/user`))![1]);
+        expect(row).toMatchObject({ userns: ino, initUserns: false });
+        const [me] = psJson([String(process.pid)]);
+        expect(me!.initUserns).toBe(true);
+        const line = capctl(['ps', String(sleeper.pid)]).stdout.split('\n')[1]!;
+        expect(line.split(/\s+/)[3]).toBe('U');
+      } finally {
+        sleeper.kill();
+      }
+    },
+  );
+
+  it.runIf(HAVE_PODMAN)('names the podman container a process runs in (skipped without root/podman/busybox)', () => {
+    withPodmanContainer('ps', (cid, pid) => {
+      const [row] = psJson([String(pid)]);
+      expect(row!.container).toEqual({ engine: 'podman', id: cid });
+      const line = capctl(['ps', String(pid)]).stdout.split('\n')[1]!;
+      expect(line.split(/\s+/)[4]).toBe(cid.slice(0, 12));
+      expect(psJson([String(process.pid)])[0]!.container).toBeNull();
+    });
   });
 });

@@ -161,7 +161,7 @@ describe('capctl-oci-runtime create', () => {
       inheritable: [],
       ambient: [],
     });
-    const rec = JSON.parse(readFileSync(join(state, 'audit.log'), 'utf8').trim());
+    const rec = JSON.parse(readFileSync(join(state, 'attach.log'), 'utf8').trim());
     expect(rec).toMatchObject({ verdict: 'attached', profile: 'ping', containerId: 'c2', via: 'annotation' });
     expect(readdirSync(join(state, 'compiled'))).toHaveLength(1);
     expect(existsSync(r.log)).toBe(true);

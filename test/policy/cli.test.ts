@@ -127,12 +127,16 @@ describe('capctl jail create', () => {
       '--dry-run',
       '--state-dir',
       state,
+      '--format',
+      'jail-c',
     ]);
     expect(dry.status).toBe(0);
     expect(dry.stdout).toContain(
-      'jail -c name=pinger path=/jails/pinger allow.noreserved_ports allow.raw_sockets persist',
+      "jail -c name=pinger path=/jails/pinger host.hostname=pinger mount.devfs devfs_ruleset=4 'exec.start=/bin/sh /etc/rc' 'exec.stop=/bin/sh /etc/rc.shutdown' exec.clean allow.noreserved_ports allow.raw_sockets\n",
     );
-    expect(dry.stdout).toMatch(/pinger \{\n {4}path = "\/jails\/pinger";\n {4}allow\.noreserved_ports;/);
+    const conf = run(['jail', 'create', 'pinger', '--profile', 'ping', '--path', '/jails/pinger', '--dry-run']);
+    expect(conf.stdout).toMatch(/pinger \{\n {4}path = "\/jails\/pinger"; +# root directory on the host\n/);
+    expect(conf.stdout).toMatch(/\n {4}allow\.raw_sockets; +# PRIV_NETINET_RAW/);
     expect(existsSync(join(state, 'bindings.json'))).toBe(false);
     const j = JSON.parse(
       run([
@@ -148,11 +152,8 @@ describe('capctl jail create', () => {
         state,
       ]).stdout,
     );
-    expect(j.params.map((p: { key: string }) => p.key)).toEqual([
-      'allow.raw_sockets',
-      'allow.reserved_ports',
-      'persist',
-    ]);
+    // exec.start (rc) runs the jail, so the plan's `persist` is not needed.
+    expect(j.privileges.map((p: { key: string }) => p.key)).toEqual(['allow.raw_sockets', 'allow.reserved_ports']);
     expect(j.cannotExpress.map((c: { subject: string }) => c.subject)).toEqual(
       expect.arrayContaining(['CAP_SETPCAP', 'PRIV_VFS_MKNOD_DEV', 'PRIV_AUDIT_SUBMIT']),
     );
@@ -164,6 +165,6 @@ describe('capctl jail create', () => {
     const j = JSON.parse(
       run(['jail', 'create', 's', '--profile', 'strict', '--path', '/j/s', '--dry-run', '--json']).stdout,
     );
-    expect(j.params.map((p: { key: string }) => p.key)).toEqual(['allow.noreserved_ports', 'persist']);
+    expect(j.privileges.map((p: { key: string }) => p.key)).toEqual(['allow.noreserved_ports']);
   });
 });

@@ -2,17 +2,33 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProfile, planJail } from '../../src/policy/index.js';
+import { formatJailCommand, formatJailConf } from '../../src/policy/jail-format.js';
+import { buildJailSpec } from '../../src/policy/jail-spec.js';
 import { policiesDir } from '../../src/policy/paths.js';
 import { profileDir } from './helpers.js';
 
 const plan = (yaml: string) => planJail(loadProfile(join(profileDir({ 'p.yaml': yaml }), 'p.yaml')), 'j', '/jails/j');
+/** The jail.conf and `jail -c` text of a plan with nothing but persist (no exec.start). */
+const texts = (p: ReturnType<typeof plan>) => {
+  const spec = buildJailSpec(p, { name: p.name, path: p.path, execStart: undefined });
+  const privOnly = { ...spec, stmts: [] };
+  return { conf: formatJailConf(privOnly), command: formatJailCommand(privOnly) };
+};
 const keys = (p: ReturnType<typeof plan>) => p.params.map((x) => (x.value === null ? x.key : `${x.key}=${x.value}`));
+
+describe('default deny in jail planning (issue 8)', () => {
+  it('a profile with only a jail: section plans no allow.* parameter (it used to plan eight)', () => {
+    const p = plan('name: j\njail:\n  vnet: new\n');
+    expect(keys(p).filter((k) => k.startsWith('allow.') && !k.startsWith('allow.no'))).toEqual([]);
+    expect(keys(p)).toContain('allow.noreserved_ports');
+  });
+});
 
 describe('jail create planning', () => {
   it('mount needs allow.mount and enforce_statfs below 2 (an AND condition)', () => {
     const p = plan('name: p\ncapabilities:\n  bounding: []\nrules:\n  - effect: allow\n    privs: [PRIV_VFS_MOUNT]\n');
     expect(keys(p)).toEqual(['allow.mount', 'allow.noreserved_ports', 'enforce_statfs=1', 'persist']);
-    expect(p.conf).toContain('enforce_statfs = 1;');
+    expect(texts(p).conf).toContain('enforce_statfs = 1;');
   });
 
   it('prefers allow.raw_sockets over a vnet, and uses a vnet only when the profile asks for one', () => {
@@ -51,13 +67,16 @@ describe('jail create planning', () => {
       'name: p\ncapabilities:\n  bounding: []\njail:\n  allow.mount.devfs: true\n  persist: false\n  host.hostname: "a b"\n',
     );
     expect(keys(p)).toEqual(['allow.mount.devfs', 'allow.noreserved_ports', 'host.hostname=a b', 'nopersist']);
-    expect(p.command).toContain("'host.hostname=a b'");
-    expect(p.conf).toContain('host.hostname = "a b";');
+    expect(texts(p).command).toContain("'host.hostname=a b'");
+    expect(texts(p).conf).toContain('host.hostname = "a b";');
   });
 
   it('docker-default needs raw sockets and reserved ports, nothing else', () => {
     const p = planJail(loadProfile(join(policiesDir(), 'docker-default.yaml')), 'web', '/jails/web');
     expect(keys(p)).toEqual(['allow.raw_sockets', 'allow.reserved_ports', 'persist']);
-    expect(p.command).toBe('jail -c name=web path=/jails/web allow.raw_sockets allow.reserved_ports persist');
+    const spec = buildJailSpec(p, { name: 'web', path: '/jails/web', execStart: '/bin/true' });
+    expect(formatJailCommand({ ...spec, stmts: [] }).split('\n')[0]).toBe(
+      'jail -c name=web path=/jails/web allow.raw_sockets allow.reserved_ports',
+    );
   });
 });

@@ -1,4 +1,5 @@
 /** Decision semantics stated in docs/policy.md, each on a small hand-written profile. */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { capByName } from '../../src/caps/catalog.js';
@@ -13,6 +14,7 @@ import {
   loadProfileOrDenyAll,
   PRIV_COMPLAIN,
 } from '../../src/policy/index.js';
+import { policiesDir } from '../../src/policy/paths.js';
 import { privCatalog } from '../../src/policy/privdata.js';
 import { POLICY_DENY, POLICY_GRANT, POLICY_NONE } from '../../src/priv/policy-hook.js';
 import { profileDir } from './helpers.js';
@@ -51,9 +53,31 @@ describe('decision semantics', () => {
     expect(p.decidePriv(priv('PRIV_VFS_MOUNT'))).toBe(POLICY_NONE);
   });
 
-  it('a profile with no capabilities section restricts no capability', () => {
+  // Issue 8: this used to allow all 41 (bounding defaulted to ALL). Default deny now: every set
+  // no file states is empty, so a profile that states nothing allows nothing.
+  it('default deny: a profile with no capabilities section allows no capability and has five empty sets', () => {
     const p = one('name: p\n');
-    expect([p.capAllowLo, p.capAllowHi]).toEqual([0xffffffff, 0x1ff]);
+    expect([p.capAllowLo, p.capAllowHi]).toEqual([0, 0]);
+    for (let c = 0; c < 41; c++) expect(p.decideCap(c, 0, '')).toBe(CAP_DENY);
+    for (const s of ['bounding', 'permitted', 'effective', 'inheritable', 'ambient'] as const) {
+      expect(p.profile.sets[s].isEmpty()).toBe(true);
+    }
+  });
+
+  it('default deny: a stock profile truncated after its header (head -3 strict.yaml) allows nothing', () => {
+    const head = readFileSync(join(policiesDir(), 'strict.yaml'), 'utf8').split('\n').slice(0, 3).join('\n');
+    const p = one(`${head}\n`);
+    expect(p.decideCap(cap('SYS_MODULE'), 0, '')).toBe(CAP_DENY);
+    expect([p.capAllowLo, p.capAllowHi]).toEqual([0, 0]);
+  });
+
+  it('default deny: add: alone starts from empty sets (only what it adds), drop: alone leaves nothing', () => {
+    const a = one('name: p\ncapabilities:\n  add: [NET_RAW]\n');
+    expect(a.profile.sets.bounding.toNames()).toEqual(['CAP_NET_RAW']);
+    expect(a.decideCap(cap('SYS_ADMIN'), 0, '')).toBe(CAP_DENY);
+    expect(a.decideCap(cap('NET_RAW'), 0, '')).toBe(CAP_ALLOW);
+    const d = one('name: p\ncapabilities:\n  drop: [NET_RAW]\n');
+    expect([d.capAllowLo, d.capAllowHi]).toEqual([0, 0]);
   });
 
   it('uid and syscall conditions decide per request; the tables fall back to the first unconditional rule', () => {

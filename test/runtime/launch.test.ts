@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { CapSet } from '../../src/caps/capset.js';
 import { CAP_NET_BIND_SERVICE, CAP_NET_RAW } from '../../src/runtime/caps-const.js';
 import {
-  capStatusLines,
   Credential,
+  capStatusLines,
   launchSpec,
   PR_CAPBSET_DROP,
   planLaunch,

@@ -38,7 +38,9 @@ describe('decision events and the host hook', () => {
     expect(events[1]!.op.detail).toMatch(/port 80/);
   });
 
-  it('a denying host turns privileged operations into the syscall’s own errno; capset/prctl stay Linux', () => {
+  // Issue 8 (one decision path): capset/prctl/set*id used to keep Linux semantics whatever the
+  // host said; now their capability tests ask the host too.
+  it('a denying host turns privileged operations into the syscall’s own errno, and denies prctl/set*id capability uses', () => {
     const calls: string[] = [];
     const deny: PrivilegeHost = {
       kind: 'freebsd',
@@ -51,13 +53,17 @@ describe('decision events and the host hook', () => {
     const { rt, tid } = setup({}, { host: deny, onDecision: (ev) => events.push(ev) });
     expect(e(rt.socket(tid, AF_PACKET, SOCK_RAW, 0))).toBe(EPERM);
     expect(e(rt.bind(tid, { family: AF_INET, sockType: SOCK_DGRAM, port: 53 }))).toBe(EACCES);
-    expect(e(rt.prctl(tid, 24, 13))).toBe(0); // CAPBSET_DROP keeps Linux semantics
+    expect(e(rt.prctl(tid, 24, 13))).toBe(EPERM); // CAPBSET_DROP: the host refuses CAP_SETPCAP
+    expect(e(rt.setresuid(tid, 1000, 1000, 1000))).toBe(EPERM); // the host refuses CAP_SETUID
+    // A capset that needs no capability (I within old I | P) does not ask the host.
     expect(set3(rt, tid, { e: 0n, p: HOST_FULL, i: 0n }).errno).toBe(0);
-    expect(calls).toEqual(['socket:13', 'bind:10']);
+    expect(calls).toEqual(['socket:13', 'bind:10', 'prctl:8', 'setresuid:7']);
     const priv = events.filter((x) => x.host === 'freebsd');
     expect(priv.map((x) => [x.syscall, x.stage, x.errno])).toEqual([
       ['socket', 'jail', EPERM],
       ['bind', 'jail', EACCES],
+      ['prctl', 'jail', EPERM],
+      ['setresuid', 'jail', EPERM],
     ]);
   });
 

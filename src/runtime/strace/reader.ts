@@ -15,6 +15,8 @@
  * rest of the line is never looked at (no regex, no split).
  */
 
+import { PID_MAX_LIMIT } from '../abi.js';
+
 export interface SyscallRecord {
   readonly kind: 'syscall';
   /** Trace pid (a thread id). 0 is the first process before its pid is known. */
@@ -293,6 +295,10 @@ export class StraceReader {
         this.malformed(line, s, 'bad [pid N] prefix');
         return;
       }
+      if (v > PID_MAX_LIMIT) {
+        this.malformed(line, s, 'pid above the kernel limit');
+        return;
+      }
       pid = v;
       i = close + 1;
     } else if (c >= 48 && c <= 57) {
@@ -309,6 +315,10 @@ export class StraceReader {
         }
       }
       if (c === 32) {
+        if (v > PID_MAX_LIMIT) {
+          this.malformed(line, s, 'pid above the kernel limit');
+          return;
+        }
         pid = v;
         i = j;
       }
@@ -550,6 +560,11 @@ export class StraceReader {
       aux: res.aux,
       retText: res.text,
     };
+    if (CLONE_NAMES.has(name) && res.ret !== undefined && res.ret > PID_MAX_LIMIT) {
+      // No kernel hands out such a pid: the line was not written by strace.
+      this.malformed(line, raw, `${name} returned ${res.ret}, above the kernel's pid limit`);
+      return;
+    }
     if (CLONE_NAMES.has(name) && res.ret === undefined) {
       // `<... clone3 resumed> <unfinished ...>) = ?`: the caller died (another thread exec'd)
       // after the kernel made the child but before strace saw the return value. The child's

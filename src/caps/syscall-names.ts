@@ -1,0 +1,19 @@
+/**
+ * System call names a profile may name in `when: syscall:`, for the architecture capctl
+ * models (x86_64), with did-you-mean for a misspelt one.
+ */
+import { closestName } from './catalog.js';
+import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
+
+const NAMES: ReadonlySet<string> = new Set(SYSCALLS_X86_64.map(([, name]) => name));
+
+export const SYSCALL_ARCH = 'x86_64';
+
+export function isSyscallName(name: string): boolean {
+  return NAMES.has(name);
+}
+
+/** The closest real name, for "unknown system call" errors. */
+export function suggestSyscall(name: string): string | undefined {
+  return closestName(name, NAMES);
+}
