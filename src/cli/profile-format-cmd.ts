@@ -38,11 +38,15 @@ Examples:
       const format = checkFormat(opts.format);
       const cp = containerProfile(resolveProfile(arg));
       const r = exportProfile(cp, format);
-      if (opts.json) printJson({ profile: cp.name, format, ...r });
-      else process.stdout.write(r.text);
-      if (!opts.json) for (const n of r.notes) process.stderr.write(`capctl: note: ${n}\n`);
-      if (r.lossy.length > 0 && !opts.lossy) {
-        if (!opts.json) for (const l of r.lossy) process.stderr.write(`capctl: ${format} cannot express: ${l}\n`);
+      const refused = r.lossy.length > 0 && !opts.lossy;
+      if (!opts.json) {
+        for (const n of r.notes) process.stderr.write(`capctl: note: ${n}\n`);
+        for (const l of r.lossy) process.stderr.write(`capctl: ${format} cannot express: ${l}\n`);
+      }
+      // Fail closed: a partial export is printed only when asked for (--lossy), never by default.
+      if (opts.json) printJson({ profile: cp.name, format, ...r, text: refused ? null : r.text });
+      else if (!refused) process.stdout.write(r.text);
+      if (refused) {
         throw new CapctlError(
           'lossy-export',
           `${format} cannot express all of profile ${cp.name} (${r.lossy.length} item${r.lossy.length === 1 ? '' : 's'}; --lossy to accept)`,

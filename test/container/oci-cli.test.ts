@@ -119,6 +119,30 @@ describe('capctl oci apply', () => {
   });
 });
 
+describe('capctl profile export|import', () => {
+  it('a lossy export prints nothing and exits 1 with the reason, unless --lossy', () => {
+    const r = run(['profile', 'export', '--format', 'docker', 'nginx']);
+    expect([r.status, r.stdout]).toEqual([1, '']);
+    expect(r.stderr).toMatch(/docker cannot express: .* uid or system call condition/);
+    const l = run(['profile', 'export', '--format', 'docker', 'nginx', '--lossy']);
+    expect(l.status).toBe(0);
+    expect(l.stdout).toMatch(/^--cap-drop=ALL --cap-add=CHOWN/);
+  });
+
+  it('import prints a profile that validates; bad input is exit 2', () => {
+    const dir = fresh();
+    writeFileSync(join(dir, 'run.txt'), 'podman run --cap-drop=ALL --cap-add=NET_RAW img\n');
+    const r = run(['profile', 'import', '--from', 'podman', join(dir, 'run.txt'), '--name', 'ping2']);
+    expect(r.status).toBe(0);
+    writeFileSync(join(dir, 'ping2.yaml'), r.stdout, { mode: 0o644 });
+    const v = run(['profile', 'validate', join(dir, 'ping2.yaml')]);
+    expect(v.status).toBe(0);
+    writeFileSync(join(dir, 'bad.txt'), 'docker run --cap-add NET_RAWW img\n');
+    const b = run(['profile', 'import', '--from', 'docker', join(dir, 'bad.txt')]);
+    expect([b.status, b.stderr.trim()]).toEqual([2, 'capctl: --cap-add: unknown capability "NET_RAWW"']);
+  });
+});
+
 const runcUnusable =
   process.getuid?.() !== 0
     ? 'not root'
