@@ -4,10 +4,10 @@
  * cannot express are reported as lossy with the reason, and imports apply each engine's own
  * defaults and rules.
  */
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { CapSet } from '../../src/caps/capset.js';
 import { containerProfile } from '../../src/container/compile.js';
@@ -18,6 +18,7 @@ import { policiesDir } from '../../src/policy/paths.js';
 import type { ProfileDoc } from '../../src/policy/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'capctl-i10-formats-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const stock = readdirSync(policiesDir())
   .filter((f) => f.endsWith('.yaml'))
   .map((f) => f.slice(0, -5));

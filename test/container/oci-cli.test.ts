@@ -22,7 +22,15 @@ import { packageRoot } from '../../src/policy/paths.js';
 const root = packageRoot();
 const cli = join(root, 'bin', 'capctl.js');
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8' });
-const fresh = () => mkdtempSync(join(tmpdir(), 'capctl-i10-oci-'));
+const made: string[] = [];
+const fresh = () => {
+  const d = mkdtempSync(join(tmpdir(), 'capctl-i10-oci-'));
+  made.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 const has = (c: string) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
 
 beforeAll(() => {
@@ -102,7 +110,7 @@ describe('capctl oci apply', () => {
 
   it('exit 2 with one line and the file untouched: invalid profile, no config.json, broken JSON', () => {
     const b = engineBundle();
-    const bad = join(b.dir, '..', `${b.dir.split('/').at(-1)}-bad.yaml`);
+    const bad = join(fresh(), 'bad.yaml');
     writeFileSync(bad, 'name: bad\ncapabilities:\n  bounding: [NET_RAWW]\n', { mode: 0o644 });
     const r = run(['oci', 'apply', '--profile', bad, b.dir]);
     expect(r.status).toBe(2);

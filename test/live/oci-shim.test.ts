@@ -4,14 +4,22 @@
  * writes into config.json, what it refuses, and what it loads on the start path.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findRealRuntime, parseShimArgs } from '../../src/live/oci-shim.js';
 import { has, root, shim } from './podman-helpers.js';
 
-const fresh = () => mkdtempSync(join(tmpdir(), 'capctl-i10-shim-'));
+const made: string[] = [];
+const fresh = () => {
+  const d = mkdtempSync(join(tmpdir(), 'capctl-i10-shim-'));
+  made.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 /** A bundle like `runc spec` writes (tab-indented), with the given annotations. */
 function bundle(annotations?: Record<string, string>): string {
