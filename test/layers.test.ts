@@ -13,7 +13,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   priv: ['caps', 'util'],
   policy: ['caps', 'priv', 'util'],
   runtime: ['caps', 'priv', 'util'],
-  audit: ['caps', 'priv', 'runtime', 'util'],
+  // suggest turns denials into a profile, so audit reads the profile model.
+  audit: ['caps', 'priv', 'policy', 'runtime', 'util'],
   // Container formats (OCI config.json, engine flags, compose, Kubernetes, systemd): pure
   // translations of one profile, predicted with the runtime's own exec rules.
   container: ['caps', 'priv', 'policy', 'runtime', 'util'],

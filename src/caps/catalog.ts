@@ -3,6 +3,8 @@
  * (kernel 6.18), with a one-line meaning each. This table is the single source of truth for
  * capability numbers in capctl; everything else derives from it.
  */
+// Did-you-mean distance: fastest-levenshtein (pure, 4 KB, no dependencies) rather than our own DP.
+import { distance as levenshtein } from 'fastest-levenshtein';
 
 export const CAP_LAST_CAP = 40;
 /** Number of capabilities the modelled kernel knows (cap_last_cap + 1). */
@@ -88,22 +90,6 @@ export function capTextName(n: number): string {
   return CAPABILITIES[n]?.libcapName ?? String(n);
 }
 
-/** Edit distance, for did-you-mean suggestions on misspelt names. */
-export function editDistance(a: string, b: string): number {
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
-}
-
 /** The closest name among `candidates` (compared in lower case), or undefined if none is near. */
 export function closestName(input: string, candidates: Iterable<string>): string | undefined {
   // Edit distance is quadratic: a megabyte of hostile input would stall every lookup, and no
@@ -113,7 +99,7 @@ export function closestName(input: string, candidates: Iterable<string>): string
   let best: string | undefined;
   let bestScore = Number.POSITIVE_INFINITY;
   for (const c of candidates) {
-    const d = editDistance(lower, c.toLowerCase());
+    const d = levenshtein(lower, c.toLowerCase());
     if (d < bestScore) {
       bestScore = d;
       best = c;

@@ -227,12 +227,12 @@ reports in that jail (root) or none (other uids); on linux all (root) or none.
 Exit status: 0 all allowed, 1 any denied, 2 bad input.
 
 Examples:
-  capctl check PRIV_NETINET_RAW                                   # default jail: denied (jail)
+  capctl check PRIV_NETINET_RAW                                   # denied: exit 1
   capctl check --jail-param allow.raw_sockets=1 CAP_NET_RAW PRIV_NETINET_RAW
-  capctl check --jail-param vnet=new --caps '=ep cap_net_raw-e' PRIV_NETINET_RAW
-  capctl check --native --jail-param allow.suser=0 PRIV_CRED_SETUID
+  capctl check --jail-param vnet=new --caps '=ep cap_net_raw-e' PRIV_NETINET_RAW   # jail passes, caps deny: exit 1
+  capctl check --native --jail-param allow.suser=0 PRIV_CRED_SETUID   # root confers nothing: exit 1
   capctl check --host linux --caps cap_net_bind_service=ep CAP_NET_BIND_SERVICE
-  capctl check --json --jail-param allow.mount=1 --jail-param enforce_statfs=1 PRIV_VFS_MOUNT`,
+  capctl check --json --caps cap_sys_admin=ep --jail-param allow.mount=1 --jail-param enforce_statfs=1 PRIV_VFS_MOUNT`,
     )
     .action((args: string[], o: CliOptions) => {
       if (o.host !== 'linux' && o.host !== 'freebsd')

@@ -9,6 +9,7 @@ import { register as bindings } from './bindings-cmd.js';
 import { register as capExplain } from './cap-explain-cmd.js';
 import { register as caps } from './caps-cmd.js';
 import { register as check } from './check-cmd.js';
+import { register as completion } from './completion-cmd.js';
 import { register as decode } from './decode-cmd.js';
 import { register as getcap } from './getcap-cmd.js';
 import { register as jail } from './jail-cmd.js';
@@ -39,4 +40,5 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   jail,
   oci,
   audit,
+  completion,
 ];

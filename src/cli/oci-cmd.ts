@@ -35,9 +35,9 @@ Exit status: 0 written (or the diff printed), 2 invalid profile or no config.jso
 then left as it was).
 
 Examples:
-  mkdir -p /tmp/b && (cd /tmp/b && runc spec)
-  capctl oci apply --profile ping /tmp/b --dry-run
-  capctl oci apply --profile policies/docker-default.yaml /tmp/b`,
+  rm -rf b && mkdir b && runc spec --bundle b
+  capctl oci apply --profile ping b --dry-run
+  capctl oci apply --profile policies/docker-default.yaml b`,
     )
     .action((bundle: string, opts: { profile: string; dryRun?: boolean; platform?: string; json?: boolean }) => {
       const platform = platformOf(opts.platform);
@@ -68,9 +68,9 @@ CapAmb); warnings go to stderr. Exit status: 0 the container starts, 1 the runti
 exec would fail (EPERM), 2 bad input.
 
 Examples:
-  mkdir -p /tmp/b && (cd /tmp/b && runc spec)
-  capctl oci check /tmp/b
-  capctl oci apply --profile k8s-restricted /tmp/b && capctl oci check /tmp/b --json`,
+  rm -rf b && mkdir b && runc spec --bundle b
+  capctl oci check b
+  capctl oci apply --profile k8s-restricted b && capctl oci check b --json`,
     )
     .action((bundle: string, opts: { json?: boolean }) => {
       const r = checkBundle(bundle);

@@ -174,7 +174,7 @@ Examples:
   capctl profile list
   capctl profile validate web.yaml
   capctl profile show podman-default
-  capctl profile explain nginx NET_BIND_SERVICE uid=101`,
+  capctl profile explain nginx NET_BIND_SERVICE uid=101   # deny for a worker uid: exit 1`,
     );
 
   registerFormats(profile);
@@ -306,7 +306,7 @@ Examples:
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExit status: 0 same, 1 different (as diff(1)).\n\nExamples:\n  capctl profile diff docker-default podman-default',
+      '\nExit status: 0 same, 1 different (as diff(1)).\n\nExamples:\n  capctl profile diff docker-default podman-default   # they differ: exit 1',
     )
     .action((a: string, b: string, opts: { json?: boolean }) => {
       const pa = resolveProfile(a);
@@ -384,7 +384,7 @@ Examples:
 Exit status: 0 allowed (or no verdict for a privilege), 1 denied, 2 bad input.
 
 Examples:
-  capctl profile explain nginx NET_BIND_SERVICE uid=101
+  capctl profile explain nginx NET_BIND_SERVICE uid=101   # deny for a worker uid: exit 1
   capctl profile explain ping PRIV_NETINET_RAW syscall=socket
   capctl profile explain linux-kmod-build 'PRIV_VFS_CHROOT uid=0 syscall=chroot' --json`,
     )

@@ -32,7 +32,8 @@ Examples:
   capctl profile export --format podman docker-default
   capctl profile export --format k8s k8s-restricted
   capctl profile export --format systemd ping
-  capctl profile export --format docker nginx --lossy`,
+  capctl profile export --format docker nginx --lossy
+  capctl profile export --format docker nginx  # exit 1: nginx's uid rule`,
     )
     .action((arg: string, opts: { format: string; lossy?: boolean; json?: boolean }) => {
       const format = checkFormat(opts.format);
@@ -74,8 +75,8 @@ podman 11; --privileged; add ALL beats drop ALL). The result is a profile docume
 capctl profile validate accepts.
 
 Examples:
-  echo 'podman run --cap-drop=ALL --cap-add=NET_RAW img' > /tmp/run.txt
-  capctl profile import --from podman /tmp/run.txt --name ping2`,
+  echo 'podman run --cap-drop=ALL --cap-add=NET_RAW img' > run.txt
+  capctl profile import --from podman run.txt --name ping2`,
     )
     .action(
       (file: string, opts: { from: string; name?: string; service?: string; engine?: string; json?: boolean }) => {

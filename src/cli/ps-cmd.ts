@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { type CapSet, parseCapName } from '../caps/capset.js';
-import { CAPABILITIES } from '../caps/catalog.js';
+import { CAP_COUNT, CAPABILITIES } from '../caps/catalog.js';
 import { type ContainerRef, containerIdFromCgroup } from '../caps/cgroup.js';
 import { inputError } from '../caps/errors.js';
 import { formatIabText } from '../caps/iab.js';
@@ -71,7 +71,8 @@ function rowOf(st: ProcStatus, withTid: boolean, capCount: number): PsRow {
 export function scanProcesses(pids: number[] | undefined, threads: boolean): PsRow[] {
   const rows: PsRow[] = [];
   const explicit = pids !== undefined;
-  const capCount = kernelCapCount();
+  // Without cap_last_cap, the catalog's count (the kernel this model describes).
+  const capCount = kernelCapCount() ?? CAP_COUNT;
   // In a full scan a task we may not read (hidepid=1 gives EACCES) is skipped like one that
   // exited; a PID the user named is reported.
   const read = (pid: number, tid?: number) => {

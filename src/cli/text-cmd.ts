@@ -47,7 +47,7 @@ Examples:
   capctl text 'cap_net_raw,cap_net_admin+ep'      # cap_net_admin,cap_net_raw=ep
   capctl text 'all=eip cap_sys_admin-e' =ep
   printf 'cap_chown+p\\n=ep\\n' | capctl text -
-  printf 'cap_chown+p\\nbogus\\n' | capctl text -k -    # cap_chown=p, then an empty line
+  printf 'cap_chown+p\\nbogus\\n' | capctl text -k -    # cap_chown=p, then an empty line; exit 2
   capctl text --permitted 3000 --effective 2000    # cap_net_raw=ep cap_net_admin+p`,
     )
     .action(async (texts: string[], opts: TextOpts) => {

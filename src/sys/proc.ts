@@ -92,7 +92,15 @@ export function readCgroup(pid: number, tid?: number, root = PROC_ROOT): string 
   }
 }
 
-/** cap_last_cap + 1: how many capabilities the running kernel knows. */
-export function kernelCapCount(root = PROC_ROOT): number {
-  return Number(readFileSync(`${root}/sys/kernel/cap_last_cap`, 'utf8').trim()) + 1;
+/**
+ * cap_last_cap + 1: how many capabilities the running kernel knows; undefined when
+ * /proc/sys is not readable (some sandboxes mask it).
+ */
+export function kernelCapCount(root = PROC_ROOT): number | undefined {
+  try {
+    const n = Number(readFileSync(`${root}/sys/kernel/cap_last_cap`, 'utf8').trim());
+    return Number.isInteger(n) && n >= 0 ? n + 1 : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -62,7 +62,10 @@ describe('jail create golden outputs, every stock profile', () => {
       it(`${profile}, ${variant}: jail.conf and jail -c`, () => {
         const s = spec(profile, variant);
         golden(`${profile}.${variant}.jail.conf`, formatJailConf(s));
-        golden(`${profile}.${variant}.jail-c.sh`, formatJailCommand(s));
+        const script = formatJailCommand(s);
+        golden(`${profile}.${variant}.jail-c.sh`, script);
+        // The script parses as sh (the heredoc, quoting) without running anything.
+        expect(spawnSync('sh', ['-n'], { input: script, encoding: 'utf8' }).stderr).toBe('');
       });
     }
     it(`${profile}: ocijail annotations`, () => {
