@@ -15,6 +15,7 @@
  */
 import type { CapSet } from '../caps/capset.js';
 import { inputError } from '../caps/errors.js';
+import { OCIJAIL_ALLOW } from '../policy/jail-format.js';
 import type { CapSetName } from '../policy/types.js';
 import type { ContainerProfile } from './profile.js';
 
@@ -125,7 +126,9 @@ export function applyProfileToConfig(config: OciConfig, cp: ContainerProfile, pl
         if (on && i < 0) mounts.push(mount[1]!);
         if (!on && i >= 0) mounts.splice(i, 1);
       }
-      put(annotations, `${OCIJAIL_ALLOW_PREFIX}${param}`, on ? 'true' : 'false');
+      // ocijail takes allow.* annotations only as "true" and only from its own list
+      // (policy/jail-format.ts OCIJAIL_ALLOW); a parameter cannot be turned off there.
+      if (on && OCIJAIL_ALLOW.has(param)) put(annotations, `${OCIJAIL_ALLOW_PREFIX}${param}`, 'true');
     }
     if (mounts.length > 0 || 'mount' in allow) put(allow, 'mount', mounts);
     changed.push('freebsd.jail.allow', `annotations ${OCIJAIL_ALLOW_PREFIX}allow.*`);
