@@ -15,12 +15,10 @@
  *     capability history.
  * Other auditd record types (PATH, CWD, PROCTITLE, EOE, ...) are recognised and passed over.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CapSet } from '../caps/capset.js';
 import { capByName, capInfo } from '../caps/catalog.js';
+import { syscallNameOf } from '../caps/syscall-names.js';
 import { formatCapText } from '../caps/text.js';
-import { packageRoot } from '../policy/paths.js';
 import type { AuditRecord } from './record.js';
 
 const APPARMOR =
@@ -35,7 +33,10 @@ const AUDIT_ARCH_X86_64 = 'c000003e';
 const KERNEL_STAGE = 'kernel-audit';
 
 function auditTime(sec: string, frac: string | undefined): string {
-  return new Date(Number(sec) * 1000 + Number((frac ?? '0').padEnd(3, '0').slice(0, 3))).toISOString();
+  const ms = Number(sec) * 1000 + Number((frac ?? '0').padEnd(3, '0').slice(0, 3));
+  // audit(99999999999999…) is past what a Date holds (toISOString throws a RangeError): such a
+  // stamp says no time, as a line without one does (found by test/fuzz).
+  return new Date(Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? ms : 0).toISOString();
 }
 
 function lineTime(line: string): string {
@@ -43,18 +44,9 @@ function lineTime(line: string): string {
   return m ? auditTime(m[1]!, m[2]) : new Date(0).toISOString();
 }
 
-let syscallNames: Map<number, string> | undefined;
 function syscallName(arch: string | undefined, nr: number): string {
   if (arch !== AUDIT_ARCH_X86_64) return `syscall#${nr}`;
-  if (syscallNames === undefined) {
-    syscallNames = new Map();
-    for (const l of readFileSync(join(packageRoot(), 'data', 'syscalls-x86_64.tsv'), 'utf8').split('\n')) {
-      if (l === '' || l.startsWith('#')) continue;
-      const [n, name] = l.split('\t');
-      syscallNames.set(Number(n), name!);
-    }
-  }
-  return syscallNames.get(nr) ?? `syscall#${nr}`;
+  return syscallNameOf(nr) ?? `syscall#${nr}`;
 }
 
 /** auditd writes comm/exe quoted, or hex-encoded when they hold a space, quote or control byte. */

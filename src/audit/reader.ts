@@ -12,7 +12,8 @@
  * Rotated logs are read oldest first (audit.log.2.gz, audit.log.1, audit.log), `.gz` through
  * zlib's stream, and `seq` continuity is followed across the files of one rotation set.
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { open as open_ } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { KernelLineParser } from './kernel.js';
@@ -51,7 +52,19 @@ export interface ReadReport {
 
 export type RecordView = AuditRecord | ScannedRecord;
 
+/** What a share of a log read elsewhere (a worker thread) reports back. */
+export interface ShareResult {
+  report: ReadReport;
+  firstSeq: number;
+  lastSeq: number;
+}
+
 export interface ReadOptions {
+  /**
+   * Read bytes [start, end) of a large plain file elsewhere (a worker thread) while this reader
+   * reads the rest; the caller folds the share's records into its own answer.
+   */
+  share?: (file: string, start: number, end: number) => Promise<ShareResult>;
   /** Called after each chunk: a consumer may wait here (stdout backpressure). */
   afterChunk?: () => Promise<void> | void;
   /** Progress callback, at most about once a second after the first second. */
@@ -115,16 +128,70 @@ export function orderRotated(paths: readonly string[]): string[] {
   return out;
 }
 
+/** Files at least this big are split between two threads (below it a worker's start-up costs more). */
+const SPLIT_BYTES = 48 << 20;
+
+/** Where to split a large plain file: the start of the first line after its middle. */
+async function splitPoint(file: string): Promise<{ mid: number; size: number } | undefined> {
+  if (file === '-' || file.endsWith('.gz')) return undefined;
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size < SPLIT_BYTES) return undefined;
+    const buf = Buffer.alloc(1 << 16);
+    for (let at = Math.floor(st.size / 2); at < st.size; at += buf.length) {
+      const n = readSync(fd, buf, 0, buf.length, at);
+      const nl = buf.subarray(0, n).indexOf(10);
+      if (nl >= 0) return at + nl + 1 < st.size ? { mid: at + nl + 1, size: st.size } : undefined;
+    }
+    return undefined;
+  } catch {
+    return undefined; // the reader reports it when it opens the file
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Chunk size for reading. Below V8's largest regular object (128 KiB) on purpose: a chunk's
+ * decoded string then dies young in a scavenge; 1 MiB chunks went to large-object space, freed
+ * only by full collections, and a summary of a 1 GB log peaked at 219 MB RSS (this: see
+ * BENCHMARKS.md).
+ */
+const CHUNK = 96 << 10;
+
+/** A plain file's bytes through one reused buffer (no Buffer per chunk for the GC to find). */
+async function* fileChunks(file: string, range?: { start: number; end: number }): AsyncGenerator<Buffer> {
+  const fh = await open_(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let pos = range?.start ?? 0;
+    const end = range?.end ?? Number.POSITIVE_INFINITY;
+    while (pos < end) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, end - pos), pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 function rotationBase(p: string): string {
   return /^(.*?)(?:\.\d+)?(?:\.gz)?$/.exec(p)![1]!;
 }
 
-function open(source: string | Readable): Readable {
+function open(source: string | Readable, range?: { start: number; end: number }): Readable {
   if (typeof source !== 'string') return source;
   if (source === '-') return process.stdin;
-  const file = createReadStream(source, { highWaterMark: 1 << 20 });
+  const file = createReadStream(source, {
+    highWaterMark: CHUNK,
+    ...(range ? { start: range.start, end: range.end - 1 } : {}),
+  });
   if (!source.endsWith('.gz')) return file;
-  const gunzip = createGunzip({ chunkSize: 1 << 20 });
+  const gunzip = createGunzip({ chunkSize: CHUNK });
   file.on('error', (e) => gunzip.destroy(e));
   return file.pipe(gunzip);
 }
@@ -135,6 +202,15 @@ export class AuditLogReader {
   private readonly view = new ScannedRecord();
   private readonly kernel = new KernelLineParser();
   private prevSeq = 0;
+  /** The first seq read (0: none yet): where a worker's share of a log starts. */
+  firstSeq = 0;
+  get lastSeq(): number {
+    return this.prevSeq;
+  }
+  /** Continue a rotation set's seq from an earlier share of the log. */
+  set lastSeq(seq: number) {
+    this.prevSeq = seq;
+  }
   private file = '';
   /** The file being read (for error messages). */
   get currentFile(): string {
@@ -155,7 +231,19 @@ export class AuditLogReader {
       const base = rotationBase(name);
       if (base !== group) this.prevSeq = 0;
       group = base;
-      await this.readOne(source, name, opts);
+      const split = typeof source === 'string' && opts.share ? await splitPoint(source) : undefined;
+      if (split === undefined || !opts.share) {
+        await this.readOne(source, name, opts);
+        continue;
+      }
+      // The second half goes to another thread while this one reads the first.
+      const other = opts.share(source as string, split.mid, split.size);
+      await this.readOne(source, name, opts, { start: 0, end: split.mid });
+      const w = await other;
+      const linesBefore = this.line;
+      if (w.firstSeq !== 0) this.followSeq(w.firstSeq);
+      if (w.lastSeq !== 0) this.prevSeq = w.lastSeq;
+      mergeReports(this.report, w.report, linesBefore);
     }
     return this.report;
   }
@@ -172,7 +260,18 @@ export class AuditLogReader {
       this.report.problems.push({ where: `${this.file}:${this.line}`, line: this.line, why });
   }
 
-  private async readOne(source: string | Readable, name: string, opts: ReadOptions): Promise<void> {
+  /** Read bytes [start, end) of one file (a share of a log split at a line boundary). */
+  async readRange(file: string, start: number, end: number, opts: ReadOptions = {}): Promise<ReadReport> {
+    await this.readOne(file, file, opts, { start, end });
+    return this.report;
+  }
+
+  private async readOne(
+    source: string | Readable,
+    name: string,
+    opts: ReadOptions,
+    range?: { start: number; end: number },
+  ): Promise<void> {
     this.file = name;
     this.line = 0;
     this.report.files++;
@@ -180,7 +279,11 @@ export class AuditLogReader {
     let lastProgress = start;
     let carry: Buffer | undefined;
     let bytes = 0;
-    for await (const chunk of open(source) as AsyncIterable<Buffer | string>) {
+    const chunks =
+      typeof source === 'string' && source !== '-' && !source.endsWith('.gz')
+        ? fileChunks(source, range)
+        : (open(source, range) as AsyncIterable<Buffer | string>);
+    for await (const chunk of chunks) {
       const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       bytes += b.length;
       let from = 0;
@@ -286,7 +389,12 @@ export class AuditLogReader {
         this.followSeq(r.seq);
         return undefined;
       }
-      if ('invalid' in c) return { kind: 'invalid', why: `not a valid audit record: ${c.invalid}` };
+      if ('invalid' in c) {
+        // It still took its number from the writer: not a gap.
+        const q = (parsed as { seq?: unknown } | null)?.seq;
+        if (typeof q === 'number' && Number.isInteger(q) && q >= 1) this.followSeq(q);
+        return { kind: 'invalid', why: `not a valid audit record: ${c.invalid}` };
+      }
       this.accept(c);
       return undefined;
     }
@@ -302,6 +410,7 @@ export class AuditLogReader {
 
   private followSeq(seq: number | undefined): void {
     if (seq === undefined) return;
+    if (this.firstSeq === 0) this.firstSeq = seq;
     const prev = this.prevSeq;
     this.prevSeq = seq;
     // 1 after anything: a new writer appended to the log.
@@ -320,6 +429,31 @@ export class AuditLogReader {
     this.report.records++;
     this.each(r);
   }
+}
+
+/** Add `b` (a later share of the same logs, `lineOffset` lines in) into `a`. */
+export function mergeReports(a: ReadReport, b: ReadReport, lineOffset: number): void {
+  for (const k of [
+    'lines',
+    'bytes',
+    'records',
+    'corrupt',
+    'invalid',
+    'other',
+    'suppressedLines',
+    'suppressedRecords',
+    'gaps',
+    'missing',
+  ] as const)
+    a[k] += b[k];
+  a.torn.push(...b.torn.map((t) => t.replace(/:(\d+)$/, (_, n: string) => `:${Number(n) + lineOffset}`)));
+  for (const p of b.problems)
+    if (a.problems.length < MAX_PROBLEMS)
+      a.problems.push({
+        ...p,
+        line: p.line + lineOffset,
+        where: p.where.replace(/:(\d+)$/, `:${p.line + lineOffset}`),
+      });
 }
 
 /** One-line-per-kind summary of what a read skipped or found broken, for stderr. */

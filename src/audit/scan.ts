@@ -541,6 +541,15 @@ export class ScannedRecord {
     return this.m ? this.m[M_NEEDS] : undefined;
   }
 
+  /**
+   * The line itself when it is in the writer's shape: it is then exactly what
+   * JSON.stringify(JSON.parse(line)) gives (keys in order, no spaces, no escapes, plain integers),
+   * so a query can print it without parsing it.
+   */
+  canonicalLine(): string | undefined {
+    return this.m ? this.text.slice(this.start, this.end) : undefined;
+  }
+
   /** `syscall` equals `s`, without making a string. */
   syscallIs(s: string): boolean {
     this.locate(F.syscall);

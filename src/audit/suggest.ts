@@ -31,9 +31,6 @@ import type * as Yaml from 'yaml';
 import { CAPABILITIES, capByName } from '../caps/catalog.js';
 import { inputError } from '../caps/errors.js';
 import { isSyscallName } from '../caps/syscall-names.js';
-import { CAP_ALLOW, type CompiledProfile, describeRule } from '../policy/compile.js';
-import { keyMatches } from '../policy/names.js';
-import { PRIORITY_MAX } from '../policy/types.js';
 import { privByName } from '../priv/catalog.js';
 import { type JailTerm, jailRuleFor } from '../priv/jail.js';
 import { lazyRequire } from '../util/lazy.js';
@@ -45,9 +42,10 @@ export interface SuggestOptions {
   name: string;
   /**
    * Parent profile to extend: `ref` as written into `extends:` (a name in policies/ or a
-   * path), `base` the parent loaded, whose deny rules the allows' priorities are set against.
+   * path), `base` what the suggestion needs to know of the parent, loaded (src/cli/audit-cmd.ts
+   * suggestBase builds it from a compiled profile: the audit layer does not read profiles).
    */
-  extends?: { ref: string; base: CompiledProfile };
+  extends?: { ref: string; base: SuggestBase };
   target?: 'jail' | 'chroot' | 'container';
   /** Count complain-mode records as needs too (default true: that is what complain mode is for). */
   includeComplain?: boolean;
@@ -60,6 +58,17 @@ interface Need {
   /** Some record named no system call (AppArmor, SELinux): the allow cannot be narrowed. */
   anyCall: boolean;
   tgids: Set<number>;
+}
+
+/** The parent profile, as far as a suggestion over it needs to know. */
+export interface SuggestBase {
+  name: string;
+  /** The highest priority a rule may have (rules at it cannot be outranked). */
+  maxPriority: number;
+  /** The parent's written deny rule of highest priority naming `object` (a CAP_ or PRIV_ name). */
+  topDeny(object: string): { priority: number; rule: string } | undefined;
+  /** Whether the parent allows capability `cap` for every call (uid 0, no system call). */
+  allowsCapEverywhere(cap: number): boolean;
 }
 
 export interface Suggestion {
@@ -125,7 +134,7 @@ export class SuggestBuilder {
       // allowed for every call unless a rule says otherwise: this deny keeps the grant as
       // narrow as the evidence — unless the base already allowed the cap everywhere (the
       // suggestion only adds). Standalone, the catch-all deny below does the same.
-      if (base && need.syscalls.size > 0 && !need.anyCall && base.decideCap(c, 0, '') !== CAP_ALLOW) {
+      if (base && need.syscalls.size > 0 && !need.anyCall && !base.allowsCapEverywhere(c)) {
         rules.push({
           effect: 'deny',
           caps: [name],
@@ -202,24 +211,15 @@ function when(need: Need): { when?: { syscall: string[] } } {
  * written deny rule of the base that names it (any condition: a conditional deny may match
  * the same call). None: 1, above the base's ordinary rules at 0.
  */
-function priorityOver(base: CompiledProfile, object: string): number {
-  let top = -1;
-  let at: (typeof base.rules)[number] | undefined;
-  for (const r of base.rules) {
-    if (r.effect !== 'deny' || r.implicit) continue;
-    if (!r.objects.some((o) => keyMatches(object, o))) continue;
-    if (r.priority > top) {
-      top = r.priority;
-      at = r;
-    }
-  }
-  if (top >= PRIORITY_MAX) {
+function priorityOver(base: SuggestBase, object: string): number {
+  const top = base.topDeny(object);
+  if (top && top.priority >= base.maxPriority) {
     throw inputError(
       'cannot-extend',
-      `cannot extend ${base.name}: it denies ${object} at priority ${PRIORITY_MAX} (${describeRule(at!)}), which no rule can outrank (at equal priority deny wins); drop --extends for a standalone profile`,
+      `cannot extend ${base.name}: it denies ${object} at priority ${base.maxPriority} (${top.rule}), which no rule can outrank (at equal priority deny wins); drop --extends for a standalone profile`,
     );
   }
-  return Math.max(top + 1, 1);
+  return Math.max((top?.priority ?? -1) + 1, 1);
 }
 
 function bump<K>(m: Map<K, Need>, k: K, syscall: string, tgid: number): void {

@@ -6,6 +6,7 @@ import { closestName } from './catalog.js';
 import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
 
 const NAMES: ReadonlySet<string> = new Set(SYSCALLS_X86_64.map(([, name]) => name));
+const BY_NUMBER: ReadonlyMap<number, string> = new Map(SYSCALLS_X86_64);
 
 export const SYSCALL_ARCH = 'x86_64';
 
@@ -16,4 +17,9 @@ export function isSyscallName(name: string): boolean {
 /** The closest real name, for "unknown system call" errors. */
 export function suggestSyscall(name: string): string | undefined {
   return closestName(name, NAMES);
+}
+
+/** The name of x86_64 system call `nr` (auditd's syscall=N), or undefined for a number no entry has. */
+export function syscallNameOf(nr: number): string | undefined {
+  return BY_NUMBER.get(nr);
 }

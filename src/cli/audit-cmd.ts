@@ -1,11 +1,22 @@
 import type { Command } from 'commander';
+import { summaryShare } from '../audit/parallel.js';
 import { type AuditFilter, compileFilter, Summary } from '../audit/query.js';
-import { AuditLogReader, formatReadReport, type ReadReport, type RecordView } from '../audit/reader.js';
-import type { AuditRecord, Verdict } from '../audit/record.js';
-import { own } from '../audit/scan.js';
-import { SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
+import {
+  AuditLogReader,
+  formatReadReport,
+  type ReadOptions,
+  type ReadReport,
+  type RecordView,
+} from '../audit/reader.js';
+import type { Verdict } from '../audit/record.js';
+import { own, ScannedRecord } from '../audit/scan.js';
+import { type SuggestBase, SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
 import { CapctlError, inputError } from '../caps/errors.js';
+import { CAP_ALLOW, type CompiledProfile, describeRule } from '../policy/compile.js';
 import { resolveProfile } from '../policy/index.js';
+import { keyMatches } from '../policy/names.js';
+import { profileSchema } from '../policy/schema.js';
+import { PRIORITY_MAX } from '../policy/types.js';
 import { PID_MAX_LIMIT, parseIntFlag } from './flags.js';
 import { formatTable, printJson } from './output.js';
 
@@ -65,6 +76,7 @@ async function scan(
   files: string[],
   each: (r: RecordView) => void,
   afterChunk?: () => Promise<void> | void,
+  share?: ReadOptions['share'],
 ): Promise<ReadReport> {
   if (files.filter((f) => f === '-').length > 1) throw inputError('usage', 'stdin ("-") can be given once');
   const reader = new AuditLogReader(each);
@@ -72,6 +84,7 @@ async function scan(
   try {
     return await reader.read(files, {
       ...(afterChunk ? { afterChunk } : {}),
+      ...(share ? { share } : {}),
       ...(process.stderr.isTTY
         ? {
             onProgress: (file: string, bytes: number, lines: number) => {
@@ -123,7 +136,7 @@ const QUERY_HEADER = ['TIME', 'VERDICT', 'PID', 'COMM', 'SYSCALL', 'NEEDS', 'ERR
 /** Column widths for a streamed table: rows are printed before the widest one is known. */
 const QUERY_WIDTHS = [24, 8, 7, 15, 28, 22, 6];
 
-function queryRow(r: AuditRecord): string {
+function queryRow(r: RecordView): string {
   const cells = [
     r.time,
     r.verdict,
@@ -135,6 +148,23 @@ function queryRow(r: AuditRecord): string {
     `${r.stage}: ${r.reason}`,
   ];
   return `${cells.map((c, i) => (i < QUERY_WIDTHS.length ? c.padEnd(QUERY_WIDTHS[i]!) : c)).join('  ')}\n`;
+}
+
+/** What `audit suggest --extends` needs of the parent profile (the audit layer reads no profiles). */
+export function suggestBase(p: CompiledProfile): SuggestBase {
+  return {
+    name: p.name,
+    maxPriority: PRIORITY_MAX,
+    topDeny(object) {
+      let top: (typeof p.rules)[number] | undefined;
+      for (const r of p.rules) {
+        if (r.effect !== 'deny' || r.implicit || !r.objects.some((o) => keyMatches(object, o))) continue;
+        if (top === undefined || r.priority > top.priority) top = r;
+      }
+      return top && { priority: top.priority, rule: describeRule(top) };
+    },
+    allowsCapEverywhere: (cap) => p.decideCap(cap, 0, '') === CAP_ALLOW,
+  };
 }
 
 export function register(program: Command): void {
@@ -173,9 +203,10 @@ Examples:
         files,
         (r) => {
           if (!keep(r)) return;
-          const rec = own(r);
-          if (o.json) out.push(`${n === 0 ? '[\n' : ',\n'}${JSON.stringify(rec)}`);
-          else out.push(queryRow(rec));
+          if (o.json) {
+            const line = r instanceof ScannedRecord ? r.canonicalLine() : undefined;
+            out.push(`${n === 0 ? '[\n' : ',\n'}${line ?? JSON.stringify(own(r))}`);
+          } else out.push(queryRow(r));
           n++;
         },
         () => out.flush(),
@@ -193,11 +224,18 @@ Examples:
   )
     .addHelpText('after', '\nExample:\n  capctl audit summary audit.log --since 1d')
     .action(async (files: string[], o: FilterOpts) => {
-      const keep = compileFilter(filterFrom(o));
+      const filter = filterFrom(o);
+      const now = Date.now();
+      const keep = compileFilter(filter, now);
       const summary = new Summary();
-      const report = await scan(files, (r) => {
-        if (keep(r)) summary.add(r);
-      });
+      const report = await scan(
+        files,
+        (r) => {
+          if (keep(r)) summary.add(r);
+        },
+        undefined,
+        summaryShare(summary, filter, now),
+      );
       const rows = summary.rows();
       if (o.json) printJson({ total: summary.total, groups: rows });
       else {
@@ -246,13 +284,24 @@ Examples:
         files: string[],
         o: FilterOpts & { name: string; extends?: string; target?: string; complain: boolean },
       ) => {
+        // The name goes into the profile: checked here against the schema's own pattern, so
+        // the suggestion never fails `profile validate` for its name.
+        const namePattern = (profileSchema().properties as { name: { pattern: string } }).name.pattern;
+        if (!new RegExp(namePattern).test(o.name)) {
+          throw inputError(
+            'bad-name',
+            `--name must match ${namePattern} (a profile name), not ${JSON.stringify(o.name.slice(0, 80))}`,
+          );
+        }
         if (o.target !== undefined && !['jail', 'chroot', 'container'].includes(o.target)) {
           throw inputError('bad-target', `--target must be jail, chroot or container, not "${o.target}"`);
         }
         const keep = compileFilter(filterFrom(o));
         const builder = new SuggestBuilder({
           name: o.name,
-          ...(o.extends !== undefined ? { extends: { ref: o.extends, base: resolveProfile(o.extends) } } : {}),
+          ...(o.extends !== undefined
+            ? { extends: { ref: o.extends, base: suggestBase(resolveProfile(o.extends)) } }
+            : {}),
           ...(o.target !== undefined ? { target: o.target as 'jail' | 'chroot' | 'container' } : {}),
           includeComplain: o.complain,
         });

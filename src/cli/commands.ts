@@ -17,7 +17,9 @@ import { register as oci } from './oci-cmd.js';
 import { register as priv } from './priv-cmd.js';
 import { register as profile } from './profile-cmd.js';
 import { register as ps } from './ps-cmd.js';
+import { register as record } from './record-cmd.js';
 import { register as replay } from './replay-cmd.js';
+import { register as run } from './run-cmd.js';
 import { register as setcap } from './setcap-cmd.js';
 import { register as text } from './text-cmd.js';
 
@@ -30,7 +32,9 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   ps,
   getcap,
   setcap,
+  record,
   replay,
+  run,
   priv,
   capExplain,
   check,

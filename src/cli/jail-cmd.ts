@@ -12,6 +12,7 @@ import {
   type JailFormat,
 } from '../policy/jail-format.js';
 import { buildJailSpec, checkJailName, type JailOptions } from '../policy/jail-spec.js';
+import { parseIntFlag } from './flags.js';
 import { printJson } from './output.js';
 
 interface CreateOpts {
@@ -43,16 +44,15 @@ function jailOptions(name: string, o: CreateOpts): JailOptions {
   if (o.linux === undefined && (o.linuxOsname !== undefined || o.linuxOsrelease !== undefined)) {
     throw inputError('jail-conflict', '--linux-osname/--linux-osrelease need --linux');
   }
-  if (o.devfsRuleset !== undefined && !/^\d+$/.test(o.devfsRuleset)) {
-    throw inputError('bad-jail-value', `--devfs-ruleset "${o.devfsRuleset}" is not a ruleset number`);
-  }
   const opts: JailOptions = { name, path: o.path };
   if (o.hostname !== undefined) opts.hostname = o.hostname;
   if (o.ip4) opts.ip4 = o.ip4;
   if (o.ip6) opts.ip6 = o.ip6;
   if (o.interface !== undefined) opts.interface = o.interface;
   if (o.vnet !== undefined) opts.vnet = o.vnet;
-  if (o.devfsRuleset !== undefined) opts.devfsRuleset = Number(o.devfsRuleset);
+  // devfs rulesets are numbered by a u_short (sys/fs/devfs/devfs.h devfs_rsnum).
+  if (o.devfsRuleset !== undefined)
+    opts.devfsRuleset = parseIntFlag('--devfs-ruleset', o.devfsRuleset, { max: 65535, what: 'a ruleset number' });
   if (o.linux !== undefined) {
     opts.linux = { root: o.linux === true ? DEFAULT_LINUX_ROOT : o.linux };
     if (o.linuxOsname !== undefined) opts.linux.osname = o.linuxOsname;

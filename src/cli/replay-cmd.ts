@@ -2,32 +2,35 @@
  * `capctl replay`: replay strace traces through the runtime and report where the model and the
  * kernel disagree. Thin: flags → ReplayOptions → src/runtime/replay.ts → output.
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
-import { PROFILE_COMPLAIN_STAGE, recordFromDecision, wanted } from '../audit/from-decision.js';
+import { ReplayAuditSink } from '../audit/from-decision.js';
 import { type AuditWriter, createAuditWriter } from '../audit/writer.js';
 import { CAPABILITIES } from '../caps/catalog.js';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { parseCapText } from '../caps/text.js';
 import { decodeFileCaps, encodeFileCaps, type FileCaps, fileCapsFromTriple } from '../caps/xattr.js';
-import { CAP_COMPLAIN, CAP_DENY, type CompiledProfile, describeRule, PRIV_COMPLAIN } from '../policy/compile.js';
+import { hostFor } from '../live/hosts.js';
+import { isRecording, loadRecording } from '../live/record.js';
+import { type CompiledProfile, describeRule } from '../policy/compile.js';
 import { resolveProfile } from '../policy/index.js';
 import { privName } from '../priv/catalog.js';
-import type { Credential } from '../runtime/credential.js';
-import { createFreeBSDHost, restrictToHost } from '../runtime/freebsd-host.js';
-import { type DecisionEvent, linuxHost, type PrivilegeHost } from '../runtime/host.js';
+import type { DecisionEvent } from '../runtime/host.js';
 import {
   type Divergence,
   ReplayInputError,
   ReplayMalformedError,
+  type ReplayOptions,
   type ReplaySummary,
   replayStream,
 } from '../runtime/replay.js';
 import { parseIntFlag } from './flags.js';
+import { readSmallInput } from './input-file.js';
 import { printJson } from './output.js';
 
 interface ReplayOpts {
   status?: string;
+  kernel?: string;
   securebits?: string;
   fileCaps: string[];
   check?: boolean;
@@ -53,61 +56,6 @@ export function parseFileCapsFlag(spec: string): [string, FileCaps | null] {
   if (text.trim() === '') return [path, null];
   const parsed = parseCapText(text);
   return [path, decodeFileCaps(encodeFileCaps(fileCapsFromTriple(parsed, parsed.beyond)))];
-}
-
-function parseJailParams(list: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of list) {
-    const k = p.indexOf('=');
-    if (k <= 0) throw inputError('usage', `--jail-param wants K=V (e.g. allow.raw_sockets=1), got "${p}"`);
-    out[p.slice(0, k)] = p.slice(k + 1);
-  }
-  return out;
-}
-
-/**
- * A Linux host restricted by a profile: the profile decides each use of a capability for the
- * caller's euid and system call (conditions included) before Linux's own effective-set test.
- * In complain mode the profile denies nothing (decideCap answers CAP_COMPLAIN, not CAP_DENY);
- * complainAware marks what it would have denied.
- */
-function profiledLinuxHost(policy: CompiledProfile): PrivilegeHost {
-  return {
-    kind: 'linux',
-    capable(cred: Credential, cap: number, op) {
-      if (policy.decideCap(cap, cred.euid, op.syscall) !== CAP_DENY) return linuxHost.capable(cred, cap, op);
-      const r = policy.capRuleFor(cap, cred.euid, op.syscall);
-      const rule = r >= 0 ? policy.rules[r] : undefined;
-      const name = CAPABILITIES[cap]?.name ?? `cap ${cap}`;
-      const reason = `profile ${policy.name} ${rule ? `denies ${name}: ${describeRule(rule)}` : `does not allow ${name}`}`;
-      return { errno: 1, stage: 'profile', reason };
-    },
-  };
-}
-
-/**
- * Any host under a complain-mode profile: an allowed decision is re-asked in the profile's
- * own terms — would enforce mode have refused this privilege (FreeBSD host), or this
- * capability, for this uid and call? — and marked PROFILE_COMPLAIN_STAGE for the audit log
- * when it would have.
- */
-function complainAware(host: PrivilegeHost, policy: CompiledProfile): PrivilegeHost {
-  return {
-    kind: host.kind,
-    capable(cred: Credential, cap: number, op) {
-      const d = host.capable(cred, cap, op);
-      if (d.errno !== 0) return d;
-      const privWouldDeny = d.priv !== undefined && policy.decidePriv(d.priv, cred.euid, op.syscall) === PRIV_COMPLAIN;
-      const capWouldDeny = policy.decideCap(cap, cred.euid, op.syscall) === CAP_COMPLAIN;
-      if (!privWouldDeny && !capWouldDeny) return d;
-      const what = privWouldDeny ? privName(d.priv!) : (CAPABILITIES[cap]?.name ?? `cap ${cap}`);
-      return {
-        ...d,
-        stage: PROFILE_COMPLAIN_STAGE,
-        reason: `complain mode: profile ${policy.name} would deny ${what}; ${d.reason}`,
-      };
-    },
-  };
 }
 
 /**
@@ -148,9 +96,19 @@ export function register(program: Command): void {
   program
     .command('replay')
     .description('replay strace traces through the per-thread capability model and report divergences')
-    .argument('<TRACE...>', 'strace output files (strace -f -o FILE …, or -f on stderr); "-" reads stdin')
-    .requiredOption('--status <FILE>', '/proc/PID/status of the process that started the traced program')
-    .option('--securebits <N>', 'securebits of that process (not in /proc/PID/status; e.g. 0x10)', '0')
+    .argument(
+      '<TRACE...>',
+      'recording directories (capctl record) or strace output files (strace -f -o FILE …, or -f on stderr); "-" reads stdin',
+    )
+    .option(
+      '--status <FILE>',
+      '/proc/PID/status of the process that started the traced program (a recording has its own)',
+    )
+    .option('--securebits <N>', 'securebits of that process (not in /proc/PID/status; e.g. 0x10; default 0)')
+    .option(
+      '--kernel <RELEASE>',
+      'uname -r of the kernel that ran the trace (a recording has its own; default: 6.18 rules, with a warning)',
+    )
     .option(
       '--file-caps <PATH=TEXT>',
       'file capabilities of an executed file, e.g. /usr/bin/ping=cap_net_raw=ep (repeatable)',
@@ -178,8 +136,12 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-Record a trace and the starting credential (as root; capsh keeps CAP_SETUID/CAP_SETGID until
---user has changed ids and groups, then leaves only CAP_NET_RAW, ambient so ping inherits it):
+Record with capctl record (every fact a replay needs; then no flags are needed):
+  capctl record --out rec -- ping -c1 127.0.0.1
+  capctl replay rec --check
+
+Or by hand: a trace and the starting credential (as root; capsh keeps CAP_SETUID/CAP_SETGID
+until --user has changed ids and groups, then leaves only CAP_NET_RAW, ambient so ping inherits it):
   cat /proc/$$/status > status.txt
   strace -f -o trace.txt capsh --caps=cap_net_raw,cap_setuid,cap_setgid+eip --keep=1 --user=nobody --caps=cap_net_raw+eip --addamb=cap_net_raw -- -c 'ping -c1 ::1'
 
@@ -196,38 +158,37 @@ capability or privilege involved with the stage, reason and profile rule; then o
   replayed N calls: M matched, D diverged, U not modeled`,
     )
     .action(async (traces: string[], opts: ReplayOpts) => {
-      const statusPath = opts.status as string;
+      const statusPath = opts.status;
       if (statusPath === '-' && traces.includes('-'))
         throw inputError('usage', 'stdin ("-") can feed either --status or a TRACE, not both');
-      let status: string;
-      try {
-        status = readFileSync(statusPath === '-' ? 0 : statusPath, 'utf8');
-      } catch (e) {
-        throw new CapctlError('io', `cannot read --status ${statusPath}: ${(e as Error).message}`, 'io');
+      // A /proc/PID/status is about 1.5 KB; 64 KiB leaves room and bounds /dev/zero.
+      const status = statusPath === undefined ? undefined : readSmallInput(statusPath, '--status', 64 * 1024);
+      const securebits =
+        opts.securebits === undefined
+          ? undefined
+          : parseIntFlag('--securebits', opts.securebits, { max: 0xfff, hex: true, what: 'securebits' });
+      const recordings = new Map<string, ReturnType<typeof loadRecording>>();
+      for (const t of traces) {
+        if (t !== '-' && isRecording(t)) {
+          try {
+            recordings.set(t, loadRecording(t));
+          } catch (e) {
+            if (e instanceof ReplayInputError) throw inputError('bad-recording', `${t}: ${e.message}`);
+            throw new CapctlError('io', `cannot read recording ${t}: ${(e as Error).message}`, 'io');
+          }
+        } else if (status === undefined)
+          throw inputError(
+            'usage',
+            `${t} is a plain trace: --status FILE is required (or record it with capctl record)`,
+          );
       }
-      const securebits = parseIntFlag('--securebits', opts.securebits ?? '0', {
-        max: 0xfff,
-        hex: true,
-        what: 'securebits',
-      });
       const fileCaps = new Map<string, FileCaps>();
       for (const spec of opts.fileCaps) {
         const [p, fc] = parseFileCapsFlag(spec);
         if (fc) fileCaps.set(p, fc);
       }
-      if (opts.host !== 'linux' && opts.host !== 'freebsd')
-        throw inputError('usage', `--host must be linux or freebsd, got "${opts.host}"`);
-      if (opts.jailParam.length > 0 && opts.host !== 'freebsd')
-        throw inputError('usage', '--jail-param needs --host freebsd');
       const policy = opts.profile !== undefined ? resolveProfile(opts.profile) : undefined;
-      let host: PrivilegeHost = linuxHost;
-      let adjust: ((c: Credential) => void) | undefined;
-      if (opts.host === 'freebsd') {
-        const fb = createFreeBSDHost({ jailParams: parseJailParams(opts.jailParam), policy });
-        host = fb;
-        adjust = (c) => restrictToHost(fb, c);
-      } else if (policy) host = profiledLinuxHost(policy);
-      if (policy?.mode === 'complain') host = complainAware(host, policy);
+      const { host, adjust } = hostFor(opts.host, opts.jailParam, policy);
 
       if (traces.filter((t) => t === '-').length > 1) throw inputError('usage', 'stdin ("-") can be given once');
       // Audit: denials (and complain-mode passes) as the profile's audit settings ask; without a
@@ -249,12 +210,19 @@ capability or privilege involved with the stage, reason and profile rule; then o
       const progress = process.stderr.isTTY && !opts.json;
       let malformedShown = 0;
       for (const trace of traces) {
-        const stream = trace === '-' ? process.stdin : createReadStream(trace, { highWaterMark: 1 << 20 });
+        const rec = recordings.get(trace);
+        // A recording supplies its facts; flags given on the command line override them.
+        const base: ReplayOptions = rec ? rec.options : { status: status as string };
+        const stream =
+          trace === '-' ? process.stdin : createReadStream(rec ? rec.trace : trace, { highWaterMark: 1 << 20 });
         await new Promise<void>((resolve, reject) => {
           if (trace === '-') resolve();
           stream.once('open', () => resolve());
           stream.once('error', (e: Error) => reject(new CapctlError('io', `cannot read ${trace}: ${e.message}`, 'io')));
         });
+        const sink = audit
+          ? new ReplayAuditSink(level, policy ? { profile: policy.name } : {}, (r) => audit.write(r))
+          : undefined;
         let last = Date.now();
         let shown = false;
         const onProgress = progress
@@ -268,8 +236,10 @@ capability or privilege involved with the stage, reason and profile rule; then o
           : undefined;
         try {
           const s = await replayStream(stream, {
-            status,
-            securebits,
+            ...base,
+            status: status ?? base.status,
+            securebits: securebits ?? base.securebits ?? 0,
+            kernel: opts.kernel ?? base.kernel,
             fileCaps,
             host,
             adjustInitialCredential: adjust,
@@ -277,9 +247,9 @@ capability or privilege involved with the stage, reason and profile rule; then o
               if (where.file !== lineEvents.file || where.line !== lineEvents.line)
                 lineEvents = { file: where.file, line: where.line, evs: [] };
               lineEvents.evs.push(ev);
-              if (audit && wanted(ev, level))
-                audit.write(recordFromDecision(ev, { ...(policy ? { profile: policy.name } : {}), where }));
+              sink?.decision(ev, where);
             },
+            onFirstPid: sink ? (pid) => sink.firstPid(pid) : undefined,
             file: trace,
             strict: opts.strict,
             onProgress,
@@ -294,10 +264,15 @@ capability or privilege involved with the stage, reason and profile rule; then o
                 process.stderr.write(`${trace}:${m.line}: malformed line skipped (${m.reason})\n`);
             },
           });
+          sink?.end();
           summaries.push(s);
         } catch (e) {
           if (e instanceof ReplayMalformedError) throw inputError('malformed-trace', e.message);
-          if (e instanceof ReplayInputError) throw inputError('bad-status', `--status ${statusPath}: ${e.message}`);
+          if (e instanceof ReplayInputError)
+            throw inputError(
+              'bad-status',
+              `${statusPath !== undefined ? `--status ${statusPath}` : trace}: ${e.message}`,
+            );
           throw e;
         } finally {
           if (shown) process.stderr.write('\r\x1b[K');
@@ -312,6 +287,10 @@ capability or privilege involved with the stage, reason and profile rule; then o
         total.malformed += s.malformed;
       }
       if (malformedShown > 20) process.stderr.write(`capctl: ${malformedShown - 20} more malformed lines not shown\n`);
+      // What the replay had to assume (an unrecorded or unknown kernel release), once per text.
+      const warned = new Set<string>();
+      for (const s of summaries) for (const w of s.warnings) warned.add(w);
+      for (const w of warned) process.stderr.write(`capctl: warning: ${w}\n`);
       if (audit) {
         audit.close();
         const dropped = audit.suppressed > 0 ? ` (${audit.suppressed} more suppressed by the rate limit)` : '';

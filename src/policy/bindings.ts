@@ -14,7 +14,7 @@
  * symlink. Every record is validated when read: anything malformed fails closed with a one-line
  * error that names the entry and field, never the file's bytes.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
@@ -177,6 +177,8 @@ function badRecord(b: unknown): string | undefined {
  */
 export function readBindings(dir: string): Binding[] {
   const path = join(dir, FILE);
+  // No state directory yet: no bindings (nothing to trust or distrust).
+  if (!existsSync(dir)) return [];
   checkTrustedDir(dir);
   let text: string;
   try {

@@ -19,23 +19,23 @@
  */
 import { CAP_COUNT, CAPABILITIES } from '../caps/catalog.js';
 import {
+  CAP_ALLOW,
+  CAP_COMPLAIN,
+  CAP_DENY,
   POLICY_DENY,
   POLICY_GRANT,
   POLICY_NONE,
   type PolicyVerdict,
+  PRIV_COMPLAIN,
   PRIV_TABLE_SIZE,
-  type PrivPolicy,
+  type ProfilePolicy,
 } from '../priv/policy-hook.js';
 import { privCatalog } from './privdata.js';
 import { type AuditSettings, type Mode, PRIORITY_IMPLICIT, type Profile, type Rule, UID_ANY_MAX } from './types.js';
 
-/** decideCap results. */
-export const CAP_DENY = 0;
-export const CAP_ALLOW = 1;
-/** Complain mode: the profile would deny; the capability is allowed and the use is audited. */
-export const CAP_COMPLAIN = 3;
-/** decidePriv results beyond POLICY_NONE / POLICY_DENY / POLICY_GRANT. */
-export const PRIV_COMPLAIN = 3;
+// decideCap/decidePriv result codes live with the contract the runtime reads (priv layer).
+export { CAP_ALLOW, CAP_COMPLAIN, CAP_DENY, PRIV_COMPLAIN };
+
 /** capFast/privFast marker: the decision depends on uid or syscall. */
 const CONDITIONAL = 255;
 
@@ -85,7 +85,7 @@ function privNames(): ReadonlyMap<number, string> {
   return privCatalog().byNumber;
 }
 
-export class CompiledProfile implements PrivPolicy {
+export class CompiledProfile implements ProfilePolicy {
   readonly name: string;
   readonly mode: Mode;
   readonly audit: AuditSettings;
@@ -357,6 +357,13 @@ export class CompiledProfile implements PrivPolicy {
   }
 
   /** Index (into `rules`) of the rule that decides a capability request, or -1 for none. */
+  capDenialReason(cap: number, uid: number, syscall: string): string {
+    const r = this.capRuleFor(cap, uid, syscall);
+    const rule = r >= 0 ? this.rules[r] : undefined;
+    const name = CAPABILITIES[cap]?.name ?? `cap ${cap}`;
+    return `profile ${this.name} ${rule ? `denies ${name}: ${describeRule(rule)}` : `does not allow ${name}`}`;
+  }
+
   capRuleFor(cap: number, uid = 0, syscall = ''): number {
     if (cap < 0 || cap >= CAP_COUNT) return -1;
     const ch = this.capChains[cap];

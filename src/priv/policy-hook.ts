@@ -40,7 +40,8 @@ export interface PrivPolicy {
    * Linux capabilities the profile allows a thread to hold, as the two kernel words (caps 0..31
    * in `capAllowLo`, 32..40 in `capAllowHi`). In bridge mode a capability outside this mask
    * neither counts at priv_check's capability stage nor appears in capget's permitted/bounding.
-   * A profile that says nothing about capabilities uses 0xffffffff / 0x1ff.
+   * A profile that says nothing about capabilities allows none (default deny: 0 / 0); a
+   * PrivPolicy built without a profile's capabilities (makePrivPolicy) uses 0xffffffff / 0x1ff.
    */
   readonly capAllowLo: number;
   readonly capAllowHi: number;
@@ -62,6 +63,29 @@ export interface PrivPolicy {
   readonly privConditional?: Uint8Array;
   capAllowedFor?(cap: number, uid: number, syscall: string): boolean;
   privVerdictFor?(priv: number, uid: number, syscall: string): PolicyVerdict;
+}
+
+/** A profile's answer to one capability use (ProfilePolicy.decideCap). */
+export const CAP_DENY = 0;
+export const CAP_ALLOW = 1;
+/** Complain mode: the profile would deny; the capability is allowed and the use is audited. */
+export const CAP_COMPLAIN = 3;
+/** decidePriv results beyond POLICY_NONE / POLICY_DENY / POLICY_GRANT: complain mode's "would deny". */
+export const PRIV_COMPLAIN = 3;
+
+/**
+ * Contract 3b: a whole profile as the runtime's hosts consult it (src/runtime/profile-host.ts) —
+ * the priv_check projection plus exact per-request capability decisions. The policy layer's
+ * CompiledProfile implements it; the runtime needs nothing else from a profile.
+ */
+export interface ProfilePolicy extends PrivPolicy {
+  readonly mode: 'enforce' | 'complain';
+  /** CAP_DENY, CAP_ALLOW or CAP_COMPLAIN for `cap` used by euid `uid` in `syscall` ('' = none). */
+  decideCap(cap: number, uid?: number, syscall?: string): number;
+  /** POLICY_NONE/DENY/GRANT or PRIV_COMPLAIN for `priv` in that request. */
+  decidePriv(priv: number, uid?: number, syscall?: string): number;
+  /** One line: why the profile refuses `cap` for this request (its rule, or "does not allow"). */
+  capDenialReason(cap: number, uid: number, syscall: string): string;
 }
 
 /** Input to makePrivPolicy: privilege numbers, and the capability words if the profile limits them. */

@@ -18,7 +18,11 @@ import type { BadAddress, CapUserData, CapUserHeader } from './result.js';
 
 export type RuntimeCall =
   /** capget: `data` null = the NULL version probe; otherwise a buffer dispatch writes into. */
-  | { readonly sys: 'capget'; readonly header: CapUserHeader | BadAddress | null; readonly data: CapUserData | null }
+  | {
+      readonly sys: 'capget';
+      readonly header: CapUserHeader | BadAddress | null;
+      readonly data: CapUserData | BadAddress | null;
+    }
   | {
       readonly sys: 'capset';
       readonly header: CapUserHeader | BadAddress | null;
@@ -30,8 +34,21 @@ export type RuntimeCall =
   | { readonly sys: 'setreuid' | 'setregid'; readonly r: number; readonly e: number }
   | { readonly sys: 'setresuid' | 'setresgid'; readonly r: number; readonly e: number; readonly s: number }
   | { readonly sys: 'setgroups'; readonly size: number; readonly list: readonly number[] | BadAddress | null }
-  /** execve/execveat: `path` undefined when the file cannot be named (a descriptor-relative execveat). */
-  | { readonly sys: 'execve'; readonly name: 'execve' | 'execveat'; readonly path: string | undefined }
+  /**
+   * execve/execveat: the file as named (`path`, possibly relative), or a descriptor (`fd`:
+   * AT_EMPTY_PATH, or the directory a relative execveat name is looked up in). `file`: what a
+   * live front end knows of the file the kernel executed (set-id bits, owner, a nosuid mount);
+   * a trace does not show it.
+   */
+  | {
+      readonly sys: 'execve';
+      readonly name: 'execve' | 'execveat';
+      readonly path: string | undefined;
+      readonly fd?: number;
+      /** The descriptor's path when the front end saw it (strace -y). */
+      readonly fdPath?: string;
+      readonly file?: { readonly mode: number; readonly uid: number; readonly gid: number; readonly nosuid: boolean };
+    }
   /** clone, clone3, fork, vfork: `child` is the new task's pid (front-end numbering), undefined if none was created. */
   | {
       readonly sys: 'clone';
@@ -44,6 +61,45 @@ export type RuntimeCall =
   /** wait4/waitid returned `reaped` (a pid in front-end numbering). */
   | { readonly sys: 'wait'; readonly reaped: number }
   | { readonly sys: 'getpid' | 'gettid' }
+  /** getuid/geteuid/getgid/getegid: the answer is the id in the caller's user namespace. */
+  | { readonly sys: 'getuid' | 'geteuid' | 'getgid' | 'getegid' }
+  /** getresuid/getresgid (three ids written back), getgroups (the list, or its length for size 0). */
+  | { readonly sys: 'getresuid' | 'getresgid' }
+  | { readonly sys: 'getgroups'; readonly size: number }
+  /**
+   * setxattr/removexattr of security.capability on `path`, or on descriptor `fd` (the f*
+   * variants without the path; both undefined: the file is not known).
+   */
+  | { readonly sys: 'setxattr-caps'; readonly path?: string; readonly fd?: number; readonly value: Uint8Array }
+  | { readonly sys: 'removexattr-caps'; readonly path?: string; readonly fd?: number }
+  /** chown family: new owner and group (-1 unchanged) of `path` or descriptor `fd`. */
+  | { readonly sys: 'chown'; readonly path?: string; readonly fd?: number; readonly uid: number; readonly gid: number }
+  /** A file opened (the descriptor is `Observed.ret`); `write`/`truncate` as in its flags. */
+  | {
+      readonly sys: 'open';
+      readonly path: string;
+      readonly write: boolean;
+      readonly truncate: boolean;
+    }
+  | { readonly sys: 'truncate'; readonly path?: string; readonly fd?: number }
+  | { readonly sys: 'close'; readonly fd: number }
+  /** dup/dup2/dup3/fcntl(F_DUPFD*): the new descriptor is `Observed.ret` (or `to` for dup2/dup3). */
+  | { readonly sys: 'dup'; readonly fd: number }
+  | { readonly sys: 'chdir'; readonly path: string | undefined; readonly fd?: number }
+  /** write(2) to a descriptor: what matters is writes to /proc/PID/{uid_map,gid_map,setgroups}. */
+  | {
+      readonly sys: 'write';
+      readonly fd: number;
+      readonly fdPath: string | undefined;
+      /** The bytes written, read only when the file matters (undefined: not available). */
+      readonly text: () => string | undefined;
+    }
+  | { readonly sys: 'setpriority'; readonly which: number; readonly who: number; readonly prio: number }
+  | { readonly sys: 'settimeofday'; readonly tv: { sec: number; usec: number } | null; readonly tzGiven: boolean }
+  | { readonly sys: 'clock_settime'; readonly clock: number; readonly sec: number; readonly nsec: number }
+  | { readonly sys: 'adjtimex'; readonly modes: number }
+  | { readonly sys: 'mount'; readonly flags: number }
+  | { readonly sys: 'umount2'; readonly flags: number }
   /** getxattr of security.capability answered: the file's capabilities (null: ENODATA). */
   | { readonly sys: 'getxattr-caps'; readonly path: string; readonly caps: FileCaps | null }
   | { readonly sys: 'socket'; readonly domain: number; readonly type: number; readonly protocol: number }
@@ -59,9 +115,7 @@ export type RuntimeCall =
   | { readonly sys: 'kill'; readonly pid: number; readonly sig: number }
   | { readonly sys: 'tgkill'; readonly tgid: number; readonly tid: number; readonly sig: number }
   | { readonly sys: 'sethostname' | 'setdomainname'; readonly len: number; readonly readable: boolean }
-  | { readonly sys: 'unshare'; readonly flags: number }
-  /** A successful open of /proc/PID/uid_map or gid_map for writing: a user namespace gets its id mapping. */
-  | { readonly sys: 'idmap-open' };
+  | { readonly sys: 'unshare'; readonly flags: number };
 
 export type RuntimeCallName = RuntimeCall['sys'];
 

@@ -10,7 +10,6 @@ import {
   _LINUX_CAPABILITY_VERSION_1,
   _LINUX_CAPABILITY_VERSION_2,
   _LINUX_CAPABILITY_VERSION_3,
-  VALID_HI,
 } from './abi.js';
 import { CAP_SETPCAP } from './caps-const.js';
 import { EFAULT, EINVAL, EPERM, ESRCH } from './errno.js';
@@ -138,9 +137,11 @@ export function sysCapset(
   let pHi = 0;
   let iHi = 0;
   if (tocopy === 2) {
-    eHi = (w[3]! & VALID_HI) >>> 0;
-    pHi = (w[4]! & VALID_HI) >>> 0;
-    iHi = (w[5]! & VALID_HI) >>> 0;
+    // CAP_VALID_MASK of the running release (caps beyond CAP_LAST_CAP are dropped).
+    const valid = rt.validHi;
+    eHi = (w[3]! & valid) >>> 0;
+    pHi = (w[4]! & valid) >>> 0;
+    iHi = (w[5]! & valid) >>> 0;
   }
   // cap_capset() (security/commoncap.c), inlined so the words stay in registers. Old = current credential.
   //   [1] !capable(CAP_SETPCAP in old E) && I' ⊄ (old I | old P)  → EPERM

@@ -15,8 +15,11 @@
  * in another pid namespace, sockets by descriptor, chroots, file capabilities the trace showed
  * or the recording holds, tasks whose credential the model lost — is kept by the session.
  */
-import type { FileCaps } from '../caps/xattr.js';
+import { posix } from 'node:path';
+import { decodeFileCaps, type FileCaps } from '../caps/xattr.js';
 import type { NotModelled, Observed, RuntimeCall } from './call.js';
+import { CAP_SYS_TIME } from './caps-const.js';
+import type { Credential, IdExtent } from './credential.js';
 import {
   EACCES,
   EAFNOSUPPORT,
@@ -28,12 +31,19 @@ import {
   ESOCKTNOSUPPORT,
   ESRCH,
 } from './errno.js';
-import { BAD_ADDRESS, type CapUserHeader, type SyscallResult } from './result.js';
+import type { ExecFile } from './exec.js';
+import { BAD_ADDRESS, type CapUserHeader, fail, ok, type SyscallResult } from './result.js';
 import type { Runtime } from './runtime.js';
-import { CLONE_NEWPID, CLONE_NEWUSER, CLONE_THREAD } from './strace/constants.js';
+import { CLONE_FILES, CLONE_NEWPID, CLONE_NEWUSER, CLONE_THREAD } from './strace/constants.js';
 
 export type Dispatched =
-  | { readonly kind: 'result'; readonly result: SyscallResult; readonly decides: readonly number[] | null }
+  | {
+      readonly kind: 'result';
+      readonly result: SyscallResult;
+      readonly decides: readonly number[] | null;
+      /** Ids the call writes back (getresuid, getresgid, getgroups), for comparison. */
+      readonly ids?: readonly number[];
+    }
   | { readonly kind: 'applied' }
   | { readonly kind: 'ignored' }
   | { readonly kind: 'not-modelled'; readonly reason: string };
@@ -50,7 +60,7 @@ function exact(result: SyscallResult): Dispatched {
 }
 
 function privileged(result: SyscallResult, decides: readonly number[]): Dispatched {
-  if (result.unmodelled) return notModelledResult('outside the runtime model');
+  if (result.unmodelled) return notModelledResult(result.unmodelled);
   return { kind: 'result', result, decides };
 }
 
@@ -74,23 +84,60 @@ const DECIDES_MKNOD = [EPERM, EINVAL];
 const DECIDES_CHROOT = [EPERM];
 const DECIDES_KILL = [EPERM, ESRCH, EINVAL];
 const DECIDES_HOSTNAME = [EPERM, EINVAL, EFAULT];
+const DECIDES_EPERM_EINVAL = [EPERM, EINVAL];
+const DECIDES_SETPRIORITY = [EPERM, EACCES, ESRCH, EINVAL];
+const DECIDES_EPERM = [EPERM];
 
 /** Calls about bookkeeping that do not depend on the caller's credential. */
-const CRED_FREE: ReadonlySet<RuntimeCall['sys']> = new Set(['idmap-open', 'wait', 'getxattr-caps', 'exit']);
+const CRED_FREE: ReadonlySet<RuntimeCall['sys']> = new Set<RuntimeCall['sys']>([
+  'wait',
+  'getxattr-caps',
+  'exit',
+  'open',
+  'close',
+  'dup',
+  'chdir',
+  'truncate',
+]);
 /** Calls by a task outside the front end's view that are still not worth counting. */
-const FEED_ONLY: ReadonlySet<RuntimeCall['sys']> = new Set([
+const FEED_ONLY: ReadonlySet<RuntimeCall['sys']> = new Set<RuntimeCall['sys']>([
   'clone',
   'getpid',
   'gettid',
   'getxattr-caps',
   'exit',
   'wait',
-  'idmap-open',
+  'open',
+  'close',
+  'dup',
+  'chdir',
+  'truncate',
+  'write',
 ]);
 
+/** What a recording knows about a file the program executes (src/live/record.ts gathers it). */
+export interface FileFacts {
+  uid?: number;
+  gid?: number;
+  /** st_mode (S_ISUID, S_ISGID, S_IXGRP matter). */
+  mode?: number;
+  /** security.capability, null: none. */
+  caps?: FileCaps | null;
+  /** The `#!` interpreter when the file is a script: the interpreter's set-id bits and capabilities count. */
+  interpreter?: string;
+  /** The file's mount is nosuid. */
+  nosuid?: boolean;
+}
+
 export interface SessionOptions {
-  /** File capabilities by path, used when the front end has not seen the file's xattr itself. */
+  /** File capabilities by path (flags): used when the front end has not seen the file's xattr itself. */
   fileCaps?: ReadonlyMap<string, FileCaps>;
+  /** Recorded facts about files, by absolute path. */
+  files?: ReadonlyMap<string, FileFacts>;
+  /** Working directory the program starts in (relative paths are resolved against it). */
+  cwd?: string;
+  /** RLIMIT_NICE of the starting process (setpriority). */
+  rlimitNice?: number;
 }
 
 /**
@@ -115,9 +162,90 @@ export class RuntimeSession {
   /** Processes that unshare(CLONE_NEWPID)'d: their future children are in a new pid namespace. */
   readonly childPidNs = new Set<number>();
 
+  /** Recorded file facts, updated as the trace changes owners and xattrs. */
+  private readonly files: Map<string, FileFacts>;
+  /** Files opened for writing in the trace: a write may have removed their capabilities. */
+  private readonly written = new Set<string>();
+  /** Working directory per process (runtime tgid); the starting one for processes not listed. */
+  private readonly cwds = new Map<number, string>();
+  private readonly startCwd: string | undefined;
+  /** Descriptor table per process (runtime tgid): fd -> path. */
+  private readonly fds = new Map<number, Map<number, string>>();
+  readonly rlimitNice: number;
+
   constructor(rt: Runtime, opts: SessionOptions = {}) {
     this.rt = rt;
     this.fileCaps = opts.fileCaps;
+    this.files = new Map(opts.files ?? []);
+    this.startCwd = opts.cwd;
+    this.rlimitNice = opts.rlimitNice ?? 0;
+  }
+
+  // ------------------------------------------------------------------ paths and descriptors
+
+  private tgidOf(tid: number): number {
+    return this.rt.findThread(tid)?.tgid ?? tid;
+  }
+
+  cwdOf(tid: number): string | undefined {
+    return this.cwds.get(this.tgidOf(tid)) ?? this.startCwd;
+  }
+
+  /** An absolute, normalised path for `p` as `tid` names it; relative paths need a known cwd. */
+  resolve(tid: number, p: string): string {
+    if (p.charCodeAt(0) === 47 /* / */) return p.includes('/.') || p.includes('//') ? posix.normalize(p) : p;
+    const cwd = this.cwdOf(tid);
+    return cwd === undefined ? p : posix.join(cwd, p);
+  }
+
+  fdPath(tid: number, fd: number): string | undefined {
+    return this.fds.get(this.tgidOf(tid))?.get(fd);
+  }
+
+  private fdTable(tid: number): Map<number, string> {
+    const tgid = this.tgidOf(tid);
+    let m = this.fds.get(tgid);
+    if (m === undefined) this.fds.set(tgid, (m = new Map()));
+    return m;
+  }
+
+  /** The file a path-or-descriptor call names, if known. */
+  fileOf(tid: number, path: string | undefined, fd: number | undefined): string | undefined {
+    if (path !== undefined) return this.resolve(tid, path);
+    return fd === undefined ? undefined : this.fdPath(tid, fd);
+  }
+
+  facts(path: string): FileFacts | undefined {
+    return this.files.get(path);
+  }
+
+  private updateFacts(path: string, change: FileFacts): void {
+    this.files.set(path, { ...this.files.get(path), ...change });
+  }
+
+  /** The file's capabilities were removed (chown, truncate, a write, removexattr). */
+  capsRemoved(path: string): void {
+    this.rememberFileCaps(path, null);
+    this.written.delete(path);
+    if (this.files.has(path)) this.updateFacts(path, { caps: null });
+  }
+
+  /**
+   * What exec needs about `path`: the file itself or, for a `#!` script, its interpreter (the
+   * kernel computes the credential from the interpreter, binfmt_script). Capabilities: the
+   * trace's own xattr answers, else the flags, else the recording.
+   */
+  execFile(path: string): ExecFile | string {
+    let target = path;
+    let f = this.files.get(path);
+    if (f?.interpreter !== undefined) {
+      target = f.interpreter;
+      f = this.files.get(target);
+    }
+    if (this.written.has(target)) return 'executed file was opened for writing in the trace (capabilities unknown)';
+    const seen = this.xattrCaps.get(target);
+    const caps = seen !== undefined ? seen : (this.fileCaps?.get(target) ?? f?.caps ?? null);
+    return { fileCaps: caps, mode: f?.mode, uid: f?.uid, gid: f?.gid, nosuid: f?.nosuid };
   }
 
   /** Give a front-end pid to a runtime task (the starting process). */
@@ -222,6 +350,13 @@ export class RuntimeSession {
       this.otherPidNs.add(childTid);
     if (!(flags & CLONE_THREAD) && parent && this.childPidNs.has(parent.tgid)) this.childPidNs.add(child.tgid);
     if (!(flags & CLONE_THREAD) && this.isChrooted(parentTid)) this.chrooted.add(child.tgid);
+    if (!(flags & CLONE_THREAD) && parent) {
+      const cwd = this.cwds.get(parent.tgid);
+      if (cwd !== undefined) this.cwds.set(child.tgid, cwd);
+      const fds = this.fds.get(parent.tgid);
+      // CLONE_FILES shares the table; otherwise the child gets a copy.
+      if (fds !== undefined) this.fds.set(child.tgid, flags & CLONE_FILES ? fds : new Map(fds));
+    }
     this.tids.set(childPid, childTid);
     if (flags & CLONE_NEWUSER) this.unknownCred.add(childTid);
   }
@@ -255,6 +390,8 @@ export class RuntimeSession {
     for (const th of p.threads) this.forgetTid(th.tid);
     this.rt.reap(tid);
     this.sockets.delete(tid);
+    this.cwds.delete(tid);
+    this.fds.delete(tid);
     this.chrooted.delete(tid);
     this.childPidNs.delete(tid);
     for (const [k, v] of this.tids) if (v === tid) this.tids.delete(k);
@@ -305,7 +442,7 @@ export class RuntimeSession {
     return this.chrooted.has(this.rt.findThread(tid)?.tgid ?? tid);
   }
 
-  /** Every task whose credential lives in a child user namespace becomes unknown (uid maps are not followed). */
+  /** Every task whose credential lives in a child user namespace becomes unknown (a map write the model could not read). */
   forgetUserNamespaces(): void {
     for (const t of this.rt.tids()) {
       const th = this.rt.findThread(t);
@@ -330,11 +467,36 @@ export class RuntimeSession {
     this.xattrCaps.set(path, caps);
   }
 
-  /** File caps of an executed path: the front end's own getxattr answer, else the session's facts, else none. */
-  fileCapsFor(path: string): FileCaps | undefined {
-    const seen = this.xattrCaps.get(path);
-    if (seen !== undefined) return seen ?? undefined;
-    return this.fileCaps?.get(path);
+  setFd(tid: number, fd: number, path: string): void {
+    this.fdTable(tid).set(fd, path);
+  }
+
+  closeFd(tid: number, fd: number): void {
+    this.fds.get(this.tgidOf(tid))?.delete(fd);
+  }
+
+  /** chdir/fchdir succeeded; an unknown target makes relative paths unresolvable for the process. */
+  setCwd(tid: number, path: string | undefined): void {
+    this.cwds.set(this.tgidOf(tid), path ?? '');
+  }
+
+  /** A file opened for writing: a later write() removes its capabilities (file_remove_privs). */
+  openedForWriting(path: string): void {
+    this.written.add(path);
+  }
+
+  /** chown succeeded: new owner, set-id bits cleared unless CAP_FSETID, capabilities removed. */
+  chowned(path: string, _cred: Credential, uid: number, gid: number): void {
+    const f = this.files.get(path);
+    this.capsRemoved(path);
+    if (f === undefined) return;
+    const change: FileFacts = {};
+    if (uid !== -1 && uid >>> 0 !== 0xffffffff) change.uid = uid;
+    if (gid !== -1 && gid >>> 0 !== 0xffffffff) change.gid = gid;
+    // chown_common() sets ATTR_KILL_SUID/SGID; the set-id bits go unless the caller has
+    // CAP_FSETID — which the recording cannot replay for every caller: the mode is unknown then.
+    if (f.mode !== undefined && f.mode & 0o6000) change.mode = undefined;
+    this.updateFacts(path, change);
   }
 }
 
@@ -390,9 +552,132 @@ export function dispatch(
     case 'getxattr-caps':
       s.rememberFileCaps(call.path, call.caps);
       return APPLIED;
-    case 'idmap-open':
-      s.forgetUserNamespaces();
+    case 'getuid':
+    case 'geteuid':
+    case 'getgid':
+    case 'getegid':
+      return exact(ok(getId(rt.cred(tid), call.sys)));
+    case 'getresuid':
+    case 'getresgid': {
+      const c = rt.cred(tid);
+      const ids =
+        call.sys === 'getresuid'
+          ? [munged(c, c.ruid, 'uid'), munged(c, c.euid, 'uid'), munged(c, c.suid, 'uid')]
+          : [munged(c, c.rgid, 'gid'), munged(c, c.egid, 'gid'), munged(c, c.sgid, 'gid')];
+      return { kind: 'result', result: ok(0), decides: null, ids };
+    }
+    case 'getgroups': {
+      const c = rt.cred(tid);
+      const n = c.groups.length;
+      if (call.size < 0) return exact(fail(EINVAL));
+      if (call.size === 0) return exact(ok(n));
+      if (call.size < n) return exact(fail(EINVAL));
+      return { kind: 'result', result: ok(n), decides: null, ids: c.groups.map((g) => munged(c, g, 'gid')) };
+    }
+    case 'open': {
+      const path = s.resolve(tid, call.path);
+      const fd = observed?.ret;
+      if (fd !== undefined && fd >= 0) s.setFd(tid, fd, path);
+      if (call.truncate) s.capsRemoved(path);
+      else if (call.write) s.openedForWriting(path);
       return IGNORED;
+    }
+    case 'close':
+      s.closeFd(tid, call.fd);
+      return IGNORED;
+    case 'dup': {
+      const to = observed?.ret;
+      const from = s.fdPath(tid, call.fd);
+      if (to !== undefined && to >= 0) {
+        if (from !== undefined) s.setFd(tid, to, from);
+        else s.closeFd(tid, to);
+      }
+      return IGNORED;
+    }
+    case 'chdir': {
+      const p =
+        call.path !== undefined
+          ? s.resolve(tid, call.path)
+          : call.fd !== undefined
+            ? s.fdPath(tid, call.fd)
+            : undefined;
+      s.setCwd(tid, p);
+      return IGNORED;
+    }
+    case 'truncate': {
+      const p = s.fileOf(tid, call.path, call.fd);
+      if (p !== undefined) s.capsRemoved(p);
+      return IGNORED;
+    }
+    case 'write':
+      return dispatchWrite(s, tid, call, observed);
+    case 'setxattr-caps': {
+      const p = rt.setxattrCaps(tid, call.value);
+      const path = s.fileOf(tid, call.path, call.fd);
+      if (path !== undefined && (observed ? !observed.failed : p.errno === 0 && !p.unmodelled)) {
+        let caps: FileCaps | null | undefined;
+        try {
+          caps = decodeFileCaps(call.value);
+        } catch {
+          caps = undefined;
+        }
+        if (caps === undefined) s.openedForWriting(path);
+        else s.rememberFileCaps(path, caps);
+      }
+      return privileged(p, DECIDES_EPERM_EINVAL);
+    }
+    case 'removexattr-caps': {
+      const p = rt.removexattrCaps(tid);
+      const path = s.fileOf(tid, call.path, call.fd);
+      if (path !== undefined && (observed ? !observed.failed : p.errno === 0)) s.capsRemoved(path);
+      return privileged(p, DECIDES_EPERM);
+    }
+    case 'chown': {
+      const path = s.fileOf(tid, call.path, call.fd);
+      const f = path === undefined ? undefined : s.facts(path);
+      let out: Dispatched;
+      const keep = call.uid >>> 0 === 0xffffffff && call.gid >>> 0 === 0xffffffff;
+      if (keep) out = privileged(rt.chown(tid, { fileUid: 0, fileGid: 0, uid: -1, gid: -1 }), DECIDES_EPERM_EINVAL);
+      else if (f?.uid === undefined || f.gid === undefined)
+        out = notModelledResult('chown of a file the recording has no owner for');
+      else
+        out = privileged(
+          rt.chown(tid, { fileUid: f.uid, fileGid: f.gid, uid: call.uid, gid: call.gid }),
+          DECIDES_EPERM_EINVAL,
+        );
+      const succeeded = observed ? !observed.failed : out.kind === 'result' && out.result.errno === 0;
+      // notify_change(ATTR_KILL_PRIV): any chown of a non-directory removes security.capability.
+      if (path !== undefined && succeeded) s.chowned(path, rt.cred(tid), call.uid, call.gid);
+      return out;
+    }
+    case 'setpriority': {
+      if (s.otherPidNs.has(tid) && call.who !== 0) return notModelledResult(PIDNS);
+      let who = call.who;
+      if (call.which === 0 && who !== 0) {
+        const t = s.tidOf(who);
+        if (t === undefined) return notModelledResult('setpriority of a pid outside the trace');
+        who = t;
+      }
+      return privileged(
+        rt.setpriority(tid, call.which, who, call.prio, { rlimitNice: s.rlimitNice }),
+        DECIDES_SETPRIORITY,
+      );
+    }
+    case 'settimeofday':
+      return privileged(rt.settimeofday(tid, call.tv, call.tzGiven ? { minuteswest: 0 } : null), DECIDES_EPERM_EINVAL);
+    case 'clock_settime':
+      return privileged(rt.clockSettime(tid, call.clock, { sec: call.sec, nsec: call.nsec }), DECIDES_EPERM_EINVAL);
+    case 'adjtimex': {
+      // modes 0 (and ADJ_OFFSET_SS_READ) only read the clock: no capability is checked.
+      if (call.modes === 0 || call.modes === 0xa001) return IGNORED;
+      const th = rt.caller(tid);
+      if (rt.privileged(th, CAP_SYS_TIME, { syscall: 'adjtimex' }, EPERM) !== 0) return exact(fail(EPERM));
+      return notModelledResult('adjtimex allowed: its answer is the clock state');
+    }
+    case 'mount':
+      return privileged(rt.mount(tid, { flags: call.flags }), DECIDES_EPERM_EINVAL);
+    case 'umount2':
+      return privileged(rt.umount2(tid, { flags: call.flags }), DECIDES_EPERM_EINVAL);
     case 'capget':
       return dispatchCapget(s, tid, call);
     case 'capset': {
@@ -430,9 +715,17 @@ export function dispatch(
     case 'execve': {
       const th = rt.findThread(tid);
       if (th === undefined) return notModelledResult('task not created in the trace');
+      let path: string | undefined;
+      if (call.fd !== undefined || call.fdPath !== undefined) {
+        const dir = call.fdPath ?? (call.fd === undefined ? undefined : s.fdPath(tid, call.fd));
+        if (dir !== undefined) path = call.path === undefined ? dir : posix.join(dir, call.path);
+      } else if (call.path !== undefined) path = s.resolve(tid, call.path);
+      if (path === undefined) return notModelledResult('executed file not known (descriptor without a path)');
+      const file = s.execFile(path);
+      if (typeof file === 'string') return notModelledResult(file);
       const saved = observed?.failed ? th.cred.clone() : undefined;
-      const fc = call.path === undefined ? undefined : s.fileCapsFor(call.path);
-      const p = rt.execve(tid, { fileCaps: fc ?? null });
+      // A live front end knows the executed file's mode, owner and mount; they win over recorded facts.
+      const p = rt.execve(tid, call.file ? { ...file, ...call.file } : file);
       if (p.errno === 0 && p.tid !== undefined && p.tid !== tid) s.retarget(pid, tid, p.tid);
       if (p.errno === 0) s.dropDeadThreads();
       if (p.errno === 0 && saved !== undefined) {
@@ -519,4 +812,73 @@ function dispatchCapget(s: RuntimeSession, tid: number, call: Extract<RuntimeCal
   if (hdr !== call.header && hdr !== null && hdr !== BAD_ADDRESS && call.header !== null && call.header !== BAD_ADDRESS)
     call.header.version = hdr.version;
   return exact(p);
+}
+
+/** from_kuid_munged(): the id as the caller's user namespace sees it; unmapped reads as 65534. */
+function munged(c: Credential, kid: number, kind: 'uid' | 'gid'): number {
+  const v = kind === 'uid' ? c.userns.fromKuid(kid) : c.userns.fromKgid(kid);
+  return v < 0 ? 65534 : v;
+}
+
+function getId(c: Credential, which: 'getuid' | 'geteuid' | 'getgid' | 'getegid'): number {
+  switch (which) {
+    case 'getuid':
+      return munged(c, c.ruid, 'uid');
+    case 'geteuid':
+      return munged(c, c.euid, 'uid');
+    case 'getgid':
+      return munged(c, c.rgid, 'gid');
+    default:
+      return munged(c, c.egid, 'gid');
+  }
+}
+
+const PROC_IDMAP = /^\/proc\/(\d+|self|thread-self)\/(uid_map|gid_map|setgroups)$/;
+
+/**
+ * write(2) to /proc/PID/uid_map, gid_map or setgroups: the user namespace's mapping, judged by
+ * map_write()'s rules. Any other write is not the model's business.
+ */
+function dispatchWrite(
+  s: RuntimeSession,
+  tid: number,
+  call: Extract<RuntimeCall, { sys: 'write' }>,
+  observed: Observed | undefined,
+): Dispatched {
+  const path = call.fdPath ?? s.fdPath(tid, call.fd);
+  if (path === undefined) return IGNORED;
+  const m = PROC_IDMAP.exec(path);
+  if (m === null) return IGNORED;
+  const who = m[1]!;
+  const target = who === 'self' || who === 'thread-self' ? tid : s.tidOf(Number(who));
+  if (target === undefined) {
+    s.forgetUserNamespaces();
+    return notModelledResult('id map of a pid outside the trace');
+  }
+  const rt = s.rt;
+  const text = call.text();
+  if (text === undefined) {
+    s.forgetUserNamespaces();
+    return notModelledResult('id map text not printed');
+  }
+  if (m[2] === 'setgroups') {
+    const v = text.trim();
+    if (v !== 'allow' && v !== 'deny') return notModelledResult('setgroups value not decoded');
+    return privileged(rt.writeSetgroups(tid, target, v), DECIDES_EPERM_EINVAL);
+  }
+  const extents: IdExtent[] = [];
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (t === '') continue;
+    const f = t.split(/\s+/).map(Number);
+    if (f.length !== 3 || f.some((x) => !Number.isInteger(x))) {
+      s.forgetUserNamespaces();
+      return notModelledResult('id map text not decoded');
+    }
+    extents.push([f[0]!, f[1]!, f[2]!]);
+  }
+  const p = rt.writeIdMap(tid, target, m[2] === 'uid_map' ? 'uid' : 'gid', extents);
+  // The kernel refused a map the model accepted: the namespace's ids are no longer known.
+  if (p.errno === 0 && observed?.failed) s.forgetUserNamespaces();
+  return privileged(p.errno === 0 ? ok(text.length) : p, DECIDES_EPERM_EINVAL);
 }

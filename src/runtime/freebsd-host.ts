@@ -12,11 +12,13 @@
  *      children.max, allow.set_hostname: src/priv/caller.ts), stage 'caller'.
  *   4. A denial returns the caller's errno (EACCES for a reserved port, else EPERM).
  * An operation the Linuxulator cannot perform at all (AF_PACKET sockets) is answered with its
- * errno at stage 'linuxulator'. An operation no rule names falls back to the capability's privileges: allowed if any of the
- * high-confidence ones (or, for analogy-only capabilities, any mapped one) passes.
+ * errno at stage 'linuxulator'. An operation no rule names falls back to the capability's
+ * privileges by the capget rule: allowed if every high-confidence one passes (for analogy-only
+ * capabilities, any mapped one).
  *
- * capget/capset/prctl/set*id/exec keep Linux semantics (runtime); only the initial sets differ
- * (`initialCredentialFor`).
+ * capget/capset/prctl/set*id/exec keep Linux semantics (runtime), but their capability tests
+ * come here too (Runtime.capableFor), so a jail and its profile restrict them; the initial sets
+ * differ (`initialCredentialFor`).
  */
 import { CapSet } from '../caps/capset.js';
 import { CAP_COUNT } from '../caps/catalog.js';
@@ -176,13 +178,24 @@ export function createFreeBSDHost(opts: FreeBSDHostOptions): FreeBSDHost {
         pc.prison = prisonFor(cred, rule.priv, op.syscall);
         return checkPriv(pc, cap, rule.priv, rule.path, rule.caller ? rule.caller(op.detail ?? '') : {});
       }
-      // No operation rule: ask the capability's own privileges.
+      // No operation rule: the capability's own privileges, by the capget rule (the one
+      // `capctl check` used on its own before it asked this host): every high-confidence
+      // privilege must pass; a capability mapped only by analogy passes when any one does.
       const high = privsForCap(cap, 'high');
-      const candidates = high.length > 0 ? high : privsForCap(cap);
+      const via = `no rule for ${op.syscall || 'a bare capability'}, so ${capNameOf(cap)}'s privileges`;
+      if (high.length > 0) {
+        let last: HostDecision | undefined;
+        for (const p of high) {
+          pc.prison = prisonFor(cred, p, op.syscall);
+          last = checkPriv(pc, cap, p, via);
+          if (last.errno !== 0) return last;
+        }
+        return last!;
+      }
       let first: HostDecision | undefined;
-      for (const p of candidates) {
+      for (const p of privsForCap(cap)) {
         pc.prison = prisonFor(cred, p, op.syscall);
-        const d = checkPriv(pc, cap, p, `no rule for ${op.syscall}; trying ${capNameOf(cap)}'s privileges`);
+        const d = checkPriv(pc, cap, p, via);
         if (d.errno === 0) return d;
         first ??= d;
       }

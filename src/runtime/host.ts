@@ -1,8 +1,9 @@
 /**
  * Contract 1: every privileged decision in the runtime goes through one `PrivilegeHost`, so the
- * same syscall code runs with Linux's own checks (`linuxHost`) or FreeBSD's priv_check
- * (src/runtime/freebsd-host.ts). capget/capset/prctl/set*id/execve keep Linux semantics in both
- * modes; only the privileged operations (socket, mknod, chroot, kill, bind, ...) ask the host.
+ * same syscall code runs with Linux's own checks (`linuxHost`), a profile's (profile-host.ts) or
+ * FreeBSD's priv_check (src/runtime/freebsd-host.ts). Privileged operations (socket, mknod,
+ * chroot, kill, bind, ...) and the capability tests inside capset/prctl/set*id/execve all ask
+ * the host (Runtime.privileged, Runtime.capableFor); the rest of those calls is Linux's.
  *
  * Contract 2: each decision, allowed or denied, is reported to an optional `onDecision`
  * listener as a `DecisionEvent`.
@@ -49,6 +50,9 @@ export interface DecisionEvent {
 }
 
 export type DecisionListener = (ev: DecisionEvent) => void;
+
+/** The stage of an allowed decision that a complain-mode profile would have refused (audited). */
+export const PROFILE_COMPLAIN_STAGE = 'profile-complain';
 
 const ALLOW: HostDecision = Object.freeze({ errno: 0, stage: 'capability', reason: 'capability in effective set' });
 const DENY: HostDecision = Object.freeze({

@@ -91,9 +91,9 @@ function norm(v: ULong): U {
 const R_EINVAL = fail(EINVAL);
 const R_EPERM = fail(EPERM);
 
-/** cap_valid(x): 0 <= x <= CAP_LAST_CAP, on the unsigned value. */
-function capValid(x: U): boolean {
-  return x <= 40;
+/** cap_valid(x): 0 <= x <= CAP_LAST_CAP (of the release), on the unsigned value. */
+function capValid(rt: Runtime, x: U): boolean {
+  return x <= rt.kernelConfig.lastCap;
 }
 
 export function sysPrctl(
@@ -111,7 +111,7 @@ export function sysPrctl(
   switch (opt) {
     case PR_CAPBSET_READ:
       // if (!cap_valid(arg2)) return -EINVAL; return !!cap_raised(cap_bset, arg2);
-      if (!capValid(arg2)) return R_EINVAL;
+      if (!capValid(rt, arg2)) return R_EINVAL;
       return ok(c.hasBounding(Number(arg2)) ? 1 : 0);
 
     case PR_CAPBSET_DROP: {
@@ -127,7 +127,7 @@ export function sysPrctl(
         )
       )
         return R_EPERM;
-      if (!capValid(arg2)) return R_EINVAL;
+      if (!capValid(rt, arg2)) return R_EINVAL;
       const cap = Number(arg2);
       if (cap < 32) c.bndLo = (c.bndLo & ~(1 << cap)) >>> 0;
       else c.bndHi = (c.bndHi & ~(1 << (cap - 32))) >>> 0;
@@ -148,7 +148,8 @@ export function sysPrctl(
       const old = c.securebits;
       // Bits above 0xfff only matter to [3]; [1] and [2] look at the low 12 bits.
       const low = typeof arg2 === 'number' && arg2 <= 0xffffffff ? arg2 & 0xfff : Number(BigInt(arg2) & 0xfffn);
-      const beyond = arg2 > 0xfff;
+      // Bits the release does not know (0x100..0x800 before 6.14, kernel-version.ts) are "unsupported".
+      const beyond = arg2 > 0xfff || (low & ~rt.kernelConfig.securebitsValid) !== 0;
       const changedLow = old ^ low;
       let why = '';
       let needsCap = false;
@@ -192,6 +193,8 @@ export function sysPrctl(
       return OK;
 
     case PR_CAP_AMBIENT:
+      // Before 4.3 the option does not exist (kernel-version.ts).
+      if (!rt.kernelConfig.ambient) return R_EINVAL;
       return ambient(rt, t, arg2, norm(a3), norm(a4), norm(a5));
 
     case PR_SET_NO_NEW_PRIVS:
@@ -235,7 +238,7 @@ function ambient(rt: Runtime, t: Thread, arg2: U, arg3: U, arg4: U, arg5: U): Sy
     c.ambHi = 0;
     return OK;
   }
-  if (!capValid(arg3) || arg4 !== 0 || arg5 !== 0) return R_EINVAL;
+  if (!capValid(rt, arg3) || arg4 !== 0 || arg5 !== 0) return R_EINVAL;
   const cap = Number(arg3);
   if (arg2 === PR_CAP_AMBIENT_IS_SET) return ok(c.hasAmbient(cap) ? 1 : 0);
   if (arg2 !== PR_CAP_AMBIENT_RAISE && arg2 !== PR_CAP_AMBIENT_LOWER) return R_EINVAL;

@@ -746,7 +746,7 @@ export function sysUnshare(rt: Runtime, t: Thread, flags: number, opts: { chroot
     );
     if (e) return fail(e);
   }
-  applyNewNamespaces(t, f, userns);
+  applyNewNamespaces(t, f, userns, rt.validHi);
   return OK;
 }
 
@@ -791,7 +791,7 @@ export function sysSetns(rt: Runtime, t: Thread, target: SetnsTarget, nstype: nu
     if (live > 1) return fail(EINVAL);
     if (t.fs.users !== 1) return fail(EINVAL);
     if (rt.privileged(t, CAP_SYS_ADMIN, op, EPERM, ns) !== 0) return fail(EPERM);
-    applyNewNamespaces(t, CLONE_NEWUSER, ns);
+    applyNewNamespaces(t, CLONE_NEWUSER, ns, rt.validHi);
     return OK;
   }
   const owner = other.ns[target.kind];
@@ -812,13 +812,13 @@ export function sysSetns(rt: Runtime, t: Thread, target: SetnsTarget, nstype: nu
  * credential moves into `userns` with every capability (set_cred_user_ns()); every new
  * namespace is owned by `userns`.
  */
-export function applyNewNamespaces(t: Thread, flags: number, userns: UserNamespace): void {
+export function applyNewNamespaces(t: Thread, flags: number, userns: UserNamespace, validHi = VALID_HI): void {
   const f = flags >>> 0;
   if (f & CLONE_NEWUSER) {
     const c = t.cred;
     c.userns = userns;
     c.effLo = c.prmLo = c.bndLo = VALID_LO;
-    c.effHi = c.prmHi = c.bndHi = VALID_HI;
+    c.effHi = c.prmHi = c.bndHi = validHi;
     c.inhLo = c.inhHi = c.ambLo = c.ambHi = 0;
     c.securebits = 0;
   }

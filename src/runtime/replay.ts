@@ -26,14 +26,22 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { CapctlError } from '../caps/errors.js';
 import type { FileCaps } from '../caps/xattr.js';
-import type { NotModelled, Observed, RuntimeCall } from './call.js';
-import { Credential, type ProcStatusFields } from './credential.js';
-import { type Dispatched, dispatch, PLACEHOLDER_TID, RuntimeSession } from './dispatch.js';
+import { type NotModelled, notModelled, type Observed, type RuntimeCall } from './call.js';
+import { Credential, type IdExtent, INIT_USER_NS, type ProcStatusFields, UserNamespace } from './credential.js';
+import { type Dispatched, dispatch, type FileFacts, PLACEHOLDER_TID, RuntimeSession } from './dispatch.js';
 import { EPERM, errnoByName, errnoName } from './errno.js';
 import type { DecisionEvent, DecisionListener, PrivilegeHost } from './host.js';
+import { kernelFor } from './kernel-version.js';
 import { BAD_ADDRESS, type SyscallResult } from './result.js';
-import { Runtime } from './runtime.js';
-import { capDataWords, capgetOutputText, DECODED_NAMES, decodeRecord, elementsFor } from './strace/decode.js';
+import { Runtime, type Sysctl } from './runtime.js';
+import {
+  capDataWords,
+  capgetOutputText,
+  DECODED_NAMES,
+  decodeRecord,
+  elementsFor,
+  idListOutput,
+} from './strace/decode.js';
 import { type MalformedRecord, StraceReader, type SyscallRecord, type TraceRecord } from './strace/reader.js';
 
 export interface ReplayOptions {
@@ -50,6 +58,8 @@ export interface ReplayOptions {
    * trace shows) — for audit records that point back at the trace.
    */
   onDecisionAt?: (ev: DecisionEvent, where: TraceLocation) => void;
+  /** The trace names its first process's pid (lines without a pid were that process's). */
+  onFirstPid?: (pid: number) => void;
   /** Name used in divergence reports. */
   file?: string;
   /** Called for each divergence as it is found. */
@@ -62,6 +72,35 @@ export interface ReplayOptions {
   onProgress?: (bytes: number, lines: number) => void;
   /** Adjust the credential built from `status` (e.g. the FreeBSD host's reportable caps). */
   adjustInitialCredential?: (c: Credential) => void;
+  /** Facts about executed files by absolute path (a recording's; `fileCaps` overrides their capabilities). */
+  files?: ReadonlyMap<string, FileFacts>;
+  /** Working directory the traced program started in. */
+  cwd?: string;
+  /** Sysctls the runtime consults, as seen from the program's network namespace. */
+  sysctl?: Partial<Sysctl>;
+  /** Nice value and RLIMIT_NICE of the starting process. */
+  nice?: number;
+  rlimitNice?: number;
+  /**
+   * /proc/PID/uid_map and gid_map text of the starting process. Anything but the initial
+   * namespace's identity map puts the starting credential in a child user namespace with
+   * these maps (the ids in `status` are then the namespace's own).
+   */
+  uidMap?: string;
+  gidMap?: string;
+  /** The starting process's /proc/PID/setgroups ("allow" / "deny"). */
+  setgroups?: string;
+  /**
+   * Pointer arguments are printed as addresses (strace -e verbose=none or -e raw=…), not
+   * because the memory was unreadable. Detected from the trace when a call with an address
+   * for its header succeeds.
+   */
+  addressesOpaque?: boolean;
+  /**
+   * `uname -r` of the kernel that ran the trace: rules that changed between releases follow it
+   * (kernel-version.ts). Absent or unreadable: Linux 6.18's rules, with a warning.
+   */
+  kernel?: string;
 }
 
 export interface Divergence {
@@ -88,6 +127,10 @@ export interface ReplaySummary {
   notModeledReasons: Record<string, number>;
   /** Modelled calls by syscall name. */
   bySyscall: Record<string, { matched: number; diverged: number; notModeled: number }>;
+  /** Results strace injected (`(INJECTED)`): not the kernel's answer, so neither judged nor applied. */
+  injected: number;
+  /** What the replay had to assume (an unknown kernel release, a rule not pinned to a release). */
+  warnings: string[];
 }
 
 export class ReplayMalformedError extends Error {
@@ -115,6 +158,12 @@ export interface TraceLocation {
   line: number;
   /** The pid (thread id) as the trace shows it. */
   pid: number;
+  /**
+   * The deciding thread's process id (its leader's pid) as the trace shows it. Filled in for
+   * onDecisionAt only: the runtime numbers the first process and its threads with placeholders
+   * until the trace names them, so its own tgid is not the trace's.
+   */
+  tgid: number;
 }
 
 export class Replayer {
@@ -129,19 +178,30 @@ export class Replayer {
   bytes = 0;
   /** The syscall record being replayed, for onDecisionAt. */
   private readonly at: TraceLocation;
+  /** Pointers are printed as addresses (-e verbose=none / -e raw): an address is not unreadable memory. */
+  private opaque: boolean;
+  private watchingWrites = false;
+  /** The recording kernel's rules and what had to be assumed about them. */
+  private readonly kernel: ReturnType<typeof kernelFor>;
 
   constructor(opts: ReplayOptions) {
     this.opts = opts;
     this.file = opts.file ?? '<trace>';
-    this.at = { file: this.file, line: 0, pid: 0 };
+    this.at = { file: this.file, line: 0, pid: 0, tgid: 0 };
     const at = opts.onDecisionAt;
     const onDecision: DecisionListener | undefined = at
       ? (ev) => {
           opts.onDecision?.(ev);
+          // 0: the first process, whose pid the trace has not shown yet (onFirstPid tells it
+          // later). No trace pid: the leader is gone through exec by a non-leader thread
+          // (de_thread: the thread took over the leader's pid), so the line's pid is the process's.
+          this.at.tgid = this.session.tgidPidOf(ev.tid) ?? this.at.pid;
           at(ev, this.at);
         }
       : opts.onDecision;
     this.onDecision = onDecision;
+    this.kernel = kernelFor(opts.kernel);
+    this.opaque = opts.addressesOpaque ?? false;
     [this.rt, this.session] = this.start();
     // The first process is pid 0 until the trace shows its pid.
     this.session.bind(0, PLACEHOLDER_TID);
@@ -156,19 +216,38 @@ export class Replayer {
       bytes: 0,
       notModeledReasons: {},
       bySyscall: {},
+      injected: 0,
+      warnings: this.kernel.warnings,
     };
-    this.reader = new StraceReader({ names: DECODED_NAMES, onRecord: (rec) => this.onRecord(rec) });
+    // write(2) matters only once an id-map file is open (it is one of the commonest lines).
+    this.reader = new StraceReader({ names: WITHOUT_WRITE, onRecord: (rec) => this.onRecord(rec) });
   }
 
   private readonly onDecision: DecisionListener | undefined;
 
   /** A runtime holding only the starting process, with the --status credential. */
   private start(): [Runtime, RuntimeSession] {
-    const rt = new Runtime({ host: this.opts.host, onDecision: this.onDecision, firstId: PLACEHOLDER_TID });
-    const cred = Credential.fromProcStatus(statusFields(this.opts.status), this.opts.securebits ?? 0);
-    this.opts.adjustInitialCredential?.(cred);
-    rt.spawn(cred, { tid: PLACEHOLDER_TID });
-    return [rt, new RuntimeSession(rt, { fileCaps: this.opts.fileCaps })];
+    const opts = this.opts;
+    const rt = new Runtime({
+      host: opts.host,
+      onDecision: this.onDecision,
+      firstId: PLACEHOLDER_TID,
+      sysctl: opts.sysctl,
+      kernelConfig: this.kernel.config,
+    });
+    const cred = Credential.fromProcStatus(statusFields(opts.status), opts.securebits ?? 0);
+    const ns = startingUserNamespace(opts);
+    if (ns !== undefined) inNamespace(cred, ns);
+    opts.adjustInitialCredential?.(cred);
+    const first = rt.spawn(cred, { tid: PLACEHOLDER_TID });
+    if (opts.nice !== undefined) first.nice = opts.nice;
+    const session = new RuntimeSession(rt, {
+      fileCaps: opts.fileCaps,
+      files: opts.files,
+      cwd: opts.cwd,
+      rlimitNice: opts.rlimitNice,
+    });
+    return [rt, session];
   }
 
   /**
@@ -208,6 +287,7 @@ export class Replayer {
         this.onSyscall(rec);
         return;
       case 'firstpid':
+        this.opts.onFirstPid?.(rec.pid);
         this.session.firstPid(rec.pid);
         return;
       case 'exit':
@@ -228,14 +308,33 @@ export class Replayer {
   }
 
   private onSyscall(rec: SyscallRecord): void {
+    // A result strace injected is not the kernel's: the call did not run.
+    if (rec.aux.includes('(INJECTED)')) {
+      this.stats.injected++;
+      return;
+    }
     const call = decodeRecord(rec);
     if (call === undefined || call === null) return;
+    if (call.sys === 'open' && !this.watchingWrites && ID_MAP_FILE.test(call.path)) {
+      this.watchingWrites = true;
+      this.reader.watch('write');
+    }
     this.at.line = rec.line;
     this.at.pid = rec.pid;
     this.reusedPid(rec.pid);
     let out: Outcome;
     try {
-      if (call.sys === 'execve' && this.session.taskOf(rec.pid) !== undefined) {
+      if (addressArgument(call) && (this.opaque || (rec.errno === undefined && rec.ret !== undefined))) {
+        // A call the kernel accepted with an "unreadable" header: strace printed an address
+        // because it was told not to decode (-e verbose=none / -e raw), not because it failed.
+        // An accepted capset whose sets were not printed leaves the caller's credential unknown.
+        this.opaque = true;
+        out = this.judge(
+          rec,
+          call,
+          dispatch(this.session, rec.pid, notModelled(OPAQUE, call.sys === 'capset'), observed(rec)),
+        );
+      } else if (call.sys === 'execve' && this.session.taskOf(rec.pid) !== undefined) {
         // Only a success or EPERM is judged: any other failure (ENOENT, EACCES, ENOEXEC, …)
         // happens before the credential computation and leaves the task unchanged.
         const e = recordedErrno(rec);
@@ -289,15 +388,92 @@ export class Replayer {
     const p = d.result;
     if (d.decides !== null) return comparePrivileged(rec, p, d.decides);
     const base = compareExact(rec, p);
+    if (d.ids !== undefined && base !== null && base.kind === 'match') {
+      const got = idListOutput(rec);
+      if (got === undefined) return skip(`${rec.name} ids not printed`);
+      if (got.length !== d.ids.length || got.some((v, k) => v !== d.ids![k]))
+        return { kind: 'diverge', predicted: `${formatResult(p)} [${d.ids.join(', ')}]` };
+      return base;
+    }
     if (call.sys !== 'capget') return base;
     return compareCapgetData(rec, call, p, base);
   }
 }
 
 const EXIT = Object.freeze({ sys: 'exit' as const });
+const WITHOUT_WRITE: ReadonlySet<string> = new Set([...DECODED_NAMES].filter((n) => n !== 'write'));
+const ID_MAP_FILE = /^\/proc\/[^/]+\/(uid_map|gid_map|setgroups)$/;
+const OPAQUE = 'argument printed as an address (strace -e verbose=none or -e raw)';
 
+/** Whether a decoded capget/capset/setgroups took a pointer strace printed as an address. */
+function addressArgument(call: RuntimeCall | NotModelled): boolean {
+  switch (call.sys) {
+    case 'capget':
+      return call.header === BAD_ADDRESS || call.data === BAD_ADDRESS;
+    case 'capset':
+      return call.header === BAD_ADDRESS || call.data === BAD_ADDRESS;
+    case 'setgroups':
+      return call.list === BAD_ADDRESS;
+    default:
+      return false;
+  }
+}
+
+/** The identity map of the initial user namespace, as /proc/PID/uid_map prints it. */
+function isInitialMap(text: string | undefined): boolean {
+  if (text === undefined) return true;
+  const e = parseIdMap(text);
+  return e.length === 1 && e[0]![0] === 0 && e[0]![1] === 0 && e[0]![2] === 4294967295;
+}
+
+function parseIdMap(text: string): IdExtent[] {
+  const out: IdExtent[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length !== 3) continue;
+    const [a, b, c] = f.map(Number) as [number, number, number];
+    if (![a, b, c].every(Number.isInteger)) throw new ReplayInputError(`id map line not understood: "${line.trim()}"`);
+    out.push([a, b, c]);
+  }
+  return out;
+}
+
+/**
+ * The user namespace the traced program starts in, from the recording's id maps: a child of
+ * the initial namespace (deeper nesting is seen through the maps, which /proc prints relative
+ * to the reader's parent — the recording reads its own, so the maps go to the initial one).
+ */
+function startingUserNamespace(opts: ReplayOptions): UserNamespace | undefined {
+  if (isInitialMap(opts.uidMap) && isInitialMap(opts.gidMap)) return undefined;
+  const uidMap = parseIdMap(opts.uidMap ?? '');
+  const gidMap = parseIdMap(opts.gidMap ?? '');
+  const ns = new UserNamespace(0x7ffffff0, INIT_USER_NS, uidMap.find((e) => e[0] === 0)?.[1] ?? 0);
+  ns.uidMap = uidMap;
+  ns.gidMap = gidMap;
+  if (opts.setgroups?.trim() === 'deny') ns.setgroupsAllowed = false;
+  return ns;
+}
+
+/** Move a credential read inside `ns` (ids as the namespace shows them) into it (kernel ids). */
+function inNamespace(c: Credential, ns: UserNamespace): void {
+  c.userns = ns;
+  c.ruid = ns.toKuid(c.ruid);
+  c.euid = ns.toKuid(c.euid);
+  c.suid = ns.toKuid(c.suid);
+  c.fsuid = ns.toKuid(c.fsuid);
+  c.rgid = ns.toKgid(c.rgid);
+  c.egid = ns.toKgid(c.egid);
+  c.sgid = ns.toKgid(c.sgid);
+  c.fsgid = ns.toKgid(c.fsgid);
+  c.groups = c.groups.map((g) => ns.toKgid(g)).sort((a, b) => a - b);
+}
+
+/** The recorded answer; one object reused (dispatch does not keep it). */
+const OBSERVED: { ret: number | undefined; failed: boolean } = { ret: undefined, failed: false };
 function observed(rec: SyscallRecord): Observed {
-  return { ret: rec.ret, failed: rec.errno !== undefined };
+  OBSERVED.ret = rec.ret;
+  OBSERVED.failed = rec.errno !== undefined;
+  return OBSERVED;
 }
 
 // ==================================================================== status
@@ -395,7 +571,7 @@ function compareCapgetData(
   p: SyscallResult,
   base: Outcome,
 ): Outcome {
-  const data = call.data;
+  const data = call.data === BAD_ADDRESS ? null : call.data;
   const hdr = call.header;
   const elements = hdr !== null && hdr !== BAD_ADDRESS ? elementsFor(hdr.version) : 2;
   if (base === null || base.kind !== 'match' || p.errno !== 0 || data === null) {

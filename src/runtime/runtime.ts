@@ -110,6 +110,12 @@ export interface Sysctl {
 export interface KernelConfig {
   /** CONFIG_X86_IOPL_IOPERM: iopl/ioperm exist (default false: ENOSYS, as on the 6.18 reference host). */
   x86IoplIoperm: boolean;
+  /** CAP_LAST_CAP of the release (40 from 5.9, 39 in 5.8, 37 before; kernel-version.ts). */
+  lastCap: number;
+  /** SECURE_ALL_BITS | SECURE_ALL_LOCKS of the release (0xfff from 6.14, 0xff from 4.3). */
+  securebitsValid: number;
+  /** PR_CAP_AMBIENT exists (4.3+). */
+  ambient: boolean;
 }
 
 export interface RuntimeOptions {
@@ -143,6 +149,8 @@ export class Runtime {
   readonly host: PrivilegeHost;
   readonly sysctl: Sysctl;
   readonly kernelConfig: KernelConfig;
+  /** CAP_VALID_MASK's high word for the release (0x1ff on 6.18). */
+  readonly validHi: number;
   /** True when a decision listener is attached (hot paths test this before building events). */
   listening: boolean;
   private listener: DecisionListener | undefined;
@@ -153,7 +161,14 @@ export class Runtime {
   constructor(opts: RuntimeOptions = {}) {
     this.host = opts.host ?? linuxHost;
     this.sysctl = { ...DEFAULT_SYSCTL, ...opts.sysctl };
-    this.kernelConfig = { x86IoplIoperm: false, ...opts.kernelConfig };
+    this.kernelConfig = {
+      x86IoplIoperm: false,
+      lastCap: 40,
+      securebitsValid: 0xfff,
+      ambient: true,
+      ...opts.kernelConfig,
+    };
+    this.validHi = (2 ** (this.kernelConfig.lastCap - 31) - 1) >>> 0;
     this.listener = opts.onDecision;
     this.listening = this.listener !== undefined;
     this.nextId = opts.firstId ?? 100;
@@ -242,7 +257,7 @@ export class Runtime {
     const child = flags & CLONE_THREAD ? this.cloneThread(tid, newTid, flags) : this.fork(tid, newTid, flags);
     if (!(flags & CLONE_THREAD) && flags & CLONE_NEW_ANY) {
       const userns = flags & CLONE_NEWUSER ? newUserNamespace(child.cred) : child.cred.userns;
-      applyNewNamespaces(child, flags, userns);
+      applyNewNamespaces(child, flags, userns, this.validHi);
     }
     return child;
   }

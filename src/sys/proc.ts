@@ -3,7 +3,7 @@
  * files parsed by src/caps/procstatus.ts. Processes come and go while we scan, so a task that
  * vanishes between listing and reading is reported as `null`, never as an error.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { CapctlError } from '../caps/errors.js';
 import { type ProcStatus, parseProcStatus } from '../caps/procstatus.js';
 
@@ -54,6 +54,35 @@ export function readProcStatus(pid: number, tid?: number, root = PROC_ROOT): Pro
   return parseProcStatus(text);
 }
 
+/**
+ * /proc/PID/auxv: the ELF auxiliary vector of the process's current image. It is rebuilt at
+ * every successful execve (with ASLR its stack addresses differ), so comparing two reads tells
+ * whether an exec happened in between. Null when the process is gone.
+ */
+export function readAuxv(pid: number, root = PROC_ROOT): Buffer | null {
+  try {
+    return readFileSync(`${root}/${pid}/auxv`);
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw new CapctlError('proc-unreadable', `cannot read ${root}/${pid}/auxv: ${(err as Error).message}`, 'io');
+  }
+}
+
+/** The file a process is running (/proc/PID/exe followed): mode, owner, group; null when gone. */
+export function statExe(
+  pid: number,
+  root = PROC_ROOT,
+): { path: string; mode: number; uid: number; gid: number } | null {
+  const path = `${root}/${pid}/exe`;
+  try {
+    const st = statSync(path);
+    return { path, mode: st.mode, uid: st.uid, gid: st.gid };
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw new CapctlError('proc-unreadable', `cannot stat ${path}: ${(err as Error).message}`, 'io');
+  }
+}
+
 function taskPath(pid: number, tid: number | undefined, root: string): string {
   return tid === undefined ? `${root}/${pid}` : `${root}/${pid}/task/${tid}`;
 }
@@ -102,5 +131,17 @@ export function kernelCapCount(root = PROC_ROOT): number | undefined {
     return Number.isInteger(n) && n >= 0 ? n + 1 : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Where /proc/PID/root points (the process's root directory: '/' unless it is chrooted), or
+ * null when the process is gone or the link cannot be read.
+ */
+export function readProcRoot(pid: number, root = PROC_ROOT): string | null {
+  try {
+    return readlinkSync(`${root}/${pid}/root`);
+  } catch {
+    return null;
   }
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { SuggestBuilder, suggestionYaml } from '../../src/audit/suggest.js';
+import { suggestBase } from '../../src/cli/audit-cmd.js';
 import { CAP_ALLOW, CAP_DENY } from '../../src/policy/compile.js';
 import { loadProfile } from '../../src/policy/index.js';
 import { PRIV_NETINET_RAW } from '../../src/priv/catalog.js';
@@ -29,7 +30,7 @@ describe('audit suggest', () => {
   it('writes a valid profile that allows exactly what was denied, narrowed to the syscalls', () => {
     const b = new SuggestBuilder({
       name: 'pinger',
-      extends: { ref: 'k8s-restricted', base: loadProfile(join(ROOT, 'policies', 'k8s-restricted.yaml')) },
+      extends: { ref: 'k8s-restricted', base: suggestBase(loadProfile(join(ROOT, 'policies', 'k8s-restricted.yaml'))) },
       target: 'jail',
     });
     b.add(rec({ cap: 'CAP_NET_RAW', capNumber: 13, op: 'AF_INET SOCK_RAW' }));

@@ -106,6 +106,7 @@ const w = createAuditWriter({ dest: ${JSON.stringify(log)}, bufferBytes: ${buffe
 let i = 0;
 const tick = () => {
   for (let k = 0; k < 50 && i < ${n}; k++) w.write({ ...${JSON.stringify(base)}, tid: i++ });
+  if (i === 50) process.stdout.write('started\\n');
   if (i === ${n}) process.stdout.write('ready\\n');
   setTimeout(tick, 1);
 };
@@ -114,8 +115,9 @@ tick();`,
   return spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-const untilReady = (c: ChildProcess) =>
-  new Promise<void>((resolve) => c.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+const until = (c: ChildProcess, word: string) =>
+  new Promise<void>((resolve) => c.stdout?.on('data', (d: Buffer) => d.toString().includes(word) && resolve()));
+const untilReady = (c: ChildProcess) => until(c, 'ready');
 const exited = (c: ChildProcess) =>
   new Promise<{ code: number | null; signal: string | null }>((resolve) =>
     c.on('exit', (code, signal) => resolve({ code, signal })),
@@ -142,7 +144,8 @@ describe('audit writer: nothing lost without a count', () => {
     // A tiny buffer makes many writes, so the kill lands mid-stream.
     const c = slowWriter(log, 1_000_000, 0);
     const done = exited(c);
-    await new Promise((r) => setTimeout(r, 1500));
+    await until(c, 'started');
+    await new Promise((r) => setTimeout(r, 300));
     c.kill('SIGKILL');
     await done;
     const text = readFileSync(log, 'utf8');

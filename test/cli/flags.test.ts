@@ -2,6 +2,7 @@
  * Numeric flags are strict integers everywhere (issue 8: `--securebits ''` was 0, `1e3` was
  * 1000, a million-digit pid was Infinity). One parser, src/cli/flags.ts, used by every command.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -80,6 +81,15 @@ describe('every command parses numbers with it', () => {
     [['check', '--uid', '1e3', 'CAP_KILL'], /--uid wants a uid/],
     [['check', '--uid', '', 'CAP_KILL'], /--uid wants a uid/],
     [['profile', 'explain', 'strict', 'CAP_KILL', '--uid', '0x10'], /uid wants a uid/],
+    [['audit', 'suggest', log, '--name', 'Bad Name\nx'], /--name must match .* not "Bad Name\\nx"/],
+    [
+      ['jail', 'create', 'w', '--profile', 'ping', '--path', dir, '--devfs-ruleset', '1e3', '--dry-run'],
+      /--devfs-ruleset wants a ruleset number/,
+    ],
+    [
+      ['jail', 'create', 'w', '--profile', 'ping', '--path', dir, '--devfs-ruleset', '70000', '--dry-run'],
+      /out of range/,
+    ],
   ])('%j exits 2: %s', async (args, want) => {
     const r = await capctlInProcess(args);
     expect(r.thrown).toBeUndefined();
@@ -99,12 +109,46 @@ describe('every command parses numbers with it', () => {
 });
 
 describe('audit --since/--until', () => {
-  it.each(['1', '2001', `${'9'.repeat(400)}d`, '1e3m', '', '10 m'])('refuses %j as a time', async (t) => {
+  it.each(['1', '2001', `${'9'.repeat(400)}d`, ''])('refuses %j as a time', async (t) => {
     const r = await capctlInProcess(['audit', 'query', log, '--since', t]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/not a time/);
   });
   it.each(['10m', '2026-11-26T10:00:00Z', '2026-11-26'])('accepts %j', async (t) => {
     expect((await capctlInProcess(['audit', 'query', log, '--until', t])).code).toBe(0);
+  });
+});
+
+describe('replay --status is read bounded', () => {
+  it.each([
+    ['/dev/zero', /cannot read --status \/dev\/zero: not a regular file/],
+    [dir, /not a regular file/],
+    [join(dir, 'missing'), /cannot read --status .*missing: ENOENT/],
+  ])('%s exits 2 with one line', async (path, want) => {
+    const r = await capctlInProcess(['replay', trace, '--status', path]);
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(want);
+  });
+
+  it('a FIFO with no writer is refused instead of blocking', async () => {
+    const fifo = join(dir, 'fifo');
+    spawnSync('mkfifo', [fifo]);
+    const r = await capctlInProcess(['replay', trace, '--status', fifo]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/not a regular file/);
+  });
+
+  it('a status file above 64 KiB is refused', async () => {
+    const big = join(dir, 'big.status');
+    writeFileSync(big, `${readFileSync(status, 'utf8')}${'x'.repeat(70_000)}\n`);
+    const r = await capctlInProcess(['replay', trace, '--status', big]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/larger than 65536 bytes/);
+  });
+
+  it('/proc/self/status (size 0 in stat) is read', async () => {
+    const r = await capctlInProcess(['replay', trace, '--status', '/proc/self/status']);
+    expect(r.code).toBe(0);
   });
 });

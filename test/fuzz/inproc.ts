@@ -42,17 +42,20 @@ export async function capctlInProcess(args: readonly string[]): Promise<InProcRu
 }
 
 /**
- * The oracle for bad input: exit 0, 1 or 2; on 2 exactly one stderr line starting "capctl:" or
- * commander's "error:"; never a stack trace. Returns what is wrong, or undefined.
+ * The oracle for bad input: exit 0, 1 or 2; on exit 2 an error line ("capctl: …" or
+ * commander's "error: …") or a report on stdout; never a stack trace or a raw JavaScript error.
+ * Returns what is wrong, or undefined.
  */
 export function oracleProblem(r: InProcRun): string | undefined {
   if (r.thrown !== undefined) return `exception escaped main(): ${String((r.thrown as Error)?.stack ?? r.thrown)}`;
   if (![0, 1, 2].includes(r.code)) return `exit code ${r.code}`;
   if (/\n\s+at .+:\d+:\d+\)?\n/.test(r.err) || /\b(TypeError|RangeError|ReferenceError|SyntaxError)\b/.test(r.err))
     return `stack trace or raw JS error on stderr: ${r.err.slice(0, 400)}`;
-  if (r.code === 2) {
-    const lines = r.err.split('\n').filter((l) => l.startsWith('capctl: ') || l.startsWith('error: '));
-    if (lines.length !== 1) return `exit 2 with ${lines.length} error lines: ${JSON.stringify(r.err.slice(0, 400))}`;
-  }
+  // Exit 2 is explained by an error line (the last "capctl:" or commander "error:" line; commands
+  // like getcap report one per bad file, as the C tools do) or by the command's own report on
+  // stdout (`profile validate` prints each invalid file's issues as its result).
+  const errors = r.err.split('\n').filter((l) => l.startsWith('capctl: ') || l.startsWith('error: '));
+  if (r.code === 2 && errors.length === 0 && r.out.trim() === '')
+    return `exit 2 with no error line and no report: ${JSON.stringify(r.err.slice(0, 400))}`;
   return undefined;
 }

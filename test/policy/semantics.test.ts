@@ -1,4 +1,5 @@
 /** Decision semantics stated in docs/policy.md, each on a small hand-written profile. */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import {
   loadProfileOrDenyAll,
   PRIV_COMPLAIN,
 } from '../../src/policy/index.js';
-import { policiesDir } from '../../src/policy/paths.js';
+import { packageRoot, policiesDir } from '../../src/policy/paths.js';
 import { privCatalog } from '../../src/policy/privdata.js';
 import { POLICY_DENY, POLICY_GRANT, POLICY_NONE } from '../../src/priv/policy-hook.js';
 import { profileDir } from './helpers.js';
@@ -69,6 +70,23 @@ describe('decision semantics', () => {
     const p = one(`${head}\n`);
     expect(p.decideCap(cap('SYS_MODULE'), 0, '')).toBe(CAP_DENY);
     expect([p.capAllowLo, p.capAllowHi]).toEqual([0, 0]);
+  });
+
+  it('default deny: `profile show` prints all five resolved sets, the unstated ones empty', () => {
+    const dir = profileDir({ 'p.yaml': 'name: p\ncapabilities:\n  add: [NET_RAW]\n' });
+    const r = spawnSync(
+      process.execPath,
+      [join(packageRoot(), 'bin', 'capctl.js'), 'profile', 'show', '--json', join(dir, 'p.yaml')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status).toBe(0);
+    const caps = JSON.parse(r.stdout).capabilities as Record<string, { names: string[] }>;
+    expect(Object.keys(caps).sort()).toEqual(['ambient', 'bounding', 'effective', 'inheritable', 'permitted']);
+    expect(caps.bounding!.names).toEqual(['CAP_NET_RAW']);
+    expect(caps.inheritable!.names).toEqual([]);
+    expect(caps.ambient!.names).toEqual([]);
   });
 
   it('default deny: add: alone starts from empty sets (only what it adds), drop: alone leaves nothing', () => {

@@ -91,18 +91,28 @@ describe('capctl cap explain', () => {
 
 describe('capctl check', () => {
   it('exit 1 and the jail stage for a raw socket in a default jail', async () => {
-    const r = await capctl('check', '--json', 'PRIV_NETINET_RAW');
+    const r = await capctl('check', '--host', 'freebsd', '--json', 'PRIV_NETINET_RAW');
     expect(r.code).toBe(1);
     const [d] = JSON.parse(r.out);
     expect(d).toMatchObject({ request: 'PRIV_NETINET_RAW', decision: 'denied', stage: 'jail' });
     expect(d.reason).toMatch(/allow\.raw_sockets=0: EPERM/);
   });
   it('exit 0 when all are allowed; the capability stage when the thread dropped the cap', async () => {
-    const ok = await capctl('check', '--jail-param', 'allow.raw_sockets=1', 'CAP_NET_RAW', 'PRIV_NETINET_RAW');
+    const ok = await capctl(
+      'check',
+      '--host',
+      'freebsd',
+      '--jail-param',
+      'allow.raw_sockets=1',
+      'CAP_NET_RAW',
+      'PRIV_NETINET_RAW',
+    );
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(/PRIV_NETINET_RAW: allowed \(capability\)/);
     const dropped = await capctl(
       'check',
+      '--host',
+      'freebsd',
       '--json',
       '--jail-param',
       'allow.raw_sockets',
@@ -114,30 +124,54 @@ describe('capctl check', () => {
     expect(JSON.parse(dropped.out)[0]).toMatchObject({ decision: 'denied', stage: 'capability' });
   });
   it('vnet, allow.suser=0, reserved-port EACCES, mount with enforce_statfs=2', async () => {
-    expect((await capctl('check', '--jail-param', 'vnet=new', 'PRIV_NETINET_RAW')).code).toBe(0);
+    expect((await capctl('check', '--host', 'freebsd', '--jail-param', 'vnet=new', 'PRIV_NETINET_RAW')).code).toBe(0);
     const nosu = JSON.parse(
-      (await capctl('check', '--json', '--native', '--jail-param', 'allow.suser=0', 'PRIV_CRED_SETUID')).out,
+      (
+        await capctl(
+          'check',
+          '--host',
+          'freebsd',
+          '--json',
+          '--native',
+          '--jail-param',
+          'allow.suser=0',
+          'PRIV_CRED_SETUID',
+        )
+      ).out,
     )[0];
     expect(nosu).toMatchObject({ decision: 'denied', stage: 'superuser' });
     const port = JSON.parse(
-      (await capctl('check', '--json', '--jail-param', 'allow.reserved_ports=0', 'PRIV_NETINET_RESERVEDPORT')).out,
+      (
+        await capctl(
+          'check',
+          '--host',
+          'freebsd',
+          '--json',
+          '--jail-param',
+          'allow.reserved_ports=0',
+          'PRIV_NETINET_RESERVEDPORT',
+        )
+      ).out,
     )[0];
     expect(port).toMatchObject({ decision: 'denied', stage: 'jail', errno: 13 });
-    const mount = await capctl('check', '--jail-param', 'allow.mount=1', 'PRIV_VFS_MOUNT');
+    const mount = await capctl('check', '--host', 'freebsd', '--jail-param', 'allow.mount=1', 'PRIV_VFS_MOUNT');
     expect(mount.code).toBe(1);
     expect(mount.out).toMatch(/enforce_statfs=2: EPERM/);
   });
   it('exit 2 on bad input: unknown request, bad K=V, unknown parameter, bad host', async () => {
     const cases: [string[], RegExp][] = [
-      [['check', 'PRIV_NETINET_RAWW'], /did you mean PRIV_NETINET_RAW\?/],
-      [['check', 'CAP_NET_RAWW'], /did you mean CAP_NET_RAW\?/],
-      [['check', '--jail-param', 'allow.raw_sockts=1', 'CAP_NET_RAW'], /did you mean allow\.raw_sockets\?/],
-      [['check', '--jail-param', 'enforce_statfs=7', 'CAP_NET_RAW'], /outside 0\.\.2/],
-      [['check', '--jail-param', '=1', 'CAP_NET_RAW'], /not K=V/],
+      [['check', '--host', 'freebsd', 'PRIV_NETINET_RAWW'], /did you mean PRIV_NETINET_RAW\?/],
+      [['check', '--host', 'freebsd', 'CAP_NET_RAWW'], /did you mean CAP_NET_RAW\?/],
+      [
+        ['check', '--host', 'freebsd', '--jail-param', 'allow.raw_sockts=1', 'CAP_NET_RAW'],
+        /did you mean allow\.raw_sockets\?/,
+      ],
+      [['check', '--host', 'freebsd', '--jail-param', 'enforce_statfs=7', 'CAP_NET_RAW'], /outside 0\.\.2/],
+      [['check', '--host', 'freebsd', '--jail-param', '=1', 'CAP_NET_RAW'], /not K=V/],
       [['check', '--host', 'solaris', 'CAP_NET_RAW'], /--host must be linux or freebsd/],
       [['check', '--host', 'linux', '--jail-param', 'vnet=new', 'CAP_NET_RAW'], /needs --host freebsd/],
-      [['check', '--uid', '-1', 'CAP_NET_RAW'], /--uid/],
-      [['check', '--caps', 'cap_bogus=ep', 'CAP_NET_RAW'], /unknown capability/],
+      [['check', '--host', 'freebsd', '--uid', '-1', 'CAP_NET_RAW'], /--uid/],
+      [['check', '--host', 'freebsd', '--caps', 'cap_bogus=ep', 'CAP_NET_RAW'], /unknown capability/],
     ];
     for (const [args, msg] of cases) {
       const r = await capctl(...args);
@@ -148,6 +182,8 @@ describe('capctl check', () => {
   it('--host linux answers from the effective set', async () => {
     const r = await capctl(
       'check',
+      '--host',
+      'freebsd',
       '--json',
       '--host',
       'linux',
@@ -164,6 +200,8 @@ describe('capctl check', () => {
     const ping = join(ROOT, 'policies', 'ping.yaml');
     const r = await capctl(
       'check',
+      '--host',
+      'freebsd',
       '--json',
       '--profile',
       ping,
@@ -175,7 +213,14 @@ describe('capctl check', () => {
     const out = JSON.parse(r.out);
     expect(out[1]).toMatchObject({ request: 'PRIV_CRED_SETUID', decision: 'denied', stage: 'policy' });
     expect(r.code).toBe(1);
-    const missing = await capctl('check', '--profile', join(ROOT, 'policies', 'nope.yaml'), 'CAP_NET_RAW');
+    const missing = await capctl(
+      'check',
+      '--host',
+      'freebsd',
+      '--profile',
+      join(ROOT, 'policies', 'nope.yaml'),
+      'CAP_NET_RAW',
+    );
     expect(missing.code).toBe(2);
   });
 });

@@ -45,14 +45,28 @@ describe('recorded traces under --host freebsd', () => {
       expect(s.calls).toBeGreaterThan(50);
       expect(s.diverged).toBe(0);
     });
-    it(`${file}: a permissive jail differs only in capability-set calls and the set*id calls they decide`, () => {
+    it(`${file}: a permissive jail differs only in capability-set calls, the set*id calls they decide and the get*id calls reading those ids`, () => {
       const s = replayUnder(permissive, file);
       const diverged = Object.entries(s.bySyscall)
         .filter(([, v]) => v.diverged > 0)
         .map(([k]) => k);
       expect(diverged.length).toBeGreaterThan(0);
       for (const sc of diverged)
-        expect(['capget', 'capset', 'prctl', 'setresgid', 'setgroups', 'setresuid']).toContain(sc);
+        expect([
+          'capget',
+          'capset',
+          'prctl',
+          'setresgid',
+          'setgroups',
+          'setresuid',
+          'getuid',
+          'geteuid',
+          'getgid',
+          'getegid',
+          'getresuid',
+          'getresgid',
+          'getgroups',
+        ]).toContain(sc);
     });
   }
 });

@@ -47,7 +47,8 @@ describe.runIf(CLI_BUILT)('replay divergences name what was involved', () => {
   });
 
   it('with a profile, the rule that governs the capability; --json carries the same list', () => {
-    const r = replay(dir, '--profile', 'ping', '--json');
+    // The synthetic trace names no kernel: --kernel says which rules (else a warning on stderr).
+    const r = replay(dir, '--profile', 'ping', '--json', '--kernel', '6.18.0');
     expect(r.stderr).toBe('');
     const j = JSON.parse(r.stdout) as { divergences: { line: number; involves: string[] }[] };
     expect(j.divergences.map((d) => [d.line, d.involves])).toEqual([

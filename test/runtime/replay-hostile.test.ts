@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ReplayMalformedError, replayText } from '../../src/runtime/replay.js';
+import { Replayer, ReplayMalformedError, replayText } from '../../src/runtime/replay.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'traces');
 const status = readFileSync(join(FIX, 'root.status'), 'utf8');
@@ -79,5 +79,15 @@ describe('replay: hostile traces end with a summary', () => {
     expect(s.malformed).toBeGreaterThanOrEqual(1);
     expect(s.matched).toBe(1);
     expect(() => replayText(text, { status, strict: true })).toThrow(ReplayMalformedError);
+  });
+
+  it('a line with no end (/dev/zero, a file without newlines) is one malformed line, not unbounded memory', () => {
+    const r = new Replayer({ status });
+    const chunk = '\0'.repeat(1 << 20);
+    for (let i = 0; i < 20; i++) r.feed(chunk);
+    r.feed('\n1 setuid(0) = 0\n');
+    for (let i = 0; i < 20; i++) r.feed(chunk);
+    const s = r.end();
+    expect(s).toMatchObject({ malformed: 2, matched: 1 });
   });
 });

@@ -39,8 +39,8 @@ function replay(
 
 describe('replay: recorded fixtures', () => {
   const cases: [string, number, number, number][] = [
-    ['capsh-nobody.strace', 230, 230, 0],
-    ['setpriv-ambient.stderr.strace', 219, 212, 7],
+    ['capsh-nobody.strace', 246, 246, 0],
+    ['setpriv-ambient.stderr.strace', 225, 218, 7],
     ['gen-threads-exec.stderr.strace', 92, 89, 3],
   ];
   for (const [file, calls, matched, notModeled] of cases) {
@@ -216,10 +216,10 @@ describe.skipIf(!CLI_BUILT)('capctl replay (built CLI; npm run build)', () => {
     const b = join(FIX, 'setpriv-ambient.stderr.strace');
     const r = run([a, b, '--status', status, '--check']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe('replayed 449 calls: 442 matched, 0 diverged, 7 not modeled\n');
+    expect(r.stdout).toBe('replayed 471 calls: 464 matched, 0 diverged, 7 not modeled\n');
     const j = JSON.parse(run([a, b, '--status', status, '--json']).stdout);
-    expect(j.traces.map((t: { calls: number }) => t.calls)).toEqual([230, 219]);
-    expect(j.total).toMatchObject({ calls: 449, diverged: 0 });
+    expect(j.traces.map((t: { calls: number }) => t.calls)).toEqual([246, 225]);
+    expect(j.total).toMatchObject({ calls: 471, diverged: 0 });
   });
 
   it('input errors exit 2 with one line: missing --status, unreadable trace, bad --file-caps, --strict on a malformed line', () => {
@@ -274,7 +274,7 @@ describe.skipIf(!CLI_BUILT)('capctl replay (built CLI; npm run build)', () => {
   it('--host freebsd replays through the FreeBSD host (divergences are expected: the trace is Linux)', () => {
     const r = run([join(FIX, 'capsh-nobody.strace'), '--status', status, '--host', 'freebsd', '--json']);
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout).total.calls).toBe(230);
+    expect(JSON.parse(r.stdout).total.calls).toBe(246);
     expect(
       run([join(FIX, 'capsh-nobody.strace'), '--status', status, '--jail-param', 'allow.raw_sockets=1']).status,
     ).toBe(2);

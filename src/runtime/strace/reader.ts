@@ -17,6 +17,9 @@
 
 import { PID_MAX_LIMIT } from '../abi.js';
 
+/** Longest line kept (characters): far above any strace line, far below memory trouble. */
+const MAX_LINE = 16 << 20;
+
 export interface SyscallRecord {
   readonly kind: 'syscall';
   /** Trace pid (a thread id). 0 is the first process before its pid is known. */
@@ -107,7 +110,7 @@ interface Pending {
 
 export class StraceReader {
   /** Names to report, clone-family included: one lookup per line decides. */
-  private readonly names: ReadonlySet<string>;
+  private readonly names: Set<string>;
   private readonly onRecord: (rec: TraceRecord) => void;
   private carry = '';
   private lineNo = 0;
@@ -148,15 +151,25 @@ export class StraceReader {
     this.onRecord = opts.onRecord;
   }
 
+  /** Report `name` from now on too (a call that only matters once something else was seen). */
+  watch(name: string): void {
+    this.names.add(name);
+  }
+
   /** Feed a chunk of trace text. */
   feed(chunk: string): void {
     let start = 0;
     let nl = chunk.indexOf('\n');
     if (nl < 0) {
-      this.carry += chunk;
+      if (!this.overlong) this.carry += chunk;
+      if (this.carry.length > MAX_LINE) this.overlong = true;
       return;
     }
-    if (this.carry !== '') {
+    if (this.overlong) {
+      this.endOverlong();
+      start = nl + 1;
+      nl = chunk.indexOf('\n', start);
+    } else if (this.carry !== '') {
       const first = this.carry + chunk.slice(0, nl);
       this.carry = '';
       this.physicalLine(first);
@@ -171,8 +184,22 @@ export class StraceReader {
     if (start < chunk.length) this.carry = chunk.slice(start);
   }
 
+  /**
+   * A line longer than MAX_LINE (no strace writes one; /dev/zero or a file without newlines
+   * does): its text stops being kept, and it becomes one malformed line when it ends.
+   */
+  private overlong = false;
+
+  private endOverlong(): void {
+    this.lineNo++;
+    this.malformed(this.lineNo, this.carry.slice(0, 200), `line longer than ${MAX_LINE} characters`);
+    this.carry = '';
+    this.overlong = false;
+  }
+
   /** End of input: flush the last line, then report children whose parent never returned. */
   end(): void {
+    if (this.overlong) this.endOverlong();
     if (this.carry !== '') {
       const c = this.carry;
       this.carry = '';

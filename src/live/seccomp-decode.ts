@@ -1,0 +1,183 @@
+/**
+ * The seccomp front end's decoder: a trapped call's registers and the caller's memory → the
+ * runtime's typed call (src/runtime/call.ts), the same union the strace decoder produces, so
+ * both front ends go through one dispatch (src/runtime/dispatch.ts). User pointers become
+ * CapUserHeader / CapUserData / null / BAD_ADDRESS exactly as the strace decoder expresses them.
+ * It decides nothing.
+ *
+ * Memory is read once, here, before the supervisor checks that the notification is still valid;
+ * nothing read here is trusted for a CONTINUE unless the kernel re-checks it against the real
+ * credential (docs/live.md, "What the kernel still decides").
+ */
+import {
+  _LINUX_CAPABILITY_VERSION_1,
+  _LINUX_CAPABILITY_VERSION_2,
+  _LINUX_CAPABILITY_VERSION_3,
+} from '../runtime/abi.js';
+import { type NotModelled, notModelled, type RuntimeCall } from '../runtime/call.js';
+import type { ULong } from '../runtime/prctl.js';
+import { BAD_ADDRESS, type BadAddress, type CapUserData, type CapUserHeader } from '../runtime/result.js';
+import { type Listener, type Notification, SYSCALL_NAME_BY_NR } from '../sys/seccomp.js';
+
+/** A decoded notification: the call, and where capget/capset's user memory is (for the copy-out). */
+export interface LiveCall {
+  call: RuntimeCall | NotModelled;
+  hdrAddr: bigint;
+  dataAddr: bigint;
+  /** The header's version as read (0 when unreadable), to see whether the model wrote v3 back. */
+  version: number;
+}
+
+const CLONE_VM = 0x100;
+const CLONE_VFORK = 0x4000;
+const SIGCHLD = 17;
+
+const u32 = (v: bigint) => Number(v & 0xffffffffn);
+const i32 = (v: bigint) => u32(v) | 0;
+/** An unsigned long argument: a number when exact, else the bigint. */
+const ulong = (v: bigint): ULong => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+
+function elementsFor(version: number): number {
+  if (version === _LINUX_CAPABILITY_VERSION_1) return 1;
+  if (version === _LINUX_CAPABILITY_VERSION_2 || version === _LINUX_CAPABILITY_VERSION_3) return 2;
+  return 0;
+}
+
+/** The number of data bytes capget copies out and capset copies in for a version (0: invalid). */
+export function capDataBytes(version: number): number {
+  return elementsFor(version) * 12;
+}
+
+const out: LiveCall = { call: notModelled(''), hdrAddr: 0n, dataAddr: 0n, version: 0 };
+
+function plain(call: RuntimeCall | NotModelled): LiveCall {
+  out.call = call;
+  out.hdrAddr = 0n;
+  out.dataAddr = 0n;
+  out.version = 0;
+  return out;
+}
+
+function decodeCap(l: Listener, n: Notification, sys: 'capget' | 'capset'): LiveCall {
+  const hdrAddr = n.args[0]!;
+  const dataAddr = n.args[1]!;
+  let header: CapUserHeader | BadAddress | null = null;
+  let version = 0;
+  if (hdrAddr !== 0n) {
+    const got = l.read(n.pid, hdrAddr, 8);
+    if (got < 4) header = BAD_ADDRESS;
+    else {
+      const dv = new DataView(l.mem.buffer, l.mem.byteOffset, 8);
+      version = dv.getUint32(0, true);
+      header = got < 8 ? { version, pid: 0, pidReadable: false } : { version, pid: dv.getInt32(4, true) };
+    }
+  }
+  let call: RuntimeCall;
+  if (sys === 'capget') {
+    // The model writes into a fresh buffer; the supervisor copies it out (a fault there is EFAULT).
+    call = { sys, header, data: dataAddr === 0n ? null : { words: new Uint32Array(6) } };
+  } else {
+    let data: CapUserData | BadAddress | null = null;
+    if (dataAddr !== 0n) {
+      // capset reads the data only after a valid version (copy_from_user of 12 or 24 bytes).
+      const bytes = capDataBytes(version);
+      const words = new Uint32Array(6);
+      if (bytes === 0) data = { words };
+      else if (l.read(n.pid, dataAddr, bytes) < bytes) data = BAD_ADDRESS;
+      else {
+        const dv = new DataView(l.mem.buffer, l.mem.byteOffset, bytes);
+        for (let i = 0; i < bytes >>> 2; i++) words[i] = dv.getUint32(i * 4, true);
+        data = { words };
+      }
+    }
+    call = { sys, header, data };
+  }
+  return { call, hdrAddr, dataAddr, version };
+}
+
+function decodeGroups(l: Listener, n: Notification): RuntimeCall {
+  const size = i32(n.args[0]!);
+  const addr = n.args[1]!;
+  if (addr === 0n) return { sys: 'setgroups', size, list: null };
+  if (size <= 0 || size > 65536) return { sys: 'setgroups', size, list: [] };
+  const list: number[] = [];
+  const perRead = l.mem.length >>> 2;
+  for (let done = 0; done < size; ) {
+    const count = Math.min(perRead, size - done);
+    const got = l.read(n.pid, addr + BigInt(done * 4), count * 4);
+    const dv = new DataView(l.mem.buffer, l.mem.byteOffset, Math.max(got, 0));
+    for (let i = 0; i < got >>> 2; i++) list.push(dv.getUint32(i * 4, true));
+    // groups_from_user: a fault part-way is EFAULT for the whole call.
+    if (got < count * 4) return { sys: 'setgroups', size, list: BAD_ADDRESS };
+    done += count;
+  }
+  return { sys: 'setgroups', size, list };
+}
+
+/** clone flags: a register for clone, the first u64 of struct clone_args for clone3. */
+function cloneFlags(l: Listener, n: Notification, name: 'clone' | 'clone3' | 'fork' | 'vfork'): number {
+  if (name === 'fork') return SIGCHLD;
+  if (name === 'vfork') return CLONE_VM | CLONE_VFORK | SIGCHLD;
+  if (name === 'clone') return u32(n.args[0]!);
+  return l.read(n.pid, n.args[0]!, 8) === 8 ? new DataView(l.mem.buffer).getUint32(0, true) : 0;
+}
+
+/**
+ * Decode the notification in `l.notif` (memory read through `l`). The result is reused by the
+ * next call: consume it before decoding again.
+ */
+export function decodeNotification(l: Listener): LiveCall {
+  const n = l.notif;
+  const a = n.args;
+  const name = SYSCALL_NAME_BY_NR.get(n.nr);
+  switch (name) {
+    case 'capget':
+    case 'capset':
+      return decodeCap(l, n, name);
+    case 'prctl':
+      return plain({ sys: name, option: i32(a[0]!), args: [ulong(a[1]!), ulong(a[2]!), ulong(a[3]!), ulong(a[4]!)] });
+    case 'setuid':
+    case 'setgid':
+    case 'setfsuid':
+    case 'setfsgid':
+      return plain({ sys: name, id: u32(a[0]!) });
+    case 'setreuid':
+    case 'setregid':
+      return plain({ sys: name, r: u32(a[0]!), e: u32(a[1]!) });
+    case 'setresuid':
+    case 'setresgid':
+      return plain({ sys: name, r: u32(a[0]!), e: u32(a[1]!), s: u32(a[2]!) });
+    case 'setgroups':
+      return plain(decodeGroups(l, n));
+    case 'execve':
+    case 'execveat':
+      // The file is learnt once the kernel has run the exec (/proc/PID/exe): see the supervisor.
+      return plain({ sys: 'execve', name, path: undefined });
+    case 'clone':
+    case 'clone3':
+    case 'fork':
+    case 'vfork':
+      // The child's pid is the kernel's answer, learnt at the child's first trapped call.
+      return plain({ sys: 'clone', name, flags: cloneFlags(l, n, name), child: undefined });
+    case 'socket':
+      return plain({ sys: name, domain: i32(a[0]!), type: i32(a[1]!), protocol: i32(a[2]!) });
+    case 'kill':
+      return plain({ sys: name, pid: i32(a[0]!), sig: i32(a[1]!) });
+    case 'tgkill':
+      return plain({ sys: name, tgid: i32(a[0]!), tid: i32(a[1]!), sig: i32(a[2]!) });
+    case 'mknod':
+      return plain({ sys: name, mode: u32(a[1]!), dev: u32(a[2]!) });
+    case 'mknodat':
+      return plain({ sys: 'mknod', mode: u32(a[2]!), dev: u32(a[3]!) });
+    case 'chroot':
+      return plain({ sys: name });
+    case 'sethostname':
+    case 'setdomainname':
+      // The name's readability is the kernel's last check (after EPERM and EINVAL): it re-reads it.
+      return plain({ sys: name, len: i32(a[1]!), readable: true });
+    case 'unshare':
+      return plain({ sys: name, flags: i32(a[0]!) });
+    default:
+      return plain(notModelled(`${name ?? `syscall ${n.nr}`} is not decoded live`));
+  }
+}

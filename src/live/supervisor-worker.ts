@@ -1,0 +1,64 @@
+/**
+ * Worker-thread entry of the seccomp supervisor. NOTIF_RECV is a blocking ioctl and koffi calls
+ * are synchronous, so the receive loop cannot share Node's main thread (which must keep
+ * watching the child, writing the audit log and relaying signals). Running the whole
+ * decode → runtime → answer path here also keeps a notification's round trip free of
+ * postMessage: only decisions worth an audit record and notes cross to the main thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { wanted } from '../audit/from-decision.js';
+import { parseProcStatus } from '../caps/procstatus.js';
+import { resolveProfile } from '../policy/index.js';
+import { Credential } from '../runtime/credential.js';
+import { createRuntime } from '../runtime/runtime.js';
+import { Listener } from '../sys/seccomp.js';
+import { hostFor } from './hosts.js';
+import { Supervisor } from './supervisor.js';
+
+export interface SupervisorWorkerInput {
+  /** The listener fd, already in this process (pidfd_getfd). */
+  fd: number;
+  /** The supervised program's pid (its first thread). */
+  pid: number;
+  /** /proc/PID/status of the program just before exec, and its securebits. */
+  status: string;
+  securebits: number;
+  host: string;
+  jailParams: string[];
+  profile?: string;
+  complain: boolean;
+  audit: 'denied' | 'all' | 'none';
+  stats: SharedArrayBuffer;
+}
+
+export type SupervisorMessage =
+  | { type: 'ready'; syncWakeup: boolean }
+  | { type: 'decision'; ev: import('../runtime/host.js').DecisionEvent }
+  | { type: 'note'; text: string }
+  | { type: 'end' };
+
+const d = workerData as SupervisorWorkerInput;
+const post = (m: SupervisorMessage) => parentPort!.postMessage(m);
+const policy = d.profile !== undefined ? resolveProfile(d.profile) : undefined;
+const { host, freebsd } = hostFor(d.host, d.jailParams, policy);
+const rt = createRuntime({ host });
+rt.spawn(Credential.fromStatus(parseProcStatus(d.status), d.securebits), { tid: d.pid });
+const l = new Listener(d.fd);
+const sup = new Supervisor(
+  rt,
+  l,
+  {
+    jailed: freebsd !== undefined,
+    nosuid: freebsd !== undefined,
+    complain: d.complain,
+    onDecision: (ev) => {
+      if (wanted(ev, d.audit)) post({ type: 'decision', ev });
+    },
+    onNote: (text) => post({ type: 'note', text }),
+  },
+  d.pid,
+  new Float64Array(d.stats),
+);
+post({ type: 'ready', syncWakeup: l.syncWakeup() });
+sup.loop();
+post({ type: 'end' });

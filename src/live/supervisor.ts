@@ -1,0 +1,472 @@
+/**
+ * The seccomp supervisor: each trapped call of the supervised program is decoded
+ * (seccomp-decode.ts), given to the runtime (the same per-thread model `capctl replay` uses), and
+ * answered — with the runtime's result (emulated calls), with the runtime's errno (a refused
+ * privileged operation), or by letting the kernel run it (SECCOMP_USER_NOTIF_FLAG_CONTINUE).
+ *
+ * The invariant that makes CONTINUE safe: the real credential of every supervised thread equals
+ * its emulated credential. The program starts with the engine's initial sets (reduced for the
+ * FreeBSD host before exec); every call that changes a credential (capset, the capability
+ * prctls, set*id, execve) is computed by the runtime and, only when the runtime says it
+ * succeeds, continued so the kernel makes the same change; the real credential is compared with
+ * the model at the thread's next trapped call, and a thread found holding more than the model
+ * is killed. So a call never trapped can only use privileges the engine has granted.
+ *
+ * Runs inside a worker thread (supervisor-worker.ts): NOTIF_RECV blocks in native code.
+ */
+import type { ProcStatus } from '../caps/procstatus.js';
+import { CLONE_FS, CLONE_THREAD, CLONE_VM } from '../runtime/abi.js';
+import type { Observed } from '../runtime/call.js';
+import { Credential } from '../runtime/credential.js';
+import { type Dispatched, dispatch, RuntimeSession } from '../runtime/dispatch.js';
+import { EFAULT, ESRCH } from '../runtime/errno.js';
+import type { DecisionEvent } from '../runtime/host.js';
+import { BAD_ADDRESS, type SyscallResult } from '../runtime/result.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Thread } from '../runtime/task.js';
+import { readAuxv, readProcStatus, statExe } from '../sys/proc.js';
+import { type Listener, X86_64_SYSCALLS } from '../sys/seccomp.js';
+import { getFileCaps } from '../sys/xattr.js';
+import { capDataBytes, decodeNotification, type LiveCall } from './seccomp-decode.js';
+
+const ENOENT = 2;
+/** An exec settled after the fact: the kernel ran it. */
+const EXEC_DONE: Observed = Object.freeze({ ret: 0, failed: false });
+/** Calls whose refusal is a privilege decision (complain mode lets them through). */
+const PRIVILEGED: ReadonlySet<string> = new Set([
+  'socket',
+  'bind',
+  'mknod',
+  'chroot',
+  'kill',
+  'tgkill',
+  'sethostname',
+  'setdomainname',
+  'unshare',
+]);
+const EINTR = 4;
+const SIGCHLD = 17;
+
+/** prctl options the filter traps: the capability, securebits, keepcaps and no_new_privs ones. */
+export const TRAPPED_PRCTL_OPTIONS = [7, 8, 23, 24, 27, 28, 38, 39, 47] as const;
+/** Of those, the ones that only read state: answered from the model, never continued. */
+const PRCTL_READS = new Set([7, 23, 27, 39]);
+const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_IS_SET = 1;
+
+export interface SupervisorOptions {
+  /** FreeBSD host: threads outside the supervised tree are invisible (capget/kill → ESRCH). */
+  jailed: boolean;
+  /** Every mount is nosuid for the program (FreeBSD host): exec ignores set-id bits and file capabilities. */
+  nosuid: boolean;
+  /** Complain mode: a refused privileged operation continues and is reported as `complain`. */
+  complain: boolean;
+  /** Decisions worth an audit record (the caller filters by audit level). */
+  onDecision: (ev: DecisionEvent) => void;
+  /** Something a person should know (divergence between model and kernel, a killed thread). */
+  onNote: (text: string) => void;
+}
+
+interface PendingClone {
+  creator: number;
+  flags: number;
+  cred: Credential;
+}
+
+/** The stage recorded for a refusal that complain mode let through (PROFILE_COMPLAIN_STAGE). */
+const COMPLAIN_STAGE = 'profile-complain';
+
+export const STAT_NAMES = ['notifications', 'emulated', 'continued', 'refused', 'attached', 'divergences'] as const;
+const STAT = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<(typeof STAT_NAMES)[number], number>;
+
+export class Supervisor {
+  /**
+   * Per-call counters (STAT_* indices), for `capctl run --json` and the benchmarks. Shared
+   * memory: the main thread reads them while this loop is blocked in NOTIF_RECV.
+   */
+  readonly stats: Float64Array;
+  private readonly pendingClones: PendingClone[] = [];
+  /** tgid → the exec in flight: the thread that called it and the image's auxv before. */
+  private readonly pendingExec = new Map<number, { tid: number; auxv: Buffer }>();
+  /** Threads whose credential change was continued: compare with the kernel at their next call. */
+  private readonly dirty = new Set<number>();
+  private inPrivileged = false;
+  private readonly session: RuntimeSession;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly l: Listener,
+    private readonly opts: SupervisorOptions,
+    initialTid: number,
+    stats?: Float64Array,
+  ) {
+    this.session = new RuntimeSession(rt);
+    this.session.bind(initialTid, initialTid);
+    this.stats = stats ?? new Float64Array(STAT_NAMES.length);
+    rt.setDecisionListener((ev) => this.decision(ev));
+  }
+
+  /** Receive and answer notifications until the listener fails (no more supervised tasks). */
+  loop(): void {
+    for (;;) {
+      const e = this.l.receive();
+      if (e === ENOENT || e === EINTR) continue;
+      if (e !== 0) return;
+      this.stats[STAT.notifications]! += 1;
+      this.handleOne();
+    }
+  }
+
+  private decision(ev: DecisionEvent): void {
+    if (this.inPrivileged && this.opts.complain && ev.errno !== 0) {
+      this.opts.onDecision({
+        ...ev,
+        errno: 0,
+        stage: COMPLAIN_STAGE,
+        reason: `complain mode: would refuse with errno ${ev.errno} at stage ${ev.stage}; ${ev.reason}`,
+      });
+      return;
+    }
+    this.opts.onDecision(ev);
+  }
+
+  private handleOne(): void {
+    const n = this.l.notif;
+    const id = n.id;
+    const tid = n.pid;
+    let t: Thread | undefined;
+    try {
+      t = this.threadFor(tid);
+    } catch (err) {
+      this.opts.onNote(`tid ${tid}: cannot attach (${(err as Error).message}); killing it`);
+      this.kill(tid);
+      return;
+    }
+    // The caller vanished between RECV and now: nothing to answer.
+    if (t === undefined) return;
+    if (this.dirty.size > 0 && this.dirty.has(t.tid) && !this.verify(t)) return;
+    const lc = decodeNotification(this.l);
+    // Memory has been read: the caller must still be the one that trapped (tid not reused).
+    if (!this.l.idValid(id)) return;
+    this.answer(id, t, lc);
+  }
+
+  // ---------------------------------------------------------------- answers
+
+  /** Answer with the model's result; returns NOTIF_SEND's errno (ENOENT: the caller is gone). */
+  private reply(id: bigint, r: SyscallResult): number {
+    this.stats[STAT.emulated]! += 1;
+    return this.l.respond(id, r.errno === 0 ? r.ret : -1, r.errno);
+  }
+
+  /** Let the kernel run the call; returns NOTIF_SEND's errno. */
+  private proceed(id: bigint): number {
+    this.stats[STAT.continued]! += 1;
+    return this.l.continueCall(id);
+  }
+
+  private answer(id: bigint, t: Thread, lc: LiveCall): number {
+    const call = lc.call;
+    const tid = t.tid;
+    switch (call.sys) {
+      case 'execve': {
+        // The result is unknown until the kernel has run it: settled at the process's next trapped call.
+        const auxv = readAuxv(t.tgid);
+        if (auxv) this.pendingExec.set(t.tgid, { tid, auxv });
+        return this.proceed(id);
+      }
+      case 'clone':
+        this.pendingClones.push({ creator: tid, flags: call.flags, cred: t.cred.clone() });
+        if (this.pendingClones.length > 256) this.pendingClones.shift();
+        return this.proceed(id);
+      case 'capget':
+      case 'capset': {
+        const h = call.header;
+        if (h !== null && h !== BAD_ADDRESS && h.pidReadable !== false && h.pid > 0 && h.pid !== tid) {
+          if (!this.visible(h.pid)) {
+            if (call.sys === 'capset') break; // EPERM for any other pid, known or not: the model says so
+            // Outside the supervised tree: the kernel's own answer on Linux; invisible in a jail.
+            if (this.opts.jailed) return this.reply(id, { ret: -1, errno: ESRCH });
+            return this.proceed(id);
+          }
+        }
+        break;
+      }
+      case 'kill':
+      case 'tgkill': {
+        const target = call.sys === 'kill' ? call.pid : call.tid;
+        if (target > 0 && !this.visible(target)) {
+          if (this.opts.jailed) return this.reply(id, { ret: -1, errno: ESRCH });
+          return this.proceed(id);
+        }
+        break;
+      }
+      default:
+    }
+    const privileged = PRIVILEGED.has(call.sys);
+    this.inPrivileged = privileged;
+    let d: Dispatched;
+    try {
+      d = dispatch(this.session, tid, call);
+    } finally {
+      this.inPrivileged = false;
+    }
+    if (d.kind !== 'result') return this.proceed(id);
+    const r = d.result;
+    switch (call.sys) {
+      case 'capget':
+        return this.reply(id, this.copyOut(tid, lc, r));
+      case 'capset': {
+        const res = this.copyOut(tid, lc, r);
+        if (res.errno !== 0) return this.reply(id, res);
+        // The kernel re-reads header and data: see docs/live.md on why that is safe here.
+        this.dirty.add(tid);
+        return this.proceed(id);
+      }
+      case 'prctl': {
+        const a2 = call.args[0];
+        const reads =
+          PRCTL_READS.has(Number(call.option)) || (call.option === PR_CAP_AMBIENT && a2 === PR_CAP_AMBIENT_IS_SET);
+        if (reads || r.errno !== 0) return this.reply(id, r);
+        this.dirty.add(tid);
+        return this.proceed(id);
+      }
+      default:
+        if (privileged) {
+          if (r.errno !== 0 && !this.opts.complain) {
+            this.stats[STAT.refused]! += 1;
+            return this.reply(id, r);
+          }
+          return this.proceed(id);
+        }
+        // set*id, setgroups: a refusal is the model's errno; a change is made by the kernel too.
+        if (r.errno !== 0) return this.reply(id, r);
+        this.dirty.add(tid);
+        return this.proceed(id);
+    }
+  }
+
+  /**
+   * Write what the model put in user memory back to the caller: the header's version (when
+   * cap_validate_magic rewrote it) and capget's data words. A write that faults is EFAULT, as
+   * put_user / copy_to_user make it.
+   */
+  private copyOut(tid: number, lc: LiveCall, r: SyscallResult): SyscallResult {
+    const l = this.l;
+    const call = lc.call;
+    if (call.sys !== 'capget' && call.sys !== 'capset') return r;
+    const h = call.header;
+    if (h !== null && h !== BAD_ADDRESS && h.version !== lc.version) {
+      new DataView(l.mem.buffer).setUint32(0, h.version, true);
+      if (l.write(tid, lc.hdrAddr, 4) !== 4) return { ret: -1, errno: EFAULT };
+    }
+    if (
+      call.sys === 'capget' &&
+      r.errno === 0 &&
+      call.data !== null &&
+      call.data !== BAD_ADDRESS &&
+      h !== null &&
+      h !== BAD_ADDRESS
+    ) {
+      const bytes = capDataBytes(h.version);
+      if (bytes > 0) {
+        const dv = new DataView(l.mem.buffer);
+        for (let i = 0; i < bytes >>> 2; i++) dv.setUint32(i * 4, call.data.words[i]!, true);
+        if (l.write(tid, lc.dataAddr, bytes) !== bytes) return { ret: -1, errno: EFAULT };
+      }
+    }
+    return r;
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  /**
+   * Is `pid` a live task of the supervised tree? A task the kernel has released leaves the
+   * model (then capget and kill of it are ESRCH, as the model's reaped pids are).
+   */
+  private visible(pid: number): boolean {
+    const tid = this.session.taskOf(pid);
+    if (tid === undefined) return false;
+    if (readProcStatus(pid) !== null) return true;
+    const t = this.rt.findThread(tid);
+    if (t !== undefined && !t.isLeader) this.session.exited(pid);
+    else this.session.reaped(pid);
+    return true;
+  }
+
+  /**
+   * The model's thread for a trapped caller. A tid the model has not seen is a task created by
+   * a clone/fork/vfork since: the kernel told us of the clone before it ran, so the child's tid
+   * is learnt here, at its first trapped call, from /proc (Tgid, PPid), and it starts from the
+   * credential its creator had at the clone.
+   */
+  private threadFor(tid: number): Thread | undefined {
+    this.settleExec(tid);
+    const mapped = this.session.taskOf(tid);
+    const known = mapped === undefined ? undefined : this.rt.findThread(mapped);
+    if (known !== undefined && !known.exited) return known;
+    const st = readProcStatus(tid);
+    if (st === null) return undefined;
+    return this.attach(tid, st);
+  }
+
+  private attach(tid: number, st: ProcStatus): Thread {
+    this.stats[STAT.attached]! += 1;
+    const rt = this.rt;
+    const isThread = st.tgid !== tid;
+    const parentTgid = isThread ? st.tgid : st.ppid;
+    // The clone that made it: the latest pending one from the right process whose credential
+    // matches what the kernel shows now (a creator may have cloned more than once).
+    const real = Credential.fromStatus(st);
+    let best = -1;
+    for (let i = this.pendingClones.length - 1; i >= 0; i--) {
+      const p = this.pendingClones[i]!;
+      const c = rt.findThread(p.creator);
+      if (c === undefined || c.tgid !== parentTgid) continue;
+      if (((p.flags & CLONE_THREAD) !== 0) !== isThread) continue;
+      if (best < 0) best = i;
+      if (sameCaps(p.cred, real)) {
+        best = i;
+        break;
+      }
+    }
+    const s = this.session;
+    if (isThread && s.taskOf(st.tgid) === undefined) {
+      throw new Error(`thread ${tid} of unknown process ${st.tgid}`);
+    }
+    if (best >= 0) {
+      const p = this.pendingClones.splice(best, 1)[0]!;
+      const creator = rt.findThread(p.creator)!;
+      const now = creator.cred;
+      // The child starts from the credential its creator had at the clone.
+      creator.cred = p.cred;
+      try {
+        s.created(creator.tid, tid, p.flags);
+      } finally {
+        creator.cred = now;
+      }
+    } else if (isThread) {
+      s.created(s.taskOf(st.tgid)!, tid, CLONE_THREAD | CLONE_VM | CLONE_FS);
+    } else if (s.taskOf(parentTgid) !== undefined) {
+      s.created(s.taskOf(parentTgid)!, tid, SIGCHLD);
+    } else {
+      // Reparented (its parent exited) before its first trapped call: its real credential is
+      // the model's by the invariant; securebits are not in /proc and are taken as 0.
+      rt.spawn(real, { tid, ppid: st.ppid });
+      s.bind(tid, tid);
+    }
+    const child = rt.findThread(s.taskOf(tid)!)!;
+    this.compare(child, st, 'new task');
+    return child;
+  }
+
+  /** An exec in flight in `tid`'s process: if the image changed, apply it to the model now. */
+  private settleExec(tid: number): void {
+    if (this.pendingExec.size === 0) return;
+    const t = this.rt.findThread(tid);
+    const tgid = t ? t.tgid : tid;
+    const p = this.pendingExec.get(tgid);
+    if (p === undefined) return;
+    const now = readAuxv(tgid);
+    if (now?.equals(p.auxv)) {
+      // Same image: when the exec's own thread calls again, its exec failed.
+      if (tid === p.tid) this.pendingExec.delete(tgid);
+      return;
+    }
+    this.pendingExec.delete(tgid);
+    const exe = statExe(tgid);
+    if (exe === null || this.session.taskOf(p.tid) === undefined) return;
+    // The executed file as the kernel opened it (/proc/PID/exe: the interpreter for a script,
+    // whose file capabilities are the ones that count).
+    this.session.rememberFileCaps(exe.path, getFileCaps(exe.path));
+    const file = { mode: exe.mode, uid: exe.uid, gid: exe.gid, nosuid: this.opts.nosuid };
+    const d = dispatch(this.session, p.tid, { sys: 'execve', name: 'execve', path: exe.path, file }, EXEC_DONE);
+    if (d.kind === 'result' && d.result.errno !== 0)
+      this.opts.onNote(`exec in ${tgid}: the kernel ran it, the model refused it (errno ${d.result.errno})`);
+    // de_thread(): an exec from another thread gave it the leader's pid.
+    if (p.tid !== tgid) this.session.superseded(tgid, p.tid);
+    const st = readProcStatus(tgid);
+    const leader = this.rt.findThread(tgid);
+    if (st && leader) this.compare(leader, st, 'exec');
+  }
+
+  /**
+   * Compare the model with the kernel for thread `t` (the status just read). A real credential
+   * holding something the model lacks breaks the invariant: the process is killed. A real one
+   * holding less is adopted (the model only follows the kernel downward).
+   */
+  private compare(t: Thread, st: ProcStatus, when: string): boolean {
+    const c = t.cred;
+    const diffs: string[] = [];
+    const sets: [string, number, number, bigint][] = [
+      ['CapEff', c.effLo, c.effHi, st.effective.toBigInt()],
+      ['CapPrm', c.prmLo, c.prmHi, st.permitted.toBigInt()],
+      ['CapInh', c.inhLo, c.inhHi, st.inheritable.toBigInt()],
+      ['CapBnd', c.bndLo, c.bndHi, st.bounding.toBigInt()],
+      ['CapAmb', c.ambLo, c.ambHi, st.ambient.toBigInt()],
+    ];
+    let grew = false;
+    for (const [name, lo, hi, real] of sets) {
+      const model = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+      if (model !== real) {
+        diffs.push(`${name} model ${model.toString(16)} kernel ${real.toString(16)}`);
+        if ((real & ~model) !== 0n) grew = true;
+      }
+    }
+    const ids: [string, number, number][] = [
+      ['uid', c.ruid, st.uid.real],
+      ['euid', c.euid, st.uid.effective],
+      ['suid', c.suid, st.uid.saved],
+      ['fsuid', c.fsuid, st.uid.fs],
+      ['gid', c.rgid, st.gid.real],
+      ['egid', c.egid, st.gid.effective],
+      ['sgid', c.sgid, st.gid.saved],
+      ['fsgid', c.fsgid, st.gid.fs],
+    ];
+    for (const [name, model, real] of ids) if (model !== real) diffs.push(`${name} model ${model} kernel ${real}`);
+    if (diffs.length === 0) return true;
+    this.stats[STAT.divergences]! += 1;
+    if (grew) {
+      this.opts.onNote(`tid ${t.tid} (${when}): the kernel credential exceeds the model (${diffs.join(', ')}); killed`);
+      this.kill(t.tgid);
+      return false;
+    }
+    this.opts.onNote(`tid ${t.tid} (${when}): model and kernel differ (${diffs.join(', ')}); following the kernel`);
+    const securebits = c.securebits;
+    t.cred.copyFrom(Object.assign(Credential.fromStatus(st, securebits), { userns: c.userns }));
+    return true;
+  }
+
+  private verify(t: Thread): boolean {
+    this.dirty.delete(t.tid);
+    const st = readProcStatus(t.tid);
+    if (st === null) return true;
+    return this.compare(t, st, 'after a continued credential change');
+  }
+
+  private kill(pid: number): void {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function sameCaps(a: Credential, b: Credential): boolean {
+  return (
+    a.effLo === b.effLo &&
+    a.effHi === b.effHi &&
+    a.prmLo === b.prmLo &&
+    a.prmHi === b.prmHi &&
+    a.inhLo === b.inhLo &&
+    a.inhHi === b.inhHi &&
+    a.euid === b.euid &&
+    a.egid === b.egid
+  );
+}
+
+export const TRAPPED_SYSCALLS = Object.keys(X86_64_SYSCALLS).filter((s) => s !== 'prctl' && s !== 'bind') as Exclude<
+  keyof typeof X86_64_SYSCALLS,
+  'prctl' | 'bind'
+>[];

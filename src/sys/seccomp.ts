@@ -1,0 +1,434 @@
+/**
+ * seccomp user notification, as OS calls (x86_64): a BPF filter built from data, its
+ * installation with a listener fd, the listener's ioctls, pidfds and the caller's memory.
+ * The layers above see numbers and typed results, never ioctl codes or struct layouts.
+ *
+ * Hot path: `Listener` keeps one native buffer per struct (koffi.alloc + koffi.view), so a
+ * notification round trip allocates no JS objects beyond the numbers it returns.
+ *
+ * ioctl(2) and syscall(2) are variadic in C; they are declared here with fixed integer/pointer
+ * parameters, which on x86_64 is the same calling convention (no vector registers involved),
+ * and lets koffi bind them without per-call type annotations.
+ */
+import { lastErrno, libcFunc, koffi as loadKoffi, OsError, strerror } from './libc.js';
+
+// ---------------------------------------------------------------- ABI constants (x86_64)
+
+export const AUDIT_ARCH_X86_64 = 0xc000003e;
+/** x32 syscalls carry this bit in nr with the x86_64 audit arch. */
+export const X32_SYSCALL_BIT = 0x40000000;
+
+export const SECCOMP_SET_MODE_FILTER = 1;
+export const SECCOMP_GET_NOTIF_SIZES = 3;
+export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3;
+
+export const SECCOMP_RET_KILL_PROCESS = 0x80000000;
+export const SECCOMP_RET_ERRNO = 0x00050000;
+export const SECCOMP_RET_USER_NOTIF = 0x7fc00000;
+export const SECCOMP_RET_ALLOW = 0x7fff0000;
+
+export const SECCOMP_USER_NOTIF_FLAG_CONTINUE = 1;
+
+// _IOWR('!', 0, struct seccomp_notif) etc.: dir << 30 | size << 16 | '!' << 8 | nr.
+const SECCOMP_IOCTL_NOTIF_RECV = 0xc0502100;
+const SECCOMP_IOCTL_NOTIF_SEND = 0xc0182101;
+const SECCOMP_IOCTL_NOTIF_ID_VALID = 0x40082102;
+const SECCOMP_IOCTL_NOTIF_SET_FLAGS = 0x40082104;
+/** Wake the caller on the supervisor's CPU (6.6+): halves the round trip of a notification. */
+const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP = 1;
+
+const SYS_SECCOMP = 317;
+const SYS_PIDFD_OPEN = 434;
+const SYS_PIDFD_GETFD = 438;
+const SYS_CAPSET = 126;
+
+/** x86_64 syscall numbers for the calls capctl can trap (arch/x86/entry/syscalls/syscall_64.tbl). */
+export const X86_64_SYSCALLS = {
+  socket: 41,
+  bind: 49,
+  clone: 56,
+  fork: 57,
+  vfork: 58,
+  execve: 59,
+  kill: 62,
+  setuid: 105,
+  setgid: 106,
+  setreuid: 113,
+  setregid: 114,
+  setgroups: 116,
+  setresuid: 117,
+  setresgid: 119,
+  setfsuid: 122,
+  setfsgid: 123,
+  capget: 125,
+  capset: 126,
+  mknod: 133,
+  prctl: 157,
+  chroot: 161,
+  sethostname: 170,
+  setdomainname: 171,
+  tkill: 200,
+  tgkill: 234,
+  mknodat: 259,
+  unshare: 272,
+  execveat: 322,
+  clone3: 435,
+} as const;
+
+export type TrappableSyscall = keyof typeof X86_64_SYSCALLS;
+
+export const SYSCALL_NAME_BY_NR: ReadonlyMap<number, TrappableSyscall> = new Map(
+  Object.entries(X86_64_SYSCALLS).map(([k, v]) => [v, k as TrappableSyscall]),
+);
+
+// ---------------------------------------------------------------- the BPF program
+
+// Classic BPF opcodes (linux/filter.h).
+const BPF_LD_W_ABS = 0x20;
+const BPF_JEQ_K = 0x15;
+const BPF_JGE_K = 0x35;
+const BPF_RET_K = 0x06;
+const OFF_NR = 0;
+const OFF_ARCH = 4;
+const OFF_ARG0_LO = 16; // args[0], low word (little-endian)
+
+interface Insn {
+  code: number;
+  jt: number;
+  jf: number;
+  k: number;
+}
+
+export interface FilterSpec {
+  /** Syscalls handed to the supervisor. */
+  trap: readonly TrappableSyscall[];
+  /**
+   * prctl options (args[0]) handed to the supervisor; other options run in the kernel without
+   * a round trip. Only used when 'prctl' is not in `trap`.
+   */
+  prctlOptions?: readonly number[];
+}
+
+/**
+ * The filter, instruction by instruction:
+ *   1. arch != x86_64 (an int 0x80 call from a 64-bit program) → ENOSYS, and an x32 nr → ENOSYS:
+ *      both would reach the kernel under numbers the supervisor does not decode.
+ *   2. nr in `trap` → USER_NOTIF.
+ *   3. nr == prctl and option in `prctlOptions` → USER_NOTIF (the option is a C int: low word).
+ *   4. everything else → ALLOW. Every result depends on nr and arch only except the prctl
+ *      branch, so the kernel's action cache (5.11+) lets untrapped calls skip the program.
+ */
+export function buildFilter(spec: FilterSpec): Buffer {
+  const prog: Insn[] = [];
+  const ld = (k: number) => prog.push({ code: BPF_LD_W_ABS, jt: 0, jf: 0, k });
+  const ret = (k: number) => prog.push({ code: BPF_RET_K, jt: 0, jf: 0, k });
+  const nrs = [...new Set(spec.trap.map((s) => X86_64_SYSCALLS[s]))].sort((a, b) => a - b);
+  const opts = spec.trap.includes('prctl') ? [] : [...new Set(spec.prctlOptions ?? [])];
+  if (nrs.length + opts.length > 200) throw new Error('seccomp filter: too many trapped calls');
+  const ENOSYS = 38;
+
+  ld(OFF_ARCH);
+  prog.push({ code: BPF_JEQ_K, jt: 1, jf: 0, k: AUDIT_ARCH_X86_64 });
+  ret(SECCOMP_RET_ERRNO | ENOSYS);
+  ld(OFF_NR);
+  prog.push({ code: BPF_JGE_K, jt: 0, jf: 1, k: X32_SYSCALL_BIT });
+  ret(SECCOMP_RET_ERRNO | ENOSYS);
+  // nr list: each JEQ jumps to the shared NOTIF return placed after the list.
+  const listStart = prog.length;
+  for (const _ of nrs) prog.push({ code: BPF_JEQ_K, jt: 0, jf: 0, k: 0 });
+  let prctlStart = -1;
+  if (opts.length > 0) {
+    prctlStart = prog.length;
+    // nr == prctl ? fall through to the option checks : ALLOW
+    prog.push({ code: BPF_JEQ_K, jt: 0, jf: 0, k: X86_64_SYSCALLS.prctl });
+    ld(OFF_ARG0_LO);
+    for (const _ of opts) prog.push({ code: BPF_JEQ_K, jt: 0, jf: 0, k: 0 });
+  }
+  const allowAt = prog.length;
+  ret(SECCOMP_RET_ALLOW);
+  const notifAt = prog.length;
+  ret(SECCOMP_RET_USER_NOTIF);
+  nrs.forEach((nr, i) => {
+    const at = listStart + i;
+    prog[at] = { code: BPF_JEQ_K, jt: notifAt - at - 1, jf: 0, k: nr };
+  });
+  if (prctlStart >= 0) {
+    prog[prctlStart] = { code: BPF_JEQ_K, jt: 0, jf: allowAt - prctlStart - 1, k: X86_64_SYSCALLS.prctl };
+    opts.forEach((o, i) => {
+      const at = prctlStart + 2 + i;
+      prog[at] = { code: BPF_JEQ_K, jt: notifAt - at - 1, jf: 0, k: o >>> 0 };
+    });
+  }
+  const buf = Buffer.alloc(prog.length * 8);
+  prog.forEach((p, i) => {
+    buf.writeUInt16LE(p.code, i * 8);
+    buf.writeUInt8(p.jt, i * 8 + 2);
+    buf.writeUInt8(p.jf, i * 8 + 3);
+    buf.writeUInt32LE(p.k >>> 0, i * 8 + 4);
+  });
+  return buf;
+}
+
+// ---------------------------------------------------------------- libc bindings
+
+type Ptr = unknown;
+const syscall3 = libcFunc<(nr: number, a: number, b: number, c: Ptr) => number>(
+  'long syscall(long nr, long a, long b, void *c)',
+);
+const syscall6 = libcFunc<(nr: number, a: number, b: number, c: number, d: number, e: number, f: number) => number>(
+  'long syscall(long nr, long a, long b, long c, long d, long e, long f)',
+);
+const ioctl = libcFunc<(fd: number, req: number, arg: Ptr) => number>(
+  'int ioctl(int fd, unsigned long req, void *arg)',
+);
+const prctlFn = libcFunc<(opt: number, a2: number, a3: number, a4: number, a5: number) => number>(
+  'int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)',
+);
+const processVmReadv = libcFunc<(pid: number, l: Ptr, ln: number, r: Ptr, rn: number, f: number) => number>(
+  'long process_vm_readv(int pid, void *local, unsigned long liovcnt, void *remote, unsigned long riovcnt, unsigned long flags)',
+);
+const processVmWritev = libcFunc<(pid: number, l: Ptr, ln: number, r: Ptr, rn: number, f: number) => number>(
+  'long process_vm_writev(int pid, void *local, unsigned long liovcnt, void *remote, unsigned long riovcnt, unsigned long flags)',
+);
+const closeFn = libcFunc<(fd: number) => number>('int close(int fd)');
+const execveFn = libcFunc<(path: string, argv: (string | null)[], envp: (string | null)[]) => number>(
+  'int execve(const char *path, const char **argv, const char **envp)',
+);
+const getsockoptFn = libcFunc<(fd: number, level: number, name: number, val: Buffer, len: Buffer) => number>(
+  'int getsockopt(int fd, int level, int name, _Out_ void *val, _Inout_ void *len)',
+);
+
+function fail(syscall: string, what: string): never {
+  const e = lastErrno();
+  throw new OsError(syscall, e, `${what}: ${strerror(e)}`);
+}
+
+/** prctl(2) on the calling thread; throws OsError on -1. */
+export function prctl(option: number, a2 = 0, a3 = 0, a4 = 0, a5 = 0): number {
+  const r = prctlFn(option, a2, a3, a4, a5);
+  if (r < 0) fail('prctl', `prctl(${option})`);
+  return r;
+}
+
+/**
+ * capset(2) on the calling thread with a v3 header: `words` = [E0, P0, I0, E1, P1, I1].
+ * Used by the launcher to start a program already reduced to the engine's sets.
+ */
+export function capsetSelf(words: readonly number[]): void {
+  const k = loadKoffi();
+  const hdr = k.alloc('uint8_t', 8);
+  const data = k.alloc('uint8_t', 24);
+  const hv = new DataView(k.view(hdr, 8) as ArrayBuffer);
+  const dv = new DataView(k.view(data, 24) as ArrayBuffer);
+  hv.setUint32(0, 0x20080522, true);
+  hv.setInt32(4, 0, true);
+  for (let i = 0; i < words.length; i++) dv.setUint32(i * 4, words[i]! >>> 0, true);
+  try {
+    const r = syscall6(SYS_CAPSET, Number(k.address(hdr)), Number(k.address(data)), 0, 0, 0, 0);
+    if (r < 0) fail('capset', 'capset(v3)');
+  } finally {
+    k.free(hdr);
+    k.free(data);
+  }
+}
+
+/**
+ * Install `filter` on the calling thread with SECCOMP_FILTER_FLAG_NEW_LISTENER; returns the
+ * listener fd (close-on-exec). Needs no_new_privs or CAP_SYS_ADMIN.
+ */
+export function installListenerFilter(filter: Buffer): number {
+  const k = loadKoffi();
+  const insns = filter.length / 8;
+  const prog = k.alloc('uint8_t', filter.length);
+  new Uint8Array(k.view(prog, filter.length) as ArrayBuffer).set(filter);
+  const fprog = k.alloc('uint8_t', 16);
+  const fv = new DataView(k.view(fprog, 16) as ArrayBuffer);
+  fv.setUint16(0, insns, true);
+  fv.setBigUint64(8, BigInt(k.address(prog) as bigint), true);
+  try {
+    const fd = syscall3(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, fprog);
+    if (fd < 0) fail('seccomp', 'seccomp(SET_MODE_FILTER, NEW_LISTENER)');
+    return fd;
+  } finally {
+    k.free(prog);
+    k.free(fprog);
+  }
+}
+
+export function pidfdOpen(pid: number): number {
+  const fd = syscall6(SYS_PIDFD_OPEN, pid, 0, 0, 0, 0, 0);
+  if (fd < 0) fail('pidfd_open', `pidfd_open(${pid})`);
+  return fd;
+}
+
+/** A duplicate of fd `targetFd` of the process behind `pidfd` (needs ptrace rights over it). */
+export function pidfdGetfd(pidfd: number, targetFd: number): number {
+  const fd = syscall6(SYS_PIDFD_GETFD, pidfd, targetFd, 0, 0, 0, 0);
+  if (fd < 0) fail('pidfd_getfd', `pidfd_getfd(fd ${targetFd})`);
+  return fd;
+}
+
+export function closeFd(fd: number): void {
+  closeFn(fd);
+}
+
+const fcntlFn = libcFunc<(fd: number, cmd: number, arg: number) => number>('int fcntl(int fd, int cmd, long arg)');
+const F_SETFD = 2;
+
+/**
+ * execve(2) of the calling process; returns only on failure (throws OsError). Node marks its
+ * stdio descriptors close-on-exec; the program must inherit them, so 0..2 are cleared first.
+ */
+export function execve(path: string, argv: readonly string[], env: readonly string[]): never {
+  for (let fd = 0; fd <= 2; fd++) fcntlFn(fd, F_SETFD, 0);
+  execveFn(path, [...argv, null], [...env, null]);
+  fail('execve', path);
+}
+
+const SOL_SOCKET = 1;
+const SO_TYPE = 3;
+const SO_DOMAIN = 39;
+
+/** A socket's family and type (SO_DOMAIN, SO_TYPE), or null when `fd` is not a socket. */
+export function socketKind(fd: number): { family: number; type: number } | null {
+  const v = Buffer.alloc(4);
+  const l = Buffer.alloc(4);
+  l.writeUInt32LE(4);
+  if (getsockoptFn(fd, SOL_SOCKET, SO_DOMAIN, v, l) < 0) return null;
+  const family = v.readInt32LE(0);
+  l.writeUInt32LE(4);
+  if (getsockoptFn(fd, SOL_SOCKET, SO_TYPE, v, l) < 0) return null;
+  return { family, type: v.readInt32LE(0) };
+}
+
+// ---------------------------------------------------------------- the listener
+
+/** One notification as NOTIF_RECV fills it (struct seccomp_notif). Reused between calls. */
+export interface Notification {
+  id: bigint;
+  /** The caller's tid, in the listener's pid namespace. */
+  pid: number;
+  nr: number;
+  arch: number;
+  /** args[0..5] as unsigned 64-bit values. */
+  args: bigint[];
+}
+
+/** Memory transfer buffer size: the largest read a decoder asks for at once. */
+export const MEM_MAX = 4096;
+
+/**
+ * The supervisor's side of a listener fd. Not thread-safe: one receive loop per listener.
+ * All buffers are native (koffi.alloc) so ioctls and process_vm_* read and write them in place.
+ */
+export class Listener {
+  readonly fd: number;
+  readonly notif: Notification = { id: 0n, pid: 0, nr: 0, arch: 0, args: [0n, 0n, 0n, 0n, 0n, 0n] };
+  /** The last memory read or to be written, MEM_MAX bytes. */
+  readonly mem: Uint8Array;
+  private readonly k = loadKoffi();
+  private readonly notifPtr: unknown;
+  private readonly notifView: DataView;
+  private readonly notifBytes: Uint8Array;
+  private readonly respPtr: unknown;
+  private readonly respView: DataView;
+  private readonly idPtr: unknown;
+  private readonly idView: DataView;
+  private readonly memPtr: unknown;
+  private readonly localIov: unknown;
+  private readonly localView: DataView;
+  private readonly remoteIov: unknown;
+  private readonly remoteView: DataView;
+
+  constructor(fd: number) {
+    this.fd = fd;
+    const k = this.k;
+    const alloc = (n: number) => {
+      const p = k.alloc('uint8_t', n);
+      return [p, new DataView(k.view(p, n) as ArrayBuffer)] as const;
+    };
+    [this.notifPtr, this.notifView] = alloc(80);
+    this.notifBytes = new Uint8Array(this.notifView.buffer);
+    [this.respPtr, this.respView] = alloc(24);
+    [this.idPtr, this.idView] = alloc(8);
+    let memView: DataView;
+    [this.memPtr, memView] = alloc(MEM_MAX);
+    this.mem = new Uint8Array(memView.buffer);
+    [this.localIov, this.localView] = alloc(16);
+    [this.remoteIov, this.remoteView] = alloc(16);
+    this.localView.setBigUint64(0, BigInt(k.address(this.memPtr) as bigint), true);
+  }
+
+  /** Ask the kernel to wake callers on this CPU (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP); false if unsupported. */
+  syncWakeup(): boolean {
+    return ioctl(this.fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP as unknown as Ptr) === 0;
+  }
+
+  /**
+   * Block until a notification arrives; fills `this.notif`. Returns 0, or an errno: ENOENT
+   * (the caller died before we read it) and EINTR are for the loop to retry.
+   */
+  receive(): number {
+    this.notifBytes.fill(0); // the kernel refuses a non-zeroed struct (EINVAL)
+    if (ioctl(this.fd, SECCOMP_IOCTL_NOTIF_RECV, this.notifPtr) !== 0) return lastErrno();
+    const v = this.notifView;
+    const n = this.notif;
+    n.id = v.getBigUint64(0, true);
+    n.pid = v.getUint32(8, true);
+    n.nr = v.getInt32(16, true);
+    n.arch = v.getUint32(20, true);
+    for (let i = 0; i < 6; i++) n.args[i] = v.getBigUint64(32 + i * 8, true);
+    return 0;
+  }
+
+  /** Is the notification still pending (its caller alive and waiting)? */
+  idValid(id: bigint): boolean {
+    this.idView.setBigUint64(0, id, true);
+    return ioctl(this.fd, SECCOMP_IOCTL_NOTIF_ID_VALID, this.idPtr) === 0;
+  }
+
+  /** Answer: `error` 0 and `val` the return value, or `error` a positive errno. Returns 0 or errno. */
+  respond(id: bigint, val: number, error: number): number {
+    return this.send(id, val, error, 0);
+  }
+
+  /** Let the kernel run the call as if never trapped. Returns 0 or errno. */
+  continueCall(id: bigint): number {
+    return this.send(id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+  }
+
+  private send(id: bigint, val: number, error: number, flags: number): number {
+    const v = this.respView;
+    v.setBigUint64(0, id, true);
+    v.setBigInt64(8, BigInt(val), true);
+    v.setInt32(16, error === 0 ? 0 : -error, true);
+    v.setUint32(20, flags, true);
+    return ioctl(this.fd, SECCOMP_IOCTL_NOTIF_SEND, this.respPtr) === 0 ? 0 : lastErrno();
+  }
+
+  /**
+   * Read `len` (≤ MEM_MAX) bytes at `addr` of thread `tid` into `this.mem`. Returns the number
+   * of bytes read (short at an unmapped page) or -1 when nothing was readable.
+   */
+  read(tid: number, addr: bigint, len: number): number {
+    return this.xfer(processVmReadv, tid, addr, len);
+  }
+
+  /** Write the first `len` bytes of `this.mem` to `addr` of `tid`; bytes written or -1. */
+  write(tid: number, addr: bigint, len: number): number {
+    return this.xfer(processVmWritev, tid, addr, len);
+  }
+
+  private xfer(fn: typeof processVmReadv, tid: number, addr: bigint, len: number): number {
+    if (len > MEM_MAX) throw new Error(`memory transfer of ${len} bytes exceeds ${MEM_MAX}`);
+    this.localView.setBigUint64(8, BigInt(len), true);
+    this.remoteView.setBigUint64(0, addr, true);
+    this.remoteView.setBigUint64(8, BigInt(len), true);
+    const r = fn(tid, this.localIov, 1, this.remoteIov, 1, 0);
+    return r < 0 ? -1 : r;
+  }
+
+  close(): void {
+    closeFn(this.fd);
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Every audit record of a multi-threaded replay names the right thread (tid) and process
+ * (tgid), checked against an independent reading of the trace: a line's pid is its tid (the
+ * first process's lines carry no pid in strace's stderr style); a clone/clone3/fork/vfork child
+ * is a thread of its creator's process with CLONE_THREAD, else a process of its own; a thread
+ * that execs takes over its leader's pid ("superseded by execve").
+ *
+ * Threads made by clone3(... CLONE_THREAD ...) in the first process used to get tgid
+ * 0x3ff00000, the runtime's placeholder for a pid the trace had not named yet.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReplayAuditSink } from '../../src/audit/from-decision.js';
+import type { AuditRecord } from '../../src/audit/record.js';
+import { replayFile } from '../../src/runtime/replay.js';
+import {
+  buildWorkspace,
+  canRunKernelTests,
+  recordTrace,
+  removeWorkspace,
+  STYLES,
+  selfStatus,
+  skipReason,
+  type Workspace,
+} from '../kernel/harness.js';
+
+const FIX = join(import.meta.dirname, '..', 'fixtures', 'traces');
+
+/** trace line number -> [tid, tgid], read from the trace text alone. */
+function identities(text: string): Map<number, [number, number]> {
+  const lines = text.split('\n');
+  const pidOf = (l: string): number | undefined => {
+    const m = /^(?:\[pid\s+(\d+)\]|(\d+)\s)/.exec(l);
+    return m ? Number(m[1] ?? m[2]) : undefined;
+  };
+  // The first process: the first pid shown that no clone returned (stderr style prints its
+  // own lines without a pid).
+  const returned = new Set<number>();
+  for (const l of lines) {
+    const m = /(?:(?:clone3?|v?fork)\b.*|^\s*=>.*)=\s+(\d+)(?:\s|$)/.exec(l);
+    if (m) returned.add(Number(m[1]));
+  }
+  let first = 0;
+  for (const l of lines) {
+    const p = pidOf(l);
+    if (p !== undefined && !returned.has(p)) {
+      first = p;
+      break;
+    }
+  }
+  // Who created whom. A clone's result may come on a later line of the same pid (a
+  // "<... clone3 resumed>" line, or the rest of the line after strace's "Process N attached").
+  const CLONE = /(?:^|[\s\]])(?:clone3?|v?fork)\(/;
+  const RESULT = /=\s+(\d+)(?:\s|$)/;
+  const created: { line: number; child: number; thread: boolean }[] = [];
+  const pending = new Map<number, boolean>();
+  lines.forEach((l, i) => {
+    const pid = pidOf(l) ?? first;
+    if (CLONE.test(l)) pending.set(pid, /CLONE_THREAD/.test(l));
+    if (!pending.has(pid)) return;
+    const r = RESULT.exec(l);
+    if (r && !/unfinished \.\.\.>/.test(l)) {
+      created.push({ line: i + 1, child: Number(r[1]), thread: pending.get(pid)! });
+      pending.delete(pid);
+    }
+  });
+  const tgid = new Map<number, number>([[first, first]]);
+  const byLine = new Map(created.map((c) => [c.line, c]));
+  const out = new Map<number, [number, number]>();
+  lines.forEach((l, i) => {
+    const pid = pidOf(l) ?? first;
+    if (!tgid.has(pid)) tgid.set(pid, pid);
+    out.set(i + 1, [pid, tgid.get(pid)!]);
+    const c = byLine.get(i + 1);
+    if (c) tgid.set(c.child, c.thread ? tgid.get(pid)! : c.child);
+  });
+  return out;
+}
+
+async function auditedReplay(trace: string, status: string): Promise<AuditRecord[]> {
+  // Every decision, allowed or not ('all'): the most records, threads' included; the sink is
+  // what replay --audit writes through.
+  const recs: AuditRecord[] = [];
+  const sink = new ReplayAuditSink('all', {}, (r) => recs.push({ ...r, time: '' }));
+  await replayFile(trace, {
+    status,
+    file: trace,
+    onDecisionAt: (ev, where) => sink.decision(ev, where),
+    onFirstPid: (pid) => sink.firstPid(pid),
+  });
+  sink.end();
+  return recs;
+}
+
+function check(trace: string, recs: AuditRecord[]): number {
+  const ids = identities(readFileSync(trace, 'utf8'));
+  let threads = 0;
+  for (const r of recs) {
+    const [tid, tgid] = ids.get(r.source!.line)!;
+    expect([r.tid, r.tgid], `${trace}:${r.source!.line} ${r.syscall}`).toEqual([tid, tgid]);
+    if (tid !== tgid) threads++;
+  }
+  return threads;
+}
+
+describe('audit records name the right thread and process', () => {
+  it('the recorded multi-threaded fixture (clone, clone3 CLONE_THREAD, exec by a thread): every record', async () => {
+    const trace = join(FIX, 'gen-threads-exec.stderr.strace');
+    const recs = await auditedReplay(trace, readFileSync(join(FIX, 'root.status'), 'utf8'));
+    expect(recs.length).toBeGreaterThan(20);
+    expect(check(trace, recs)).toBeGreaterThan(0); // records of non-leader threads were checked
+    expect(recs.every((r) => r.tgid < 0x3ff00000 && r.tid < 0x3ff00000)).toBe(true);
+  });
+
+  describe.skipIf(!canRunKernelTests)(
+    `freshly recorded traces in several strace styles (${skipReason || 'root, gcc, strace, setcap'})`,
+    () => {
+      let ws: Workspace;
+      beforeAll(() => {
+        ws = buildWorkspace();
+      }, 60_000);
+      afterAll(() => removeWorkspace(ws));
+      // -o file (pid on every line), stderr ([pid N] prefixes, first process bare), -i -n, -qq.
+      for (const k of [0, 1, 11, 12]) {
+        it(`style ${JSON.stringify(STYLES[k])}`, async () => {
+          const dir = join(ws.dir, `id-${k}`);
+          mkdirSync(dir);
+          const trace = join(dir, 'trace');
+          let threads = 0;
+          for (const seed of [7, 4242]) {
+            await recordTrace([ws.targets[0]!, String(seed), '40', ws.nodes, ...ws.targets], trace, STYLES[k]!);
+            const recs = await auditedReplay(trace, selfStatus());
+            expect(recs.length).toBeGreaterThan(0);
+            threads += check(trace, recs);
+          }
+          expect(threads).toBeGreaterThan(0);
+        }, 60_000);
+      }
+    },
+  );
+});
