@@ -11,7 +11,7 @@
 import { accessSync, constants, realpathSync } from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { CapctlError } from '../caps/errors.js';
-import { execReplace } from '../sys/exec.js';
+import { execve } from '../sys/seccomp.js';
 
 /** runc's global flags that take a value (runc --help). */
 const GLOBAL_VALUE_FLAGS = new Set(['--root', '--log', '--log-format', '--criu', '--rootless']);
@@ -140,7 +140,10 @@ export async function shimMain(
     if (args.command === 'create' || args.command === 'run')
       await (await import('./oci-attach.js')).attachOnCreate(args, env);
     const keep = Array.from({ length: args.preserveFds }, (_, k) => 3 + k);
-    execReplace(real, [basename(real), ...args.pass], env, keep);
+    const envp = Object.entries(env)
+      .filter((e): e is [string, string] => e[1] !== undefined)
+      .map(([k, v]) => `${k}=${v}`);
+    execve(real, [basename(real), ...args.pass], envp, keep);
   } catch (err) {
     process.stderr.write(`capctl-oci-runtime: ${(err as Error).message.replace(/\n/g, '; ')}\n`);
     return err instanceof CapctlError && err.kind === 'input' ? 2 : 1;
