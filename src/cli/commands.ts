@@ -15,6 +15,7 @@ import { register as exec } from './exec-cmd.js';
 import { register as getcap } from './getcap-cmd.js';
 import { register as jail } from './jail-cmd.js';
 import { register as learn } from './learn-cmd.js';
+import { register as oci } from './oci-cmd.js';
 import { register as priv } from './priv-cmd.js';
 import { register as profile } from './profile-cmd.js';
 import { register as ps } from './ps-cmd.js';
@@ -43,6 +44,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   attach,
   bindings,
   jail,
+  oci,
   audit,
   exec,
   learn,

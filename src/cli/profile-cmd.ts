@@ -30,6 +30,7 @@ import { POLICY_DENY, POLICY_GRANT, POLICY_NONE } from '../priv/policy-hook.js';
 import { lazyRequire } from '../util/lazy.js';
 import { parseIntFlag, UID_MAX } from './flags.js';
 import { formatTable, printJson } from './output.js';
+import { registerFormats } from './profile-format-cmd.js';
 
 const yaml = lazyRequire<typeof Yaml>('yaml');
 
@@ -59,6 +60,7 @@ function resolvedDoc(p: CompiledProfile): Record<string, unknown> {
   if (pr.target) doc.target = pr.target;
   doc.mode = pr.mode;
   doc.capabilities = Object.fromEntries(SET_NAMES.map((s) => [s, pr.sets[s].toNames()]));
+  if (pr.noNewPrivs) doc.noNewPrivs = true;
   doc.rules = pr.rules.map(ruleDoc);
   if (Object.keys(pr.jail).length) doc.jail = { ...pr.jail };
   doc.audit = pr.audit;
@@ -174,6 +176,8 @@ Examples:
   capctl profile show podman-default
   capctl profile explain nginx NET_BIND_SERVICE uid=101   # deny for a worker uid: exit 1`,
     );
+
+  registerFormats(profile);
 
   profile
     .command('list')

@@ -19,8 +19,8 @@ import { join, resolve } from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import writeFileAtomic from 'write-file-atomic';
 import { CapctlError, inputError } from '../caps/errors.js';
+import { hashTexts } from './hash.js';
 import { checkJailName } from './jail-spec.js';
-import { hashTexts } from './load.js';
 import { BINDINGS_MAX_BYTES, checkTrustedDir, readTrustedFile, type TrustOptions } from './trust.js';
 import type { TargetKind } from './types.js';
 
@@ -36,6 +36,9 @@ export interface Binding {
   /** sha256 over every file in the profile's extends chain at attach time (Profile.sha256). */
   sha256: string;
   attachedAt: string;
+  /** Containers only: the id of the last container capctl-oci-runtime started under it. */
+  containerId?: string;
+  containerStartedAt?: string;
 }
 
 interface StateFile {
@@ -158,6 +161,12 @@ function badRecord(b: unknown): string | undefined {
   if (typeof r.profileName !== 'string' || CONTROL.test(r.profileName)) return '"profileName" is not a string';
   if (typeof r.sha256 !== 'string' || !SHA256.test(r.sha256)) return '"sha256" is not a sha256 digest';
   if (typeof r.attachedAt !== 'string' || Number.isNaN(Date.parse(r.attachedAt))) return '"attachedAt" is not a time';
+  if (
+    r.containerId !== undefined &&
+    (typeof r.containerId !== 'string' || !/^[A-Za-z0-9_.-]{1,128}$/.test(r.containerId))
+  ) {
+    return '"containerId" is not a container id';
+  }
   return undefined;
 }
 
@@ -201,10 +210,13 @@ export function readBindings(dir: string): Binding[] {
   return d.bindings;
 }
 
-/** Replace `dir/name` with `text` atomically and durably (write-file-atomic, then a dir fsync). */
-export function atomicWrite(dir: string, name: string, text: string): void {
+/**
+ * Replace `dir/name` with `text` atomically and durably (write-file-atomic, then a dir fsync);
+ * the new file gets `mode` (an OCI bundle's config.json keeps its own).
+ */
+export function atomicWrite(dir: string, name: string, text: string, mode = 0o644): void {
   writeFileAtomic.sync(join(dir, name), text, {
-    mode: 0o644,
+    mode,
     // Never copy the owner of whatever is there now: the file is ours.
     chown: { uid: process.geteuid?.() ?? 0, gid: process.getegid?.() ?? 0 },
     fsync: true,
@@ -248,6 +260,18 @@ export async function removeBinding(dir: string, kind: TargetKind, target: strin
     const [old] = all.splice(i, 1);
     writeBindings(dir, all);
     return old;
+  });
+}
+
+/** Record on a container binding the id of the container just started under it. */
+export async function noteContainerStart(dir: string, target: string, containerId: string): Promise<void> {
+  await withStateLock(dir, () => {
+    const all = readBindings(dir);
+    const b = all.find((x) => x.kind === 'container' && x.target === target);
+    if (!b) return;
+    b.containerId = containerId;
+    b.containerStartedAt = new Date().toISOString();
+    writeBindings(dir, all);
   });
 }
 

@@ -57,6 +57,7 @@ export const denyAllPolicy: CompiledProfile = compileProfile({
     ambient: CapSet.EMPTY,
   },
   setsGiven: Object.fromEntries(SET_NAMES.map((s) => [s, true])) as Record<(typeof SET_NAMES)[number], boolean>,
+  noNewPrivs: true,
   rules: [
     {
       effect: 'deny',
@@ -96,6 +97,7 @@ export {
   checkTargetFits,
   findBinding,
   hashFiles,
+  noteContainerStart,
   prepareStateDir,
   readBindings,
   removeBinding,

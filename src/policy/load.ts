@@ -7,7 +7,6 @@
  * Every problem is collected before failing, so one run of `capctl profile validate` shows all
  * of them, each as `file:line:col: path: message`.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { CapSet } from '../caps/capset.js';
@@ -16,6 +15,7 @@ import { CapctlError } from '../caps/errors.js';
 import { isSyscallName, SYSCALL_ARCH, suggestSyscall } from '../caps/syscall-names.js';
 import { parseCapText } from '../caps/text.js';
 import { JAIL_PARAMS, jailParamDef, makeJailConfig, PRIVS_GATED_BY } from '../priv/jail.js';
+import { hashTexts } from './hash.js';
 import { canonicalPrivPattern, capFromProfileName, suggestCap, suggestPriv } from './names.js';
 import { profileSearchDirs } from './resolve.js';
 import { schemaCheck } from './schema.js';
@@ -65,17 +65,7 @@ interface FileProfile {
 
 const DEFAULT_AUDIT: AuditSettings = { log: 'denied', rateLimit: { perSecond: 100, burst: 200 } };
 
-/** The hash a binding records: `path \0 bytes \0` per file, in chain order. */
-export function hashTexts(files: readonly (readonly [string, string | Buffer])[]): string {
-  const h = createHash('sha256');
-  for (const [f, text] of files) {
-    h.update(f);
-    h.update('\0');
-    h.update(text);
-    h.update('\0');
-  }
-  return h.digest('hex');
-}
+export { hashTexts };
 
 /** Display a path relative to the working directory when that is shorter. */
 export function displayPath(file: string): string {
@@ -157,6 +147,7 @@ const PROFILE_KEYS = new Set([
   'rules',
   'jail',
   'audit',
+  'noNewPrivs',
 ]);
 
 /**
@@ -418,6 +409,7 @@ interface Merged {
   files: string[];
   target: TargetKind | undefined;
   mode: Mode | undefined;
+  noNewPrivs: boolean | undefined;
   sets: Partial<Record<CapSetName, CapSet>>;
   rules: Rule[];
   jail: Record<string, string>;
@@ -425,7 +417,16 @@ interface Merged {
 }
 
 function emptyMerged(): Merged {
-  return { files: [], target: undefined, mode: undefined, sets: {}, rules: [], jail: {}, audit: {} };
+  return {
+    files: [],
+    target: undefined,
+    mode: undefined,
+    noNewPrivs: undefined,
+    sets: {},
+    rules: [],
+    jail: {},
+    audit: {},
+  };
 }
 
 /** Docker's TweakCapabilities on one set: add ALL beats drop ALL; drop ALL keeps only the adds. */
@@ -440,6 +441,7 @@ function mergeInto(m: Merged, fp: FileProfile, file: string): void {
   const d = fp.doc;
   if (d.target !== undefined) m.target = d.target;
   if (d.mode !== undefined) m.mode = d.mode;
+  if (typeof d.noNewPrivs === 'boolean') m.noNewPrivs = d.noNewPrivs;
   for (const s of SET_NAMES) if (fp.sets[s]) m.sets[s] = fp.sets[s];
   if (fp.addAll || fp.dropAll || !fp.add.isEmpty() || !fp.drop.isEmpty()) {
     for (const s of ['bounding', 'permitted', 'effective'] as const) {
@@ -594,6 +596,7 @@ function finish(
     mode: m.mode ?? 'enforce',
     sets,
     setsGiven: given,
+    noNewPrivs: m.noNewPrivs ?? false,
     rules: m.rules,
     jail: m.jail,
     audit,

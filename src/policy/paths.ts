@@ -5,7 +5,7 @@
  * src/policy/paths.ts or dist/src/policy/paths.js). Kept per host: the state directory.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import envPaths from 'env-paths';
 
@@ -35,6 +35,12 @@ export function packageRoot(): string {
 export const schemaPath = (): string => join(packageRoot(), 'schema', 'profile.schema.json');
 export const policiesDir = (): string => join(packageRoot(), 'policies');
 export const modelPath = (): string => join(packageRoot(), 'policies', 'model.conf');
+
+/** Display a path relative to the working directory when that is shorter. */
+export function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && rel.length < file.length ? rel : file;
+}
 
 export interface StateDirOptions {
   stateDir?: string;

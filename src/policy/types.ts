@@ -36,6 +36,7 @@ export interface ProfileDoc {
   target?: TargetKind;
   mode?: Mode;
   capabilities?: CapabilitiesDoc;
+  noNewPrivs?: boolean;
   rules?: RuleDoc[];
   jail?: Record<string, string | number | boolean>;
   audit?: { log?: AuditLog; rateLimit?: { perSecond?: number; burst?: number } };
@@ -91,6 +92,8 @@ export interface Profile {
   sets: Readonly<Record<CapSetName, CapSet>>;
   /** Which sets some file in the chain set explicitly (the others have their defaults). */
   setsGiven: Readonly<Record<CapSetName, boolean>>;
+  /** no_new_privs for the confined program (the last file in the chain that states it decides). */
+  noNewPrivs: boolean;
   /** Written rules in declaration order, parents' first. */
   rules: readonly Rule[];
   jail: Readonly<Record<string, string>>;

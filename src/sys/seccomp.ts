@@ -277,10 +277,16 @@ const F_SETFD = 2;
 
 /**
  * execve(2) of the calling process; returns only on failure (throws OsError). Node marks its
- * stdio descriptors close-on-exec; the program must inherit them, so 0..2 are cleared first.
+ * stdio descriptors close-on-exec; the program must inherit them, so 0..2 are cleared first,
+ * and `keepFds` too (capctl-oci-runtime passes runc's --preserve-fds range on).
  */
-export function execve(path: string, argv: readonly string[], env: readonly string[]): never {
-  for (let fd = 0; fd <= 2; fd++) fcntlFn(fd, F_SETFD, 0);
+export function execve(
+  path: string,
+  argv: readonly string[],
+  env: readonly string[],
+  keepFds: readonly number[] = [],
+): never {
+  for (const fd of [0, 1, 2, ...keepFds]) fcntlFn(fd, F_SETFD, 0);
   execveFn(path, [...argv, null], [...env, null]);
   fail('execve', path);
 }

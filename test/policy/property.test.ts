@@ -110,6 +110,7 @@ function profileOf(rules: Rule[], bounding: CapSet, complain: boolean): Profile 
     sets: { bounding, permitted: E, effective: E, inheritable: E, ambient: E },
     sha256: '',
     setsGiven: { bounding: true, permitted: false, effective: false, inheritable: false, ambient: false },
+    noNewPrivs: false,
     rules,
     jail: {},
     audit: { log: 'denied', rateLimit: { perSecond: 1, burst: 1 } },
