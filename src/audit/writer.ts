@@ -7,7 +7,9 @@
  * EAGAIN/ENOSPC-like errors it retries every 100 ms forever (`--audit /dev/full` hung). A denial
  * log must fail loudly and at once, so the target is always a path ('-' = stdout only where a
  * command documents it), a write error is thrown once as a CapctlError naming the path (exit 2),
- * and the line format stays what pino wrote (`level` as a word first) so pino tools still read it.
+ * and the line format stays pino's (`level` as a word first) so pino tools still read it: pino
+ * still serialises every record, into a destination of ours (a plain object whose write() queues
+ * the line), so file I/O, error reporting and flushing stay here.
  *
  * Durability: records are batched (at most `bufferBytes`) and the batch is written when it is
  * full, at the end of the current event-loop turn (setImmediate: a replay fed from a slow pipe
@@ -19,8 +21,12 @@
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type Pino from 'pino';
 import { CapctlError } from '../caps/errors.js';
+import { lazyRequire } from '../util/lazy.js';
 import { type AuditRecord, KEY_ORDER, type LostRecordFields } from './record.js';
+
+const pino = lazyRequire<typeof Pino>('pino');
 
 export interface AuditWriterOptions {
   /** File to append to. A numeric name is a file of that name; '-' is stdout. */
@@ -189,9 +195,9 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
   process.on('exit', onExit);
   for (const s of SIGNALS) process.on(s, onSignal);
 
-  const append = (obj: Record<string, unknown>): void => {
-    if (failed) throw failed;
-    const line = `${JSON.stringify(obj)}\n`;
+  // pino writes `{"level":"<label>",...}` with the keys in the order given (canonical() puts seq
+  // first), synchronously into queue(); timestamps and base fields come from the record itself.
+  const queue = (line: string): void => {
     pending.push(line);
     pendingBytes += line.length;
     pendingRecords++;
@@ -200,6 +206,16 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
       scheduled = true;
       setImmediate(flushSoon);
     }
+  };
+  const logger = pino()(
+    { base: undefined, timestamp: false, formatters: { level: (label: string) => ({ level: label }) } },
+    { write: queue },
+  );
+  const append = (obj: Record<string, unknown>): void => {
+    if (failed) throw failed;
+    const { level, ...rest } = obj;
+    if (level === 'warn') logger.warn(rest);
+    else logger.info(rest);
   };
 
   return {
