@@ -21,6 +21,9 @@ export interface AuditFilter {
   until?: string;
 }
 
+/** One or more <number><unit> terms: 10m, 1h30m, 1.5h, 2 d. */
+const DURATION = /^(\d+(\.\d+)?\s*(ms|s|sec|m|min|h|hr|d|w)\s*)+$/i;
+
 /** A full date-only form: midnight UTC of that day (as ECMAScript reads it, never local time). */
 const DATE_ONLY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
@@ -48,7 +51,8 @@ export function parseTime(text: string, now = Date.now()): number {
   if (/^\d{4}-\d\d-\d\d[ T]\d\d:\d\d/.test(text))
     throw bad(': a time needs T between date and time and a zone (Z or +hh:mm)');
   if (/^\s*\d+(\.\d+)?\s*$/.test(text)) throw bad(': a duration needs a unit');
-  const ms = /^[0-9.]+\s*[a-zµ]+(\s*[0-9.]+\s*[a-zµ]+)*$/i.test(text.trim()) ? parseDuration(text) : null;
+  // Only whole units parse-duration knows: its lenient reading takes "1e3m" for 1000 minutes.
+  const ms = DURATION.test(text.trim()) ? parseDuration(text) : null;
   if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) throw bad('');
   return now - ms;
 }

@@ -39,8 +39,9 @@ export function trustedOwners(opts: TrustOptions = {}): Set<number> {
   if (opts.trustedUids === undefined) {
     const real = process.getuid?.();
     if (real !== undefined) out.add(real);
-    const sudo = Number((opts.env ?? process.env).SUDO_UID);
-    if (Number.isInteger(sudo) && sudo >= 0) out.add(sudo);
+    // Strictly decimal: Number() would read "1e3" as uid 1000 and "" as root.
+    const sudo = (opts.env ?? process.env).SUDO_UID;
+    if (sudo !== undefined && /^\d{1,10}$/.test(sudo) && Number(sudo) <= 0xfffffffe) out.add(Number(sudo));
   }
   return out;
 }

@@ -140,6 +140,10 @@ describe('audit reader: nothing fatal, everything counted', () => {
     expect(() => parseTime('2026-01-01T10:00:00', now)).toThrow(/not a time/);
     expect(() => parseTime('10', now)).toThrow(/needs a unit/);
     expect(() => parseTime('yesterday', now)).toThrow(/not a time/);
+    // parse-duration alone reads these leniently (1e3m = 1000 minutes).
+    expect(() => parseTime('1e3m', now)).toThrow(/not a time/);
+    expect(() => parseTime('1x', now)).toThrow(/not a time/);
+    expect(parseTime('10 m', now)).toBe(now - 600e3);
   });
 });
 

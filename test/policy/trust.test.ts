@@ -31,6 +31,7 @@ import {
   validateTarget,
 } from '../../src/policy/index.js';
 import { packageRoot, policiesDir } from '../../src/policy/paths.js';
+import { trustedOwners } from '../../src/policy/trust.js';
 import { errorOf } from './helpers.js';
 
 const root = packageRoot();
@@ -50,6 +51,14 @@ beforeAll(() => {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   }
 }, 180_000);
+
+describe('trusted owners', () => {
+  it('$SUDO_UID counts only as a plain decimal uid', () => {
+    const owners = (v: string) => [...trustedOwners({ env: { SUDO_UID: v } })].filter((u) => u !== process.getuid?.());
+    expect(owners('1000')).toEqual([1000]);
+    for (const bad of ['1e3', '', ' 1000', '0x3e8', '-1', '4294967295']) expect(owners(bad)).toEqual([]);
+  });
+});
 
 describe('one profile resolver: a bare name is a profile name, anything else a path', () => {
   const noEnv = { env: {}, stateDir: fresh() };
