@@ -49,7 +49,7 @@ Examples:
   capctl run -- capsh --print                        # the same output as without capctl
   capctl run --host freebsd -- capsh --print         # the bridged sets a jail would report
   capctl run --user nobody -- sh -c 'id; getpcaps $$'
-  capctl run --host freebsd --audit /tmp/a.log -- ping -c1 127.0.0.1
+  capctl run --host freebsd --audit /tmp/a.log -- ping -c1 127.0.0.1   # the jail refuses the raw socket: ping's exit 2
   capctl run --host freebsd --jail-param allow.raw_sockets=1 -- ping -c1 127.0.0.1
   capctl run --host freebsd --profile policies/ping.yaml --jail-param allow.raw_sockets=1 -- capsh --print
   capctl run --complain --profile policies/strict.yaml --audit /tmp/a.log -- ping -c1 127.0.0.1

@@ -10,6 +10,7 @@ import { wanted } from '../audit/from-decision.js';
 import { parseProcStatus } from '../caps/procstatus.js';
 import { resolveProfile } from '../policy/index.js';
 import { Credential } from '../runtime/credential.js';
+import { linuxHost, type PrivilegeHost } from '../runtime/host.js';
 import { createRuntime } from '../runtime/runtime.js';
 import { Listener } from '../sys/seccomp.js';
 import { hostFor } from './hosts.js';
@@ -41,7 +42,16 @@ const d = workerData as SupervisorWorkerInput;
 const post = (m: SupervisorMessage) => parentPort!.postMessage(m);
 const policy = d.profile !== undefined ? resolveProfile(d.profile) : undefined;
 const { host, freebsd } = hostFor(d.host, d.jailParams, policy);
-const rt = createRuntime({ host });
+// The launch steps (bounding drops, --user's ids, capset to the bridged sets) are capctl acting
+// as the jail's creator before CMD exists, so Linux's own rules decide them; from CMD's exec on,
+// every decision is the chosen host's (and the profile's): a profile without CAP_SETPCAP must
+// still let capctl reduce the program's bounding set.
+let launched = false;
+const phased: PrivilegeHost = {
+  kind: host.kind,
+  capable: (cred, cap, op) => (launched ? host : linuxHost).capable(cred, cap, op),
+};
+const rt = createRuntime({ host: phased });
 rt.spawn(Credential.fromStatus(parseProcStatus(d.status), d.securebits), { tid: d.pid });
 const l = new Listener(d.fd);
 const sup = new Supervisor(
@@ -55,6 +65,9 @@ const sup = new Supervisor(
       if (wanted(ev, d.audit)) post({ type: 'decision', ev });
     },
     onNote: (text) => post({ type: 'note', text }),
+    onExec: () => {
+      launched = true;
+    },
   },
   d.pid,
   new Float64Array(d.stats),

@@ -65,6 +65,8 @@ export interface SupervisorOptions {
   onDecision: (ev: DecisionEvent) => void;
   /** Something a person should know (divergence between model and kernel, a killed thread). */
   onNote: (text: string) => void;
+  /** Called when an exec is applied to the model, before it is dispatched. */
+  onExec?: () => void;
 }
 
 interface PendingClone {
@@ -380,6 +382,7 @@ export class Supervisor {
     // whose file capabilities are the ones that count).
     this.session.rememberFileCaps(exe.path, getFileCaps(exe.path));
     const file = { mode: exe.mode, uid: exe.uid, gid: exe.gid, nosuid: this.opts.nosuid };
+    this.opts.onExec?.();
     const d = dispatch(this.session, p.tid, { sys: 'execve', name: 'execve', path: exe.path, file }, EXEC_DONE);
     if (d.kind === 'result' && d.result.errno !== 0)
       this.opts.onNote(`exec in ${tgid}: the kernel ran it, the model refused it (errno ${d.result.errno})`);
