@@ -3,7 +3,14 @@
  * (tgid), checked against an independent reading of the trace: a line's pid is its tid (the
  * first process's lines carry no pid in strace's stderr style); a clone/clone3/fork/vfork child
  * is a thread of its creator's process with CLONE_THREAD, else a process of its own; a thread
- * that execs takes over its leader's pid ("superseded by execve").
+ * that execs takes over its leader's pid ("superseded by execve"). A child runs as soon as the
+ * kernel has made it, so its lines may come before its creator's clone result (the creator's
+ * "<unfinished ...>" entry line already names CLONE_THREAD): a pid first seen before the
+ * clone that returns it is that clone's child from its first line on. On stderr, strace splices
+ * "strace: Process N attached" into the line it was writing and prints the rest of that line,
+ * unprefixed, on the next one: that rest is still the caller's (often the clone's result).
+ * The reading is itself checked against the kernel: every getpid()/gettid() answer in a trace
+ * must equal the tgid/tid it derives for that line.
  *
  * Threads made by clone3(... CLONE_THREAD ...) in the first process used to get tgid
  * 0x3ff00000, the runtime's placeholder for a pid the trace had not named yet.
@@ -49,28 +56,39 @@ function identities(text: string): Map<number, [number, number]> {
       break;
     }
   }
+  // Each line's pid. strace on stderr splices "strace: Process N attached" into the line it was
+  // writing and goes on with that line, unprefixed, on the next one: the rest of the call.
+  const pids: number[] = [];
+  lines.forEach((l, i) => {
+    const spliced = i > 0 && / attached$/.test(lines[i - 1]!) && pidOf(l) === undefined;
+    pids.push(spliced ? pids[i - 1]! : (pidOf(l) ?? first));
+  });
   // Who created whom. A clone's result may come on a later line of the same pid (a
   // "<... clone3 resumed>" line, or the rest of the line after strace's "Process N attached").
   const CLONE = /(?:^|[\s\]])(?:clone3?|v?fork)\(/;
   const RESULT = /=\s+(\d+)(?:\s|$)/;
-  const created: { line: number; child: number; thread: boolean }[] = [];
+  const created: { line: number; child: number; thread: boolean; creator: number }[] = [];
   const pending = new Map<number, boolean>();
   lines.forEach((l, i) => {
-    const pid = pidOf(l) ?? first;
+    const pid = pids[i]!;
     if (CLONE.test(l)) pending.set(pid, /CLONE_THREAD/.test(l));
     if (!pending.has(pid)) return;
     const r = RESULT.exec(l);
     if (r && !/unfinished \.\.\.>/.test(l)) {
-      created.push({ line: i + 1, child: Number(r[1]), thread: pending.get(pid)! });
+      created.push({ line: i + 1, child: Number(r[1]), thread: pending.get(pid)!, creator: pid });
       pending.delete(pid);
     }
   });
   const tgid = new Map<number, number>([[first, first]]);
   const byLine = new Map(created.map((c) => [c.line, c]));
   const out = new Map<number, [number, number]>();
-  lines.forEach((l, i) => {
-    const pid = pidOf(l) ?? first;
-    if (!tgid.has(pid)) tgid.set(pid, pid);
+  lines.forEach((_, i) => {
+    const pid = pids[i]!;
+    if (!tgid.has(pid)) {
+      // Seen before the clone that returns it (its creator is inside that clone now).
+      const c = created.find((k) => k.child === pid && k.line > i + 1);
+      tgid.set(pid, c?.thread ? (tgid.get(c.creator) ?? c.creator) : pid);
+    }
     out.set(i + 1, [pid, tgid.get(pid)!]);
     const c = byLine.get(i + 1);
     if (c) tgid.set(c.child, c.thread ? tgid.get(pid)! : c.child);
@@ -93,8 +111,23 @@ async function auditedReplay(trace: string, status: string): Promise<AuditRecord
   return recs;
 }
 
+/** The trace's own getpid()/gettid() answers (the kernel's tgid and tid) against identities(). */
+function checkKernelAnswers(text: string, ids: Map<number, [number, number]>, trace: string): number {
+  let n = 0;
+  text.split('\n').forEach((l, i) => {
+    const m = /(?:^|[\s\]])(getpid|gettid)\(\)\s+=\s+(\d+)(?:\s|$)/.exec(l);
+    if (!m) return;
+    const [tid, tgid] = ids.get(i + 1)!;
+    expect(Number(m[2]), `${trace}:${i + 1} ${m[1]}`).toBe(m[1] === 'getpid' ? tgid : tid);
+    n++;
+  });
+  return n;
+}
+
 function check(trace: string, recs: AuditRecord[]): number {
-  const ids = identities(readFileSync(trace, 'utf8'));
+  const text = readFileSync(trace, 'utf8');
+  const ids = identities(text);
+  expect(checkKernelAnswers(text, ids, trace)).toBeGreaterThan(0);
   let threads = 0;
   for (const r of recs) {
     const [tid, tgid] = ids.get(r.source!.line)!;
@@ -111,6 +144,30 @@ describe('audit records name the right thread and process', () => {
     expect(recs.length).toBeGreaterThan(20);
     expect(check(trace, recs)).toBeGreaterThan(0); // records of non-leader threads were checked
     expect(recs.every((r) => r.tgid < 0x3ff00000 && r.tid < 0x3ff00000)).toBe(true);
+  });
+
+  it("a thread whose calls come before its creator's clone3 result (recorded): its records name its process", async () => {
+    // Lines 4-8: thread 7068 calls gettid, mknodat, unlink, setuid, capget while the first process's
+    // clone3(CLONE_THREAD) is still "<unfinished ...>"; line 9 returns 7068; line 11 is the
+    // thread's own getpid() = 7064, the kernel's word on its process.
+    const trace = join(FIX, 'thread-before-clone3-returns.stderr.strace');
+    const recs = await auditedReplay(trace, readFileSync(join(FIX, 'root.status'), 'utf8'));
+    const mknod = recs.find((r) => r.source!.line === 5);
+    expect([mknod?.syscall, mknod?.tid, mknod?.tgid]).toEqual(['mknod', 7068, 7064]);
+    expect(identities(readFileSync(trace, 'utf8')).get(5)).toEqual([7068, 7064]);
+    expect(check(trace, recs)).toBe(2); // the thread's mknodat (CAP_MKNOD) and setuid (CAP_SETUID)
+  });
+
+  it('a thread made by a clone3 whose line strace split at "Process N attached" (recorded): its records name its process', async () => {
+    // Line 10: 30408's clone3(CLONE_THREAD …}strace: Process 30412 attached; line 11 is the
+    // rest of that call, unprefixed (" => {parent_tid=[30412]}, 88) = 30412"), not a line of
+    // the first process; line 15 is the thread's own getpid() = 30408.
+    const trace = join(FIX, 'thread-attached-splice.stderr.strace');
+    const recs = await auditedReplay(trace, readFileSync(join(FIX, 'root.status'), 'utf8'));
+    const prctl = recs.find((r) => r.source!.line === 17);
+    expect([prctl?.syscall, prctl?.tid, prctl?.tgid]).toEqual(['prctl', 30412, 30408]);
+    expect(identities(readFileSync(trace, 'utf8')).get(17)).toEqual([30412, 30408]);
+    expect(check(trace, recs)).toBe(1); // the thread's PR_CAP_AMBIENT_RAISE
   });
 
   describe.skipIf(!canRunKernelTests)(
