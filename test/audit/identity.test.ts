@@ -8,7 +8,8 @@
  * "<unfinished ...>" entry line already names CLONE_THREAD): a pid first seen before the
  * clone that returns it is that clone's child from its first line on. On stderr, strace splices
  * "strace: Process N attached" into the line it was writing and prints the rest of that line,
- * unprefixed, on the next one: that rest is still the caller's (often the clone's result).
+ * unprefixed, on the next one: that rest is still the caller's (often the clone's result, so
+ * also the line that says its child is not the first process).
  * The reading is itself checked against the kernel: every getpid()/gettid() answer in a trace
  * must equal the tgid/tid it derives for that line.
  *
@@ -41,13 +42,16 @@ function identities(text: string): Map<number, [number, number]> {
     const m = /^(?:\[pid\s+(\d+)\]|(\d+)\s)/.exec(l);
     return m ? Number(m[1] ?? m[2]) : undefined;
   };
+  // strace on stderr splices "strace: Process N attached" into the line it was writing and
+  // goes on with that line, unprefixed, on the next one: the rest of the same call.
+  const cont = lines.map((l, i) => i > 0 && / attached$/.test(lines[i - 1]!) && pidOf(l) === undefined);
   // The first process: the first pid shown that no clone returned (stderr style prints its
   // own lines without a pid).
   const returned = new Set<number>();
-  for (const l of lines) {
-    const m = /(?:(?:clone3?|v?fork)\b.*|^\s*=>.*)=\s+(\d+)(?:\s|$)/.exec(l);
+  lines.forEach((l, i) => {
+    const m = /(?:(?:clone3?|v?fork)\b.*|^\s*=>.*)=\s+(\d+)(?:\s|$)/.exec(cont[i] ? lines[i - 1] + l : l);
     if (m) returned.add(Number(m[1]));
-  }
+  });
   let first = 0;
   for (const l of lines) {
     const p = pidOf(l);
@@ -56,12 +60,9 @@ function identities(text: string): Map<number, [number, number]> {
       break;
     }
   }
-  // Each line's pid. strace on stderr splices "strace: Process N attached" into the line it was
-  // writing and goes on with that line, unprefixed, on the next one: the rest of the call.
   const pids: number[] = [];
   lines.forEach((l, i) => {
-    const spliced = i > 0 && / attached$/.test(lines[i - 1]!) && pidOf(l) === undefined;
-    pids.push(spliced ? pids[i - 1]! : (pidOf(l) ?? first));
+    pids.push(cont[i] ? pids[i - 1]! : (pidOf(l) ?? first));
   });
   // Who created whom. A clone's result may come on a later line of the same pid (a
   // "<... clone3 resumed>" line, or the rest of the line after strace's "Process N attached").
@@ -146,29 +147,47 @@ describe('audit records name the right thread and process', () => {
     expect(recs.every((r) => r.tgid < 0x3ff00000 && r.tid < 0x3ff00000)).toBe(true);
   });
 
-  it("a thread whose calls come before its creator's clone3 result (recorded): its records name its process", async () => {
-    // Lines 4-8: thread 7068 calls gettid, mknodat, unlink, setuid, capget while the first process's
-    // clone3(CLONE_THREAD) is still "<unfinished ...>"; line 9 returns 7068; line 11 is the
-    // thread's own getpid() = 7064, the kernel's word on its process.
-    const trace = join(FIX, 'thread-before-clone3-returns.stderr.strace');
-    const recs = await auditedReplay(trace, readFileSync(join(FIX, 'root.status'), 'utf8'));
-    const mknod = recs.find((r) => r.source!.line === 5);
-    expect([mknod?.syscall, mknod?.tid, mknod?.tgid]).toEqual(['mknod', 7068, 7064]);
-    expect(identities(readFileSync(trace, 'utf8')).get(5)).toEqual([7068, 7064]);
-    expect(check(trace, recs)).toBe(2); // the thread's mknodat (CAP_MKNOD) and setuid (CAP_SETUID)
-  });
-
-  it('a thread made by a clone3 whose line strace split at "Process N attached" (recorded): its records name its process', async () => {
-    // Line 10: 30408's clone3(CLONE_THREAD …}strace: Process 30412 attached; line 11 is the
-    // rest of that call, unprefixed (" => {parent_tid=[30412]}, 88) = 30412"), not a line of
-    // the first process; line 15 is the thread's own getpid() = 30408.
-    const trace = join(FIX, 'thread-attached-splice.stderr.strace');
-    const recs = await auditedReplay(trace, readFileSync(join(FIX, 'root.status'), 'utf8'));
-    const prctl = recs.find((r) => r.source!.line === 17);
-    expect([prctl?.syscall, prctl?.tid, prctl?.tgid]).toEqual(['prctl', 30412, 30408]);
-    expect(identities(readFileSync(trace, 'utf8')).get(17)).toEqual([30412, 30408]);
-    expect(check(trace, recs)).toBe(1); // the thread's PR_CAP_AMBIENT_RAISE
-  });
+  // Recorded excerpts where the trace's order or layout hides who a line belongs to; each names
+  // one record and the kernel's word on it (the task's own getpid() in the same excerpt).
+  const EXCERPTS = [
+    {
+      // Lines 4-8: thread 7068 calls gettid, mknodat, unlink, setuid, capget while the first
+      // process's clone3(CLONE_THREAD) is "<unfinished ...>"; line 9 returns 7068; line 11 is
+      // the thread's getpid() = 7064.
+      what: "a thread whose calls come before its creator's clone3 result",
+      file: 'thread-before-clone3-returns.stderr.strace',
+      record: { line: 5, syscall: 'mknod', tid: 7068, tgid: 7064 },
+      threadRecords: 2, // mknodat (CAP_MKNOD), setuid (CAP_SETUID)
+    },
+    {
+      // Line 10: 30408's clone3(CLONE_THREAD …}strace: Process 30412 attached; line 11 is the
+      // rest of that call, unprefixed (" => {parent_tid=[30412]}, 88) = 30412"), not the first
+      // process's; line 15 is the thread's getpid() = 30408.
+      what: 'a thread made by a clone3 line strace split at "Process N attached"',
+      file: 'thread-attached-splice.stderr.strace',
+      record: { line: 17, syscall: 'prctl', tid: 30412, tgid: 30408 },
+      threadRecords: 1, // PR_CAP_AMBIENT_RAISE
+    },
+    {
+      // Line 8 (", child_tidptr=…) = 10763") is the rest of the first process's clone on line
+      // 7, so 10763, the first pid a prefix shows, is its child and not the first process
+      // (whose getpid() = 10761 on lines 2 and 15).
+      what: 'the first process, whose only fork strace split at "Process N attached"',
+      file: 'fork-attached-splice.stderr.strace',
+      record: { line: 4, syscall: 'setresuid', tid: 10761, tgid: 10761 },
+      threadRecords: 0,
+    },
+  ];
+  for (const x of EXCERPTS) {
+    it(`${x.what} (recorded): its records name its thread and process`, async () => {
+      const trace = join(FIX, x.file);
+      const recs = await auditedReplay(trace, readFileSync(join(FIX, 'root.status'), 'utf8'));
+      const r = recs.find((k) => k.source!.line === x.record.line);
+      expect([r?.syscall, r?.tid, r?.tgid]).toEqual([x.record.syscall, x.record.tid, x.record.tgid]);
+      expect(identities(readFileSync(trace, 'utf8')).get(x.record.line)).toEqual([x.record.tid, x.record.tgid]);
+      expect(check(trace, recs)).toBe(x.threadRecords);
+    });
+  }
 
   describe.skipIf(!canRunKernelTests)(
     `freshly recorded traces in several strace styles (${skipReason || 'root, gcc, strace, setcap'})`,
