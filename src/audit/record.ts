@@ -132,31 +132,7 @@ const PRIV_NAME = /^PRIV_[A-Z_0-9]+$/;
 const ERRNO_NAME = /^(E[A-Z0-9]+)?$/;
 const STRING_FIELDS = ['op', 'stage', 'reason', 'comm', 'exe', 'profile', 'subject'] as const;
 const INT_FIELDS = ['tid', 'tgid', 'euid'] as const;
-const KNOWN = new Set([
-  'level',
-  'seq',
-  'time',
-  'verdict',
-  'host',
-  'syscall',
-  'op',
-  'cap',
-  'capNumber',
-  'priv',
-  'privNumber',
-  'errno',
-  'stage',
-  'reason',
-  'tid',
-  'tgid',
-  'euid',
-  'comm',
-  'exe',
-  'profile',
-  'subject',
-  'source',
-  'sets',
-]);
+const KNOWN: ReadonlySet<string> = new Set(KEY_ORDER);
 const SETS = new Set(['pi', 'pp', 'pe', 'pa', 'fp', 'fi', 'fe', 'old_pp', 'old_pi', 'old_pe', 'old_pa']);
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
