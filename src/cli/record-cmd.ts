@@ -32,10 +32,10 @@ recording.json (securebits, kernel release, sysctls, id maps, working directory,
 mode, file capabilities, #! interpreter and mount flags of every executed file).
 
 Examples:
-  capctl record --out /tmp/rec-ping -- ping -c1 127.0.0.1
-  capctl replay /tmp/rec-ping --check
-  capctl record --out /tmp/rec-setpriv --strace-args "-tt -T" -- setpriv --reuid=65534 --clear-groups id
-  capctl replay /tmp/rec-setpriv --host freebsd --jail-param allow.raw_sockets=1`,
+  capctl record --out rec-ping -- ping -c1 127.0.0.1
+  capctl replay rec-ping --check
+  capctl record --out rec-setpriv --strace-args "-tt -T" -- setpriv --reuid=65534 --clear-groups id
+  capctl replay rec-setpriv --host freebsd --jail-param allow.raw_sockets=1`,
     )
     .action((cmd: string[], opts: RecordOpts) => {
       const out = resolve(opts.out ?? `capctl-recording-${(cmd[0] ?? 'cmd').replace(/[^\w.-]/g, '_')}-${process.pid}`);
