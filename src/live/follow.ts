@@ -16,10 +16,10 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import type { AuditRecord } from '../audit/record.js';
 import type { AuditWriter } from '../audit/writer.js';
 import { capInfo } from '../caps/catalog.js';
+import { type ContainerRef, containerIdFromCgroup } from '../caps/cgroup.js';
 import { errnoName } from '../caps/errno.js';
 import { findBinding } from '../policy/index.js';
 import { ensureTracefs, hasEvent, type LossCounters, type RawPipeReader, TraceInstance } from '../sys/tracefs.js';
-import { type ContainerRef, containerFromCgroup } from './cgroup.js';
 import { requireCapTracepoint } from './learn.js';
 import { decodePages, type Formats, loadFormats } from './rawevents.js';
 
@@ -117,7 +117,7 @@ class ProcTable {
 
   attach(pid: number, path: string): void {
     const p = this.map.get(pid) ?? this.read(pid);
-    this.set(pid, { ...p, container: containerFromCgroup(`0::${path}`) ?? null });
+    this.set(pid, { ...p, container: containerIdFromCgroup(`0::${path}`) ?? null });
   }
 
   /**
@@ -159,7 +159,7 @@ class ProcTable {
       if (tgid) info.tgid = Number(tgid[1]);
       const name = /^Name:\t(.*)$/m.exec(st);
       if (name) info.comm = name[1]!;
-      info.container = containerFromCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8')) ?? null;
+      info.container = containerIdFromCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8')) ?? null;
     } catch {
       // gone already
     }

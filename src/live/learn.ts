@@ -22,13 +22,13 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditWriter } from '../audit/writer.js';
 import { capInfo } from '../caps/catalog.js';
+import { containerIdFromCgroup } from '../caps/cgroup.js';
 import { ERRNO_NAMES } from '../caps/errno.js';
 import { CapctlError } from '../caps/errors.js';
 import { syscallNameOf } from '../caps/syscall-names.js';
 import { packageRoot } from '../policy/paths.js';
 import { listPids, listTids } from '../sys/proc.js';
 import { ensureTracefs, hasEvent, type LossCounters, TraceInstance } from '../sys/tracefs.js';
-import { containerFromCgroup } from './cgroup.js';
 import { currentCredential, resolveCommand } from './exec.js';
 import { decodePages, type Ev, eventName, loadFormats } from './rawevents.js';
 
@@ -357,7 +357,7 @@ export function containerPids(id: string): number[] {
   const out: number[] = [];
   for (const pid of listPids()) {
     try {
-      if (containerFromCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.id.startsWith(id)) out.push(pid);
+      if (containerIdFromCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.id.startsWith(id)) out.push(pid);
     } catch {
       // gone
     }

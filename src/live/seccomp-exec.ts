@@ -19,7 +19,7 @@
  *   node seccomp-exec.js SPEC_JSON
  */
 import { closeSync, readSync, writeSync } from 'node:fs';
-import { chrootSelf, setgroupsSelf, setresgidSelf, setresuidSelf } from '../sys/cred.js';
+import { chrootSelf, setgroupsSelf, setresgidSelf, setresuidSelf } from '../sys/creds.js';
 import { enterNosuidMountNamespace } from '../sys/mounts.js';
 import {
   buildFilter,

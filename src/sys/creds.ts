@@ -29,6 +29,12 @@ const setresgidFn = libcFunc<(r: number, e: number, s: number) => number>(
 const setgroupsFn = libcFunc<(n: number, list: Uint32Array | null) => number>(
   'int setgroups(size_t size, const uint32_t *list)',
 );
+const syscall3 = libcFunc<(nr: number, a: number, b: number, c: number) => number>(
+  'long syscall(long nr, long a, long b, long c)',
+);
+const syscallList = libcFunc<(nr: number, n: number, list: Uint32Array | null) => number>(
+  'long syscall(long nr, long n, const uint32_t *list)',
+);
 const chrootFn = libcFunc<(path: string) => number>('int chroot(const char *path)');
 const chdirFn = libcFunc<(path: string) => number>('int chdir(const char *path)');
 const execveFn = libcFunc<(path: string, argv: (string | null)[], envp: (string | null)[]) => number>(
@@ -93,6 +99,32 @@ export function setgroups(groups: readonly number[]): void {
 export function chroot(path: string): void {
   check('chroot', chrootFn(path), path);
   check('chdir', chdirFn('/'), '/');
+}
+
+/*
+ * The calling thread only, as raw syscall(2)s: `capctl run`'s launcher runs under a seccomp
+ * filter that traps each of these, and the supervisor models the thread that is about to
+ * execve; glibc's broadcast would send the same change from every Node thread.
+ */
+const SYS_SETGROUPS = 116;
+const SYS_SETRESUID = 117;
+const SYS_SETRESGID = 119;
+
+export function setresuidSelf(r: number, e: number, s: number): void {
+  check('setresuid', syscall3(SYS_SETRESUID, r, e, s), `${r} ${e} ${s}`);
+}
+
+export function setresgidSelf(r: number, e: number, s: number): void {
+  check('setresgid', syscall3(SYS_SETRESGID, r, e, s), `${r} ${e} ${s}`);
+}
+
+export function setgroupsSelf(groups: readonly number[]): void {
+  check('setgroups', syscallList(SYS_SETGROUPS, groups.length, groups.length ? Uint32Array.from(groups) : null));
+}
+
+/** chroot(2) alone (the launcher changes directory itself). */
+export function chrootSelf(path: string): void {
+  check('chroot', chrootFn(path), path);
 }
 
 const F_GETFD = 1;

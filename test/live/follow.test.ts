@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditWriter } from '../../src/audit/writer.js';
-import { containerFromCgroup } from '../../src/live/cgroup.js';
+import { containerIdFromCgroup } from '../../src/caps/cgroup.js';
 import { followFilter } from '../../src/live/follow.js';
 import { bin, capctl, ensureBuilt, has, isRoot, root } from './helpers.js';
 
@@ -27,26 +27,26 @@ const ID = 'f46174d7e8fb9755bd7f4f7ef9cda1bd2f090f8dba963b95025e3e14ccb46620';
 
 describe('container id from /proc/PID/cgroup', () => {
   it('podman (systemd and cgroupfs drivers), docker, containerd, CRI-O, and none', () => {
-    expect(containerFromCgroup(`0::/machine.slice/libpod-${ID}.scope/container\n`)).toEqual({
+    expect(containerIdFromCgroup(`0::/machine.slice/libpod-${ID}.scope/container\n`)).toEqual({
       engine: 'podman',
       id: ID,
     });
-    expect(containerFromCgroup(`4:memory:/libpod_parent/libpod-${ID}\n0::/libpod_parent/libpod-${ID}\n`)).toEqual({
+    expect(containerIdFromCgroup(`4:memory:/libpod_parent/libpod-${ID}\n0::/libpod_parent/libpod-${ID}\n`)).toEqual({
       engine: 'podman',
       id: ID,
     });
-    expect(containerFromCgroup(`0::/system.slice/docker-${ID}.scope\n`)).toEqual({ engine: 'docker', id: ID });
-    expect(containerFromCgroup(`12:pids:/docker/${ID}\n`)).toEqual({ engine: 'docker', id: ID });
+    expect(containerIdFromCgroup(`0::/system.slice/docker-${ID}.scope\n`)).toEqual({ engine: 'docker', id: ID });
+    expect(containerIdFromCgroup(`12:pids:/docker/${ID}\n`)).toEqual({ engine: 'docker', id: ID });
     expect(
-      containerFromCgroup(
+      containerIdFromCgroup(
         `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-pod1.slice/cri-containerd-${ID}.scope\n`,
       ),
     ).toEqual({ engine: 'containerd', id: ID });
-    expect(containerFromCgroup(`0::/kubepods.slice/crio-${ID}.scope\n`)).toEqual({ engine: 'cri-o', id: ID });
+    expect(containerIdFromCgroup(`0::/kubepods.slice/crio-${ID}.scope\n`)).toEqual({ engine: 'crio', id: ID });
     // conmon's own scope, a short id, and the host are not containers
-    expect(containerFromCgroup(`0::/machine.slice/libpod-conmon-${ID}.scope\n`)).toBeUndefined();
-    expect(containerFromCgroup('0::/system.slice/docker-abc123.scope\n')).toBeUndefined();
-    expect(containerFromCgroup('0::/user.slice/user-0.slice/session-1.scope\n')).toBeUndefined();
+    expect(containerIdFromCgroup(`0::/machine.slice/libpod-conmon-${ID}.scope\n`)).toBeUndefined();
+    expect(containerIdFromCgroup('0::/system.slice/docker-abc123.scope\n')).toBeUndefined();
+    expect(containerIdFromCgroup('0::/user.slice/user-0.slice/session-1.scope\n')).toBeUndefined();
   });
 
   it('a loss line (writer.note) is bookkeeping the reader counts and reports, not a bad record', () => {
