@@ -11,7 +11,7 @@
 import { accessSync, constants, realpathSync } from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { CapctlError } from '../caps/errors.js';
-import { execve } from '../sys/seccomp.js';
+import { execve } from '../sys/creds.js';
 
 /** runc's global flags that take a value (runc --help). */
 const GLOBAL_VALUE_FLAGS = new Set(['--root', '--log', '--log-format', '--criu', '--rootless']);

@@ -19,17 +19,9 @@
  *   node seccomp-exec.js SPEC_JSON
  */
 import { closeSync, readSync, writeSync } from 'node:fs';
-import { chrootSelf, setgroupsSelf, setresgidSelf, setresuidSelf } from '../sys/creds.js';
+import { chrootSelf, execve, setgroupsSelf, setresgidSelf, setresuidSelf } from '../sys/creds.js';
 import { enterNosuidMountNamespace } from '../sys/mounts.js';
-import {
-  buildFilter,
-  capsetSelf,
-  closeFd,
-  execve,
-  type FilterSpec,
-  installListenerFilter,
-  prctl,
-} from '../sys/seccomp.js';
+import { buildFilter, capsetSelf, closeFd, type FilterSpec, installListenerFilter, prctl } from '../sys/seccomp.js';
 
 /** A launch step (src/runtime/launch.ts LaunchStep) as JSON: capability sets as kernel words. */
 export type WireStep =

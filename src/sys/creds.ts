@@ -159,9 +159,16 @@ export function resetInheritedState(): void {
 
 /**
  * execve(2). Returns only on failure, by throwing OsError (ENOENT, EACCES, EPERM when the file's
- * capabilities exceed the bounding set, ...).
+ * capabilities exceed the bounding set, ...). Node marks its stdio close-on-exec; the program
+ * inherits 0..2 and `keepFds` (capctl-oci-runtime passes runc's --preserve-fds range on).
  */
-export function execve(path: string, argv: readonly string[], env: readonly string[]): never {
+export function execve(
+  path: string,
+  argv: readonly string[],
+  env: readonly string[],
+  keepFds: readonly number[] = [],
+): never {
+  for (const fd of [0, 1, 2, ...keepFds]) fcntlFn(fd, F_SETFD, 'int', 0);
   execveFn(path, [...argv, null], [...env, null]);
   const e = lastErrno();
   throw new OsError('execve', e, `execve ${path} failed with ${errnoNameOf(e)} (${strerror(e)})`);

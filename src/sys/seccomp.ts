@@ -191,9 +191,6 @@ const processVmWritev = libcFunc<(pid: number, l: Ptr, ln: number, r: Ptr, rn: n
   'long process_vm_writev(int pid, void *local, unsigned long liovcnt, void *remote, unsigned long riovcnt, unsigned long flags)',
 );
 const closeFn = libcFunc<(fd: number) => number>('int close(int fd)');
-const execveFn = libcFunc<(path: string, argv: (string | null)[], envp: (string | null)[]) => number>(
-  'int execve(const char *path, const char **argv, const char **envp)',
-);
 const getsockoptFn = libcFunc<(fd: number, level: number, name: number, val: Buffer, len: Buffer) => number>(
   'int getsockopt(int fd, int level, int name, _Out_ void *val, _Inout_ void *len)',
 );
@@ -270,25 +267,6 @@ export function pidfdGetfd(pidfd: number, targetFd: number): number {
 
 export function closeFd(fd: number): void {
   closeFn(fd);
-}
-
-const fcntlFn = libcFunc<(fd: number, cmd: number, arg: number) => number>('int fcntl(int fd, int cmd, long arg)');
-const F_SETFD = 2;
-
-/**
- * execve(2) of the calling process; returns only on failure (throws OsError). Node marks its
- * stdio descriptors close-on-exec; the program must inherit them, so 0..2 are cleared first,
- * and `keepFds` too (capctl-oci-runtime passes runc's --preserve-fds range on).
- */
-export function execve(
-  path: string,
-  argv: readonly string[],
-  env: readonly string[],
-  keepFds: readonly number[] = [],
-): never {
-  for (const fd of [0, 1, 2, ...keepFds]) fcntlFn(fd, F_SETFD, 0);
-  execveFn(path, [...argv, null], [...env, null]);
-  fail('execve', path);
 }
 
 const SOL_SOCKET = 1;
