@@ -27,6 +27,8 @@ export interface SupervisorWorkerInput {
   host: string;
   jailParams: string[];
   profile?: string;
+  /** The sha256 of the profile capctl checked (and, for --jail/--chroot, the binding records). */
+  profileSha256?: string;
   complain: boolean;
   audit: 'denied' | 'all' | 'none';
   stats: SharedArrayBuffer;
@@ -41,6 +43,11 @@ export type SupervisorMessage =
 const d = workerData as SupervisorWorkerInput;
 const post = (m: SupervisorMessage) => parentPort!.postMessage(m);
 const policy = d.profile !== undefined ? resolveProfile(d.profile) : undefined;
+// The worker loads the profile again (a CompiledProfile does not cross threads): it must be the
+// one capctl checked, or a profile edited in between would supervise an unreviewed run.
+if (policy !== undefined && d.profileSha256 !== undefined && policy.profile.sha256 !== d.profileSha256) {
+  throw new Error(`profile ${d.profile} changed while capctl run was starting`);
+}
 const { host, freebsd } = hostFor(d.host, d.jailParams, policy);
 // The launch steps (bounding drops, --user's ids, capset to the bridged sets) are capctl acting
 // as the jail's creator before CMD exists, so Linux's own rules decide them; from CMD's exec on,
