@@ -24,10 +24,13 @@ import type { DecisionEvent } from '../runtime/host.js';
 import { BAD_ADDRESS, type SyscallResult } from '../runtime/result.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Thread } from '../runtime/task.js';
-import { readAuxv, readProcStatus, statExe } from '../sys/proc.js';
-import { type Listener, X86_64_SYSCALLS } from '../sys/seccomp.js';
+import { OsError } from '../sys/libc.js';
+import { bindSocket } from '../sys/net.js';
+import { procOwner, readAuxv, readNice, readProcStatus, readTracerPid, statExe } from '../sys/proc.js';
+import { prlimit } from '../sys/rlimit.js';
+import { closeFd, type Listener, pidfdGetfd, pidfdOpen, socketKind, X86_64_SYSCALLS } from '../sys/seccomp.js';
 import { getFileCaps } from '../sys/xattr.js';
-import { capDataBytes, decodeNotification, type LiveCall } from './seccomp-decode.js';
+import { capDataBytes, decodeNotification, type LiveCall, lastSockaddr } from './seccomp-decode.js';
 
 const ENOENT = 2;
 /** An exec settled after the fact: the kernel ran it. */
@@ -43,7 +46,20 @@ const PRIVILEGED: ReadonlySet<string> = new Set([
   'sethostname',
   'setdomainname',
   'unshare',
+  'setpriority',
+  'mount',
+  'umount2',
+  'ptrace',
+  'setrlimit',
+  'settimeofday',
+  'clock_settime',
 ]);
+const AF_INET = 2;
+const AF_INET6 = 10;
+const EBADF = 9;
+const ENOTSOCK = 88;
+const PTRACE_ATTACH = 16;
+const PTRACE_SEIZE = 0x4206;
 const EINTR = 4;
 const SIGCHLD = 17;
 
@@ -93,6 +109,8 @@ export class Supervisor {
   /** Threads whose credential change was continued: compare with the kernel at their next call. */
   private readonly dirty = new Set<number>();
   private inPrivileged = false;
+  /** The inet socket of the bind being decided, duplicated from the program (-1: none). */
+  private bindDup = -1;
   private readonly session: RuntimeSession;
 
   constructor(
@@ -203,6 +221,23 @@ export class Supervisor {
         }
         break;
       }
+      case 'bind': {
+        const early = this.prepareBind(id, t, call.fd, call.addrDecoded);
+        if (early !== undefined) return early < 0 ? this.proceed(id) : this.reply(id, { ret: -1, errno: early });
+        break;
+      }
+      case 'ptrace':
+      case 'setpriority':
+      case 'setrlimit': {
+        // A task outside the supervised tree: the kernel's answer on Linux, invisible in a jail.
+        const target = this.targetOf(call);
+        if (target > 0 && target !== tid && !this.visible(target)) {
+          if (this.opts.jailed) return this.reply(id, { ret: -1, errno: ESRCH });
+          return this.proceed(id);
+        }
+        if (target > 0) this.syncTarget(call, target);
+        break;
+      }
       default:
     }
     const privileged = PRIVILEGED.has(call.sys);
@@ -213,6 +248,7 @@ export class Supervisor {
     } finally {
       this.inPrivileged = false;
     }
+    if (this.bindDup >= 0) return this.bindFor(id, d);
     if (d.kind !== 'result') return this.proceed(id);
     const r = d.result;
     switch (call.sys) {
@@ -233,6 +269,13 @@ export class Supervisor {
         this.dirty.add(tid);
         return this.proceed(id);
       }
+      case 'setrlimit':
+        if (r.errno === 0 && call.lim !== null && call.lim !== BAD_ADDRESS) return this.setrlimitFor(id, t, lc);
+        if (r.errno !== 0 && !this.opts.complain) {
+          this.stats[STAT.refused]! += 1;
+          return this.reply(id, r);
+        }
+        return this.proceed(id);
       default:
         if (privileged) {
           if (r.errno !== 0 && !this.opts.complain) {
@@ -246,6 +289,114 @@ export class Supervisor {
         this.dirty.add(tid);
         return this.proceed(id);
     }
+  }
+
+  /**
+   * Before deciding a bind: the socket behind the program's fd, duplicated (pidfd_getfd), so
+   * that the bind capctl makes is on the file the program named at the call. Returns an errno
+   * to answer at once (the kernel's own, in __sys_bind's order: EBADF, ENOTSOCK, then EFAULT
+   * for an unreadable address), -1 to let the kernel run it (not an inet socket: no port, and a unix
+   * socket's path must be created with the program's root, cwd and credential), or undefined
+   * to decide it (inet: the socket is remembered for the model, `bindDup` holds it).
+   */
+  private prepareBind(id: bigint, t: Thread, fd: number | undefined, addrDecoded: boolean): number | undefined {
+    if (fd === undefined || fd < 0) return EBADF;
+    let dup: number;
+    try {
+      const pidfd = pidfdOpen(t.tgid);
+      try {
+        // The caller still waits in bind: its process is the one the pidfd names (no pid reuse).
+        if (!this.l.idValid(id)) return ESRCH;
+        dup = pidfdGetfd(pidfd, fd);
+      } finally {
+        closeFd(pidfd);
+      }
+    } catch (err) {
+      return err instanceof OsError ? err.errno : EBADF;
+    }
+    const kind = socketKind(dup);
+    if (kind === null || (kind.family !== AF_INET && kind.family !== AF_INET6)) {
+      closeFd(dup);
+      return kind === null ? ENOTSOCK : -1;
+    }
+    if (!addrDecoded) {
+      closeFd(dup);
+      return EFAULT;
+    }
+    this.session.rememberSocket(t.tid, fd, kind.family, kind.type & 0xf);
+    this.bindDup = dup;
+    return undefined;
+  }
+
+  /**
+   * Answer an inet bind: a refusal with the model's errno (complain mode: the kernel runs it);
+   * otherwise — allowed, or outside what the model predicts (EADDRINUSE and the like) — capctl
+   * binds the duplicated socket with the address it read, and the program gets that result.
+   */
+  private bindFor(id: bigint, d: Dispatched): number {
+    const dup = this.bindDup;
+    this.bindDup = -1;
+    try {
+      if (d.kind === 'result' && d.result.errno !== 0) {
+        if (this.opts.complain) return this.proceed(id);
+        this.stats[STAT.refused]! += 1;
+        return this.reply(id, d.result);
+      }
+      const errno = bindSocket(dup, lastSockaddr.bytes, lastSockaddr.len);
+      if (!this.l.idValid(id)) return ENOENT;
+      return this.reply(id, errno === 0 ? { ret: 0, errno: 0 } : { ret: -1, errno });
+    } finally {
+      closeFd(dup);
+    }
+  }
+
+  /** The pid a ptrace attach, setpriority(PRIO_PROCESS) or prlimit64 acts on (0: none / the caller). */
+  private targetOf(call: LiveCall['call']): number {
+    if (call.sys === 'ptrace') return call.request === PTRACE_ATTACH || call.request === PTRACE_SEIZE ? call.pid : 0;
+    if (call.sys === 'setpriority') return call.which === 0 ? call.who : 0;
+    if (call.sys === 'setrlimit') return call.pid;
+    return 0;
+  }
+
+  /**
+   * State the model does not follow because the calls that change it are not trapped: a
+   * target's nice value (sched_setattr, another process's setpriority) and whether it is
+   * traced already (the tracer's exit or PTRACE_DETACH). Read from /proc just before deciding.
+   */
+  private syncTarget(call: LiveCall['call'], pid: number): void {
+    const mapped = this.session.taskOf(pid);
+    const th = mapped === undefined ? undefined : this.rt.findThread(mapped);
+    if (th === undefined) return;
+    if (call.sys === 'ptrace') {
+      th.process.tracerTgid = readTracerPid(pid) ?? th.process.tracerTgid;
+      // prctl(PR_SET_DUMPABLE) is not trapped; /proc/PID belongs to root while a process is not
+      // dumpable (task_dump_owner), which tells for a target whose euid is not 0.
+      const owner = procOwner(pid);
+      if (owner !== null && th.cred.euid !== 0) th.process.dumpable = owner === th.cred.euid ? 1 : 0;
+    } else if (call.sys === 'setpriority') th.nice = readNice(pid) ?? th.nice;
+  }
+
+  /**
+   * An allowed setrlimit/prlimit64 of the caller's own process, made by capctl with the limits
+   * the engine decided on (prlimit on the caller's process): continuing would let the kernel
+   * read the limits again, and another thread could raise them in between. prlimit64's old
+   * limits are written back as the kernel would (a fault there is EFAULT, the new limits set).
+   */
+  private setrlimitFor(id: bigint, t: Thread, lc: LiveCall): number {
+    const call = lc.call;
+    if (call.sys !== 'setrlimit' || call.lim === null || call.lim === BAD_ADDRESS) return this.proceed(id);
+    const n = this.l.notif;
+    const res = prlimit(t.tgid, call.resource, BigInt(call.lim.cur), BigInt(call.lim.max));
+    if (!this.l.idValid(id)) return ENOENT;
+    if (res.errno !== 0) return this.reply(id, { ret: -1, errno: res.errno });
+    const oldAddr = n.nr === X86_64_SYSCALLS.prlimit64 ? n.args[3]! : 0n;
+    if (oldAddr !== 0n) {
+      const dv = new DataView(this.l.mem.buffer, this.l.mem.byteOffset, 16);
+      dv.setBigUint64(0, res.oldCur, true);
+      dv.setBigUint64(8, res.oldMax, true);
+      if (this.l.write(t.tid, oldAddr, 16) !== 16) return this.reply(id, { ret: -1, errno: EFAULT });
+    }
+    return this.reply(id, { ret: 0, errno: 0 });
   }
 
   /**
@@ -469,7 +620,7 @@ function sameCaps(a: Credential, b: Credential): boolean {
   );
 }
 
-export const TRAPPED_SYSCALLS = Object.keys(X86_64_SYSCALLS).filter((s) => s !== 'prctl' && s !== 'bind') as Exclude<
+export const TRAPPED_SYSCALLS = Object.keys(X86_64_SYSCALLS).filter((s) => s !== 'prctl') as Exclude<
   keyof typeof X86_64_SYSCALLS,
-  'prctl' | 'bind'
+  'prctl'
 >[];

@@ -145,3 +145,58 @@ export function readProcRoot(pid: number, root = PROC_ROOT): string | null {
     return null;
   }
 }
+
+function readMaybe(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw new CapctlError('proc-unreadable', `cannot read ${path}: ${(err as Error).message}`, 'io');
+  }
+}
+
+const RLIM_INFINITY = 0xffffffffffffffffn;
+
+/**
+ * The hard limit of `resource` (RLIMIT_* number) for process `pid`, from /proc/PID/limits, whose
+ * rows are the limits in RLIMIT_* order; RLIM_INFINITY as a bigint. Null when gone or unknown.
+ */
+export function readHardLimit(pid: number, resource: number, root = PROC_ROOT): bigint | number | null {
+  const text = readMaybe(`${root}/${pid}/limits`);
+  if (text === null) return null;
+  // The header line, then one row per resource: "Max cpu time  unlimited  unlimited  seconds".
+  const row = text.split('\n')[resource + 1];
+  if (row === undefined || !row.startsWith('Max ')) return null;
+  const cols = row.slice(26).trim().split(/\s+/);
+  const hard = cols[1];
+  if (hard === 'unlimited') return RLIM_INFINITY;
+  return hard !== undefined && /^\d+$/.test(hard) ? Number(hard) : null;
+}
+
+/** /proc/PID/stat's 19th field: the task's nice value. Null when gone. */
+export function readNice(tid: number, root = PROC_ROOT): number | null {
+  const text = readMaybe(`${root}/${tid}/stat`);
+  if (text === null) return null;
+  // The command name (field 2) may hold spaces and parentheses: fields count from its last ')'.
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const nice = Number(f[16]);
+  return Number.isInteger(nice) ? nice : null;
+}
+
+/** /proc/PID/status's TracerPid (0: not traced). Null when gone. */
+export function readTracerPid(pid: number, root = PROC_ROOT): number | null {
+  const text = readMaybe(`${root}/${pid}/status`);
+  if (text === null) return null;
+  const m = /^TracerPid:\s+(\d+)$/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/** The owner uid of /proc/PID (root while the process is not dumpable). Null when gone. */
+export function procOwner(pid: number, root = PROC_ROOT): number | null {
+  try {
+    return statSync(`${root}/${pid}`).uid;
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw new CapctlError('proc-unreadable', `cannot stat ${root}/${pid}: ${(err as Error).message}`, 'io');
+  }
+}
