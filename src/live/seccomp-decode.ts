@@ -18,7 +18,7 @@ import { type NotModelled, notModelled, type RuntimeCall } from '../runtime/call
 import type { ULong } from '../runtime/prctl.js';
 import type { Rlimit } from '../runtime/privileged.js';
 import { BAD_ADDRESS, type BadAddress, type CapUserData, type CapUserHeader } from '../runtime/result.js';
-import { readHardLimit } from '../sys/proc.js';
+import { readLimit } from '../sys/proc.js';
 import { type Listener, type Notification, SYSCALL_NAME_BY_NR } from '../sys/seccomp.js';
 
 /** A decoded notification: the call, and where capget/capset's user memory is (for the copy-out). */
@@ -165,8 +165,8 @@ function decodeRlimit(l: Listener, caller: number, pid: number, resource: number
       lim = { cur: dv.getBigUint64(0, true), max: dv.getBigUint64(8, true) };
     }
   }
-  const hard = lim === null || lim === BAD_ADDRESS ? null : readHardLimit(pid === 0 ? caller : pid, resource);
-  return { sys: 'setrlimit', pid, resource, lim, oldMax: hard ?? undefined };
+  const now = lim === null || lim === BAD_ADDRESS ? null : readLimit(pid === 0 ? caller : pid, resource);
+  return { sys: 'setrlimit', pid, resource, lim, oldMax: now?.hard };
 }
 
 /**

@@ -11,7 +11,9 @@ import { parseProcStatus } from '../caps/procstatus.js';
 import { resolveProfile } from '../policy/index.js';
 import { Credential } from '../runtime/credential.js';
 import { linuxHost, type PrivilegeHost } from '../runtime/host.js';
+import { sysctlOptions } from '../runtime/recording.js';
 import { createRuntime } from '../runtime/runtime.js';
+import { readSysctls } from '../sys/proc.js';
 import { Listener } from '../sys/seccomp.js';
 import { hostFor } from './hosts.js';
 import { Supervisor } from './supervisor.js';
@@ -58,7 +60,9 @@ const phased: PrivilegeHost = {
   kind: host.kind,
   capable: (cred, cap, op) => (launched ? host : linuxHost).capable(cred, cap, op),
 };
-const rt = createRuntime({ host: phased });
+// The host's own tunables (ip_unprivileged_port_start, nr_open, ptrace_scope, ...): the program
+// runs here, so the model decides with what this kernel will check.
+const rt = createRuntime({ host: phased, sysctl: sysctlOptions(readSysctls()) });
 rt.spawn(Credential.fromStatus(parseProcStatus(d.status), d.securebits), { tid: d.pid });
 const l = new Listener(d.fd);
 const sup = new Supervisor(

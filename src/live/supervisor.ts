@@ -26,7 +26,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { Thread } from '../runtime/task.js';
 import { OsError } from '../sys/libc.js';
 import { bindSocket } from '../sys/net.js';
-import { procOwner, readAuxv, readNice, readProcStatus, readTracerPid, statExe } from '../sys/proc.js';
+import { procOwner, readAuxv, readLimit, readNice, readProcStatus, readTracerPid, statExe } from '../sys/proc.js';
 import { prlimit } from '../sys/rlimit.js';
 import { closeFd, type Listener, pidfdGetfd, pidfdOpen, socketKind, X86_64_SYSCALLS } from '../sys/seccomp.js';
 import { getFileCaps } from '../sys/xattr.js';
@@ -58,6 +58,7 @@ const AF_INET = 2;
 const AF_INET6 = 10;
 const EBADF = 9;
 const ENOTSOCK = 88;
+const RLIMIT_NICE = 13;
 const PTRACE_ATTACH = 16;
 const PTRACE_SEIZE = 0x4206;
 const EINTR = 4;
@@ -235,7 +236,8 @@ export class Supervisor {
           if (this.opts.jailed) return this.reply(id, { ret: -1, errno: ESRCH });
           return this.proceed(id);
         }
-        if (target > 0) this.syncTarget(call, target);
+        const own = call.sys === 'setpriority' && call.which === 0 && call.who === 0;
+        if (target > 0 || own) this.syncTarget(call, own ? tid : target);
         break;
       }
       default:
@@ -373,7 +375,12 @@ export class Supervisor {
       // dumpable (task_dump_owner), which tells for a target whose euid is not 0.
       const owner = procOwner(pid);
       if (owner !== null && th.cred.euid !== 0) th.process.dumpable = owner === th.cred.euid ? 1 : 0;
-    } else if (call.sys === 'setpriority') th.nice = readNice(pid) ?? th.nice;
+    } else if (call.sys === 'setpriority') {
+      th.nice = readNice(pid) ?? th.nice;
+      const nice = readLimit(th.tgid, RLIMIT_NICE)?.soft;
+      // RLIM_INFINITY allows every nice value, as any limit of 40 or more does.
+      if (nice !== undefined) this.session.rlimitNice = typeof nice === 'bigint' ? 40 : nice;
+    }
   }
 
   /**

@@ -174,7 +174,8 @@ export class RuntimeSession {
   private readonly startCwd: string | undefined;
   /** Descriptor table per process (runtime tgid): fd -> path. */
   private readonly fds = new Map<number, Map<number, string>>();
-  readonly rlimitNice: number;
+  /** RLIMIT_NICE's soft limit (a live front end sets it from the target before each setpriority). */
+  rlimitNice: number;
 
   constructor(rt: Runtime, opts: SessionOptions = {}) {
     this.rt = rt;

@@ -158,19 +158,26 @@ function readMaybe(path: string): string | null {
 const RLIM_INFINITY = 0xffffffffffffffffn;
 
 /**
- * The hard limit of `resource` (RLIMIT_* number) for process `pid`, from /proc/PID/limits, whose
- * rows are the limits in RLIMIT_* order; RLIM_INFINITY as a bigint. Null when gone or unknown.
+ * The soft and hard limits of `resource` (RLIMIT_* number) for process `pid`, from
+ * /proc/PID/limits, whose rows are the limits in RLIMIT_* order; RLIM_INFINITY as a bigint.
+ * Null when the process is gone or the row is not understood.
  */
-export function readHardLimit(pid: number, resource: number, root = PROC_ROOT): bigint | number | null {
+export function readLimit(
+  pid: number,
+  resource: number,
+  root = PROC_ROOT,
+): { soft: bigint | number; hard: bigint | number } | null {
   const text = readMaybe(`${root}/${pid}/limits`);
   if (text === null) return null;
   // The header line, then one row per resource: "Max cpu time  unlimited  unlimited  seconds".
   const row = text.split('\n')[resource + 1];
   if (row === undefined || !row.startsWith('Max ')) return null;
+  const value = (v: string | undefined) =>
+    v === 'unlimited' ? RLIM_INFINITY : v !== undefined && /^\d+$/.test(v) ? Number(v) : null;
   const cols = row.slice(26).trim().split(/\s+/);
-  const hard = cols[1];
-  if (hard === 'unlimited') return RLIM_INFINITY;
-  return hard !== undefined && /^\d+$/.test(hard) ? Number(hard) : null;
+  const soft = value(cols[0]);
+  const hard = value(cols[1]);
+  return soft === null || hard === null ? null : { soft, hard };
 }
 
 /** /proc/PID/stat's 19th field: the task's nice value. Null when gone. */
@@ -199,4 +206,29 @@ export function procOwner(pid: number, root = PROC_ROOT): number | null {
     if (isGone(err)) return null;
     throw new CapctlError('proc-unreadable', `cannot stat ${root}/${pid}: ${(err as Error).message}`, 'io');
   }
+}
+
+/** The sysctls the runtime consults, by name → /proc/sys path. */
+const SYSCTLS: Record<string, string> = {
+  'net.ipv4.ping_group_range': 'net/ipv4/ping_group_range',
+  'net.ipv4.ip_unprivileged_port_start': 'net/ipv4/ip_unprivileged_port_start',
+  'fs.suid_dumpable': 'fs/suid_dumpable',
+  'fs.nr_open': 'fs/nr_open',
+  'kernel.yama.ptrace_scope': 'kernel/yama/ptrace_scope',
+};
+
+/**
+ * Those sysctls as this process sees them (the net ones in its network namespace), one space
+ * between fields; an absent one (no Yama) or an unreadable one is left out.
+ */
+export function readSysctls(root = PROC_ROOT): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, path] of Object.entries(SYSCTLS)) {
+    try {
+      out[name] = readFileSync(`${root}/sys/${path}`, 'utf8').trim().replace(/\s+/g, ' ');
+    } catch {
+      // absent or unreadable: the runtime keeps its default
+    }
+  }
+  return out;
 }

@@ -78,7 +78,7 @@ rules:
 
   it('a profile that withholds the capabilities: each refused with the engine errno and one audit record', () => {
     const log = join(dir, 'profile.log');
-    const r = capctl(['run', '--profile', profile, '--audit', log, '--', bin, mnt]);
+    const r = capctl(['run', '--profile', profile, '--audit', log, '--', bin, mnt, 'set-clock']);
     expect(r.code, r.err).toBe(0);
     const got = results(r.out);
     const was = results(native);
@@ -93,6 +93,9 @@ rules:
       // mount(MS_REC|MS_PRIVATE) after unshare is a mount too: refused.
       'unshare-mnt': 'EPERM',
       settimeofday: 'EPERM',
+      'clock-monotonic': was['clock-monotonic'],
+      'clock-null': was['clock-null'],
+      'clock-realtime': 'EPERM',
       // Reserved ports, whatever the address says its family is; the rest is the kernel's (via capctl's bind).
       'bind-80': 'EACCES',
       'bind-unspec-81': 'EACCES',
@@ -117,6 +120,7 @@ rules:
     expectOne('umount2', 'CAP_SYS_ADMIN', 'EPERM', was['umount-nomount'] === 'EINVAL');
     expectOne('mount', 'CAP_SYS_ADMIN', 'EPERM', was['unshare-mnt'] === 'OK');
     expectOne('settimeofday', 'CAP_SYS_TIME', 'EPERM', was.settimeofday === 'OK');
+    expectOne('clock_settime', 'CAP_SYS_TIME', 'EPERM', was.settimeofday === 'OK');
     const binds = bySys('bind');
     // bind-80, bind-unspec-81 (and the second bind on that still unbound socket), bind6-80.
     expect(binds.map((x) => x.op)).toEqual([
@@ -141,13 +145,14 @@ rules:
 
   it('--host freebsd: the jail refuses them, by priv(9) name and stage', () => {
     const log = join(dir, 'freebsd.log');
-    const r = capctl(['run', '--host', 'freebsd', '--audit', log, '--', bin, mnt]);
+    const r = capctl(['run', '--host', 'freebsd', '--audit', log, '--', bin, mnt, 'set-clock']);
     expect(r.code, r.err).toBe(0);
     expect(results(r.out)).toMatchObject({
       nice: 'EACCES',
       ptrace: 'EPERM',
       'umount-nomount': 'EPERM',
       settimeofday: 'EPERM',
+      'clock-realtime': 'EPERM',
       // The jail lets root bind reserved ports (PRIV_NETINET_RESERVEDPORT is always allowed).
       'bind-80': results(native)['bind-80'],
     });
@@ -158,5 +163,6 @@ rules:
     expect(one('ptrace')).toMatchObject({ priv: 'PRIV_DEBUG_DIFFCRED', stage: 'capability', errno: 'EPERM' });
     expect(one('umount2')).toMatchObject({ priv: 'PRIV_VFS_UNMOUNT', stage: 'jail' });
     expect(one('settimeofday')).toMatchObject({ priv: 'PRIV_SETTIMEOFDAY', stage: 'jail' });
+    expect(one('clock_settime')).toMatchObject({ priv: 'PRIV_CLOCK_SETTIME', stage: 'jail' });
   });
 });
