@@ -72,6 +72,7 @@ const sup = new Supervisor(
     jailed: freebsd !== undefined,
     nosuid: freebsd !== undefined,
     complain: d.complain,
+    profiled: policy !== undefined && freebsd === undefined,
     onDecision: (ev) => {
       if (wanted(ev, d.audit)) post({ type: 'decision', ev });
     },

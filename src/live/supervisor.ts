@@ -17,9 +17,10 @@
 import type { ProcStatus } from '../caps/procstatus.js';
 import { CLONE_FS, CLONE_THREAD, CLONE_VM } from '../runtime/abi.js';
 import type { Observed } from '../runtime/call.js';
+import { CAP_KILL, CAP_SYS_NICE, CAP_SYS_PTRACE, CAP_SYS_RESOURCE } from '../runtime/caps-const.js';
 import { Credential } from '../runtime/credential.js';
 import { type Dispatched, dispatch, RuntimeSession } from '../runtime/dispatch.js';
-import { EFAULT, ESRCH } from '../runtime/errno.js';
+import { EBADF, EFAULT, ENOTSOCK, EPERM, ESRCH } from '../runtime/errno.js';
 import type { DecisionEvent } from '../runtime/host.js';
 import { BAD_ADDRESS, type SyscallResult } from '../runtime/result.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -56,9 +57,9 @@ const PRIVILEGED: ReadonlySet<string> = new Set([
 ]);
 const AF_INET = 2;
 const AF_INET6 = 10;
-const EBADF = 9;
-const ENOTSOCK = 88;
 const RLIMIT_NICE = 13;
+/** The capability a call on another task needs when the kernel's ownership test fails. */
+const OUTSIDE_CAP = { ptrace: CAP_SYS_PTRACE, setpriority: CAP_SYS_NICE, setrlimit: CAP_SYS_RESOURCE } as const;
 const PTRACE_ATTACH = 16;
 const PTRACE_SEIZE = 0x4206;
 const EINTR = 4;
@@ -78,6 +79,8 @@ export interface SupervisorOptions {
   nosuid: boolean;
   /** Complain mode: a refused privileged operation continues and is reported as `complain`. */
   complain: boolean;
+  /** A profile is attached (Linux host): calls on tasks outside the tree are decided without the target. */
+  profiled?: boolean;
   /** Decisions worth an audit record (the caller filters by audit level). */
   onDecision: (ev: DecisionEvent) => void;
   /** Something a person should know (divergence between model and kernel, a killed thread). */
@@ -218,7 +221,7 @@ export class Supervisor {
         const target = call.sys === 'kill' ? call.pid : call.tid;
         if (target > 0 && !this.visible(target)) {
           if (this.opts.jailed) return this.reply(id, { ret: -1, errno: ESRCH });
-          return this.proceed(id);
+          return this.outside(id, t, CAP_KILL, call.sys);
         }
         break;
       }
@@ -234,8 +237,11 @@ export class Supervisor {
         const target = this.targetOf(call);
         if (target > 0 && target !== tid && !this.visible(target)) {
           if (this.opts.jailed) return this.reply(id, { ret: -1, errno: ESRCH });
-          return this.proceed(id);
+          return this.outside(id, t, OUTSIDE_CAP[call.sys], call.sys);
         }
+        // prlimit64 of another supervised process: not modelled (the kernel's prlimit permission check).
+        if (call.sys === 'setrlimit' && target > 0 && this.tgidOf(target) !== t.tgid)
+          return this.outside(id, t, CAP_SYS_RESOURCE, 'prlimit64');
         const own = call.sys === 'setpriority' && call.which === 0 && call.who === 0;
         if (target > 0 || own) this.syncTarget(call, own ? tid : target);
         break;
@@ -350,6 +356,33 @@ export class Supervisor {
     } finally {
       closeFd(dup);
     }
+  }
+
+  /**
+   * A kill, ptrace, setpriority or prlimit64 of a task the model does not know (outside the
+   * supervised tree; Linux host). Without a profile the kernel answers: the real credential is
+   * the model's. A profile is stricter than the credential, and its answer cannot wait for the
+   * target's credential: the capability that would let the call past the kernel's permission
+   * check is decided now, and a refusal stands even where the kernel would have needed none
+   * (same-user targets) — deny when unsure.
+   */
+  private outside(id: bigint, t: Thread, cap: number, syscall: string): number {
+    if (!this.opts.profiled) return this.proceed(id);
+    this.inPrivileged = true;
+    let e: number;
+    try {
+      e = this.rt.privileged(t, cap, { syscall, detail: 'a task outside the supervised tree' }, EPERM);
+    } finally {
+      this.inPrivileged = false;
+    }
+    if (e === 0 || this.opts.complain) return this.proceed(id);
+    this.stats[STAT.refused]! += 1;
+    return this.reply(id, { ret: -1, errno: e });
+  }
+
+  private tgidOf(pid: number): number | undefined {
+    const mapped = this.session.taskOf(pid);
+    return mapped === undefined ? undefined : this.rt.findThread(mapped)?.tgid;
   }
 
   /** The pid a ptrace attach, setpriority(PRIO_PROCESS) or prlimit64 acts on (0: none / the caller). */

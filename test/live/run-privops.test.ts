@@ -84,6 +84,8 @@ rules:
     const was = results(native);
     expect(got).toMatchObject({
       nice: 'EACCES',
+      // capctl, outside the supervised tree: the profile's answer without the target's credential.
+      'nice-parent': 'EPERM',
       'rlimit-lower': 'OK',
       'rlimit-raise': 'EPERM',
       // The lowering really happened (made by capctl with the limits it checked); the raise did not.
@@ -114,7 +116,11 @@ rules:
       // Where the kernel alone allows it, the refusal is the profile's.
       if (nativeOk) expect(hit[0]).toMatchObject({ stage: 'profile', profile: 'deny-privops' });
     };
-    expectOne('setpriority', 'CAP_SYS_NICE', 'EACCES', was.nice === 'OK');
+    expect(bySys('setpriority')).toHaveLength(2);
+    expect(bySys('setpriority')[0]).toMatchObject({ verdict: 'denied', cap: 'CAP_SYS_NICE', errno: 'EACCES' });
+    if (was.nice === 'OK') expect(bySys('setpriority')[0]).toMatchObject({ stage: 'profile' });
+    const outside = bySys('setpriority').find((x) => String(x.op).includes('outside the supervised tree'));
+    expect(outside).toMatchObject({ verdict: 'denied', cap: 'CAP_SYS_NICE', stage: 'profile' });
     expectOne('setrlimit', 'CAP_SYS_RESOURCE', 'EPERM', was['rlimit-raise'] === 'OK');
     expectOne('ptrace', 'CAP_SYS_PTRACE', 'EPERM', was.ptrace === 'OK');
     expectOne('umount2', 'CAP_SYS_ADMIN', 'EPERM', was['umount-nomount'] === 'EINVAL');
@@ -149,6 +155,8 @@ rules:
     expect(r.code, r.err).toBe(0);
     expect(results(r.out)).toMatchObject({
       nice: 'EACCES',
+      // Outside the jail: invisible.
+      'nice-parent': 'ESRCH',
       ptrace: 'EPERM',
       'umount-nomount': 'EPERM',
       settimeofday: 'EPERM',
