@@ -17,10 +17,16 @@
 import type { ProcStatus } from '../caps/procstatus.js';
 import { CLONE_FS, CLONE_THREAD, CLONE_VM } from '../runtime/abi.js';
 import type { Observed } from '../runtime/call.js';
-import { CAP_KILL, CAP_SYS_NICE, CAP_SYS_PTRACE, CAP_SYS_RESOURCE } from '../runtime/caps-const.js';
+import {
+  CAP_KILL,
+  CAP_NET_BIND_SERVICE,
+  CAP_SYS_NICE,
+  CAP_SYS_PTRACE,
+  CAP_SYS_RESOURCE,
+} from '../runtime/caps-const.js';
 import { Credential } from '../runtime/credential.js';
 import { type Dispatched, dispatch, RuntimeSession } from '../runtime/dispatch.js';
-import { EBADF, EFAULT, ENOTSOCK, EPERM, ESRCH } from '../runtime/errno.js';
+import { EACCES, EBADF, EFAULT, ENOTSOCK, EPERM, ESRCH } from '../runtime/errno.js';
 import type { DecisionEvent } from '../runtime/host.js';
 import { BAD_ADDRESS, type SyscallResult } from '../runtime/result.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -256,7 +262,7 @@ export class Supervisor {
     } finally {
       this.inPrivileged = false;
     }
-    if (this.bindDup >= 0) return this.bindFor(id, d);
+    if (this.bindDup >= 0) return this.bindFor(id, t, call, d);
     if (d.kind !== 'result') return this.proceed(id);
     const r = d.result;
     switch (call.sys) {
@@ -341,14 +347,28 @@ export class Supervisor {
    * otherwise — allowed, or outside what the model predicts (EADDRINUSE and the like) — capctl
    * binds the duplicated socket with the address it read, and the program gets that result.
    */
-  private bindFor(id: bigint, d: Dispatched): number {
+  private bindFor(id: bigint, t: Thread, call: LiveCall['call'], d: Dispatched): number {
     const dup = this.bindDup;
     this.bindDup = -1;
     try {
-      if (d.kind === 'result' && d.result.errno !== 0) {
+      let refusal = d.kind === 'result' && d.result.errno !== 0 ? d.result : undefined;
+      // A socket type the model does not cover (SCTP's SEQPACKET, ...) still takes its port
+      // through the kernel's reserved-port test: decide that capability before capctl binds.
+      const port = call.sys === 'bind' ? (call.port ?? 0) : 0;
+      if (d.kind !== 'result' && port !== 0 && port < this.rt.sysctl.ipUnprivilegedPortStart) {
+        this.inPrivileged = true;
+        try {
+          const detail = `port ${port} < ip_unprivileged_port_start ${this.rt.sysctl.ipUnprivilegedPortStart}`;
+          const e = this.rt.privileged(t, CAP_NET_BIND_SERVICE, { syscall: 'bind', detail }, EACCES, t.ns.net);
+          if (e !== 0) refusal = { ret: -1, errno: e };
+        } finally {
+          this.inPrivileged = false;
+        }
+      }
+      if (refusal !== undefined) {
         if (this.opts.complain) return this.proceed(id);
         this.stats[STAT.refused]! += 1;
-        return this.reply(id, d.result);
+        return this.reply(id, refusal);
       }
       const errno = bindSocket(dup, lastSockaddr.bytes, lastSockaddr.len);
       if (!this.l.idValid(id)) return ENOENT;
