@@ -234,6 +234,9 @@ export function decodeNotification(l: Listener): LiveCall {
       return plain({ sys: name, flags: i32(a[1]!) });
     case 'ptrace':
       return plain({ sys: name, request: i32(a[0]!), pid: i32(a[1]!) });
+    case 'setns':
+      // Which namespace the fd names is looked up by the supervisor (it knows the supervised tasks).
+      return plain({ sys: name, fd: i32(a[0]!), nstype: i32(a[1]!) });
     case 'setrlimit':
       return plain(decodeRlimit(l, n.pid, 0, u32(a[0]!), a[1]!));
     case 'prlimit64':

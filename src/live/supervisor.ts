@@ -20,6 +20,7 @@ import type { Observed } from '../runtime/call.js';
 import {
   CAP_KILL,
   CAP_NET_BIND_SERVICE,
+  CAP_SYS_ADMIN,
   CAP_SYS_NICE,
   CAP_SYS_PTRACE,
   CAP_SYS_RESOURCE,
@@ -28,12 +29,24 @@ import { Credential } from '../runtime/credential.js';
 import { type Dispatched, dispatch, RuntimeSession } from '../runtime/dispatch.js';
 import { EACCES, EBADF, EFAULT, ENOTSOCK, EPERM, ESRCH } from '../runtime/errno.js';
 import type { DecisionEvent } from '../runtime/host.js';
+import type { SetnsTarget } from '../runtime/privileged.js';
 import { BAD_ADDRESS, type SyscallResult } from '../runtime/result.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Thread } from '../runtime/task.js';
 import { OsError } from '../sys/libc.js';
 import { bindSocket } from '../sys/net.js';
-import { procOwner, readAuxv, readLimit, readNice, readProcStatus, readTracerPid, statExe } from '../sys/proc.js';
+import {
+  listPids,
+  procOwner,
+  readAuxv,
+  readFdNamespace,
+  readLimit,
+  readNamespace,
+  readNice,
+  readProcStatus,
+  readTracerPid,
+  statExe,
+} from '../sys/proc.js';
 import { prlimit } from '../sys/rlimit.js';
 import { closeFd, type Listener, pidfdGetfd, pidfdOpen, socketKind, X86_64_SYSCALLS } from '../sys/seccomp.js';
 import { getFileCaps } from '../sys/xattr.js';
@@ -60,7 +73,9 @@ const PRIVILEGED: ReadonlySet<string> = new Set([
   'setrlimit',
   'settimeofday',
   'clock_settime',
+  'setns',
 ]);
+const SETNS_KINDS: ReadonlySet<string> = new Set(['net', 'uts', 'ipc', 'mnt', 'user']);
 const AF_INET = 2;
 const AF_INET6 = 10;
 const RLIMIT_NICE = 13;
@@ -236,6 +251,14 @@ export class Supervisor {
         if (early !== undefined) return early < 0 ? this.proceed(id) : this.reply(id, { ret: -1, errno: early });
         break;
       }
+      case 'setns': {
+        const target = this.setnsTarget(t, call.fd);
+        // Not the namespace of a supervised task: as a call on a task outside the tree.
+        // In a jail the FreeBSD host decides setns without a target (PRIV_JAIL_ATTACH).
+        if (target === undefined) return this.outside(id, t, CAP_SYS_ADMIN, 'setns', this.opts.jailed);
+        call.target = target;
+        break;
+      }
       case 'ptrace':
       case 'setpriority':
       case 'setrlimit': {
@@ -283,6 +306,14 @@ export class Supervisor {
         this.dirty.add(tid);
         return this.proceed(id);
       }
+      case 'setns':
+        if (r.errno !== 0 && !this.opts.complain) {
+          this.stats[STAT.refused]! += 1;
+          return this.reply(id, r);
+        }
+        // Joining a user namespace changes the credential: compare with the kernel at the next call.
+        if (r.errno === 0) this.dirty.add(tid);
+        return this.proceed(id);
       case 'setrlimit':
         if (r.errno === 0 && call.lim !== null && call.lim !== BAD_ADDRESS) return this.setrlimitFor(id, t, lc);
         if (r.errno !== 0 && !this.opts.complain) {
@@ -386,8 +417,8 @@ export class Supervisor {
    * check is decided now, and a refusal stands even where the kernel would have needed none
    * (same-user targets) — deny when unsure.
    */
-  private outside(id: bigint, t: Thread, cap: number, syscall: string): number {
-    if (!this.opts.profiled) return this.proceed(id);
+  private outside(id: bigint, t: Thread, cap: number, syscall: string, always = false): number {
+    if (!this.opts.profiled && !always) return this.proceed(id);
     this.inPrivileged = true;
     let e: number;
     try {
@@ -398,6 +429,22 @@ export class Supervisor {
     if (e === 0 || this.opts.complain) return this.proceed(id);
     this.stats[STAT.refused]! += 1;
     return this.reply(id, { ret: -1, errno: e });
+  }
+
+  /**
+   * The supervised task whose namespace the caller's descriptor `fd` names, found by inode: the
+   * caller's own, then each supervised process's. Undefined for a pidfd, a kind the model does
+   * not cover (pid, cgroup, time) or a namespace no supervised task is in.
+   */
+  private setnsTarget(t: Thread, fd: number): SetnsTarget | undefined {
+    const ns = readFdNamespace(t.tid, fd);
+    if (ns === null || !SETNS_KINDS.has(ns.kind)) return undefined;
+    const kind = ns.kind as SetnsTarget['kind'];
+    if (readNamespace(t.tid, kind) === ns.inode) return { kind, ofTid: t.tid };
+    for (const pid of listPids()) {
+      if (this.session.taskOf(pid) !== undefined && readNamespace(pid, kind) === ns.inode) return { kind, ofTid: pid };
+    }
+    return undefined;
   }
 
   private tgidOf(pid: number): number | undefined {

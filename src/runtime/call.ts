@@ -14,7 +14,7 @@
  */
 import type { FileCaps } from '../caps/xattr.js';
 import type { ULong } from './prctl.js';
-import type { Rlimit } from './privileged.js';
+import type { Rlimit, SetnsTarget } from './privileged.js';
 import type { BadAddress, CapUserData, CapUserHeader } from './result.js';
 
 export type RuntimeCall =
@@ -117,6 +117,12 @@ export type RuntimeCall =
   | { readonly sys: 'tgkill'; readonly tgid: number; readonly tid: number; readonly sig: number }
   | { readonly sys: 'sethostname' | 'setdomainname'; readonly len: number; readonly readable: boolean }
   | { readonly sys: 'unshare'; readonly flags: number }
+  /**
+   * setns(fd, nstype) with a namespace file: `target` names the kind and a task (front-end pid)
+   * whose namespace it is; undefined when the front end could not tell (a pidfd, another kind,
+   * a namespace of no task it knows). A live front end fills `target` in after decoding.
+   */
+  | { readonly sys: 'setns'; readonly fd: number; readonly nstype: number; target?: SetnsTarget }
   /** ptrace: `request` and target `pid`; only PTRACE_ATTACH and PTRACE_SEIZE are decided (the others act on a tracee already attached). */
   | { readonly sys: 'ptrace'; readonly request: number; readonly pid: number }
   /**

@@ -793,6 +793,14 @@ export function dispatch(
       if (p.errno === 0 && observed?.failed) s.markUnknown(tid);
       return privileged(p, DECIDES_UNSHARE);
     }
+    case 'setns': {
+      if (call.target === undefined) return notModelledResult('setns into a namespace of no task in the trace');
+      if (s.otherPidNs.has(tid)) return notModelledResult(PIDNS);
+      const of = s.tidOf(call.target.ofTid);
+      if (of === undefined) return notModelledResult('setns into a namespace of a task outside the trace');
+      if (s.credUnknown(of)) return notModelledResult(UNKNOWN_TARGET);
+      return privileged(rt.setns(tid, { kind: call.target.kind, ofTid: of }, call.nstype), DECIDES_EPERM_EINVAL);
+    }
     case 'ptrace': {
       if (call.request !== PTRACE_ATTACH && call.request !== PTRACE_SEIZE) return IGNORED;
       if (s.otherPidNs.has(tid)) return notModelledResult(PIDNS);

@@ -232,3 +232,28 @@ export function readSysctls(root = PROC_ROOT): Record<string, string> {
   }
   return out;
 }
+
+/**
+ * The namespace behind descriptor `fd` of task `tid` ("net:[4026531840]" as kind and inode), or
+ * null when it is not a namespace file (a pidfd, a regular file) or the task is gone.
+ */
+export function readFdNamespace(tid: number, fd: number, root = PROC_ROOT): { kind: string; inode: number } | null {
+  let link: string;
+  try {
+    link = readlinkSync(`${root}/${tid}/fd/${fd}`);
+  } catch {
+    return null;
+  }
+  const m = /^([a-z_]+):\[(\d+)\]$/.exec(link);
+  return m && m[1] !== 'socket' && m[1] !== 'pipe' ? { kind: m[1]!, inode: Number(m[2]) } : null;
+}
+
+/** The inode of namespace `kind` of task `tid` (`/proc/TID/ns/KIND`), or null when gone. */
+export function readNamespace(tid: number, kind: string, root = PROC_ROOT): number | null {
+  try {
+    const m = /\[(\d+)\]$/.exec(readlinkSync(`${root}/${tid}/ns/${kind}`));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}

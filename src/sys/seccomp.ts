@@ -79,6 +79,7 @@ export const X86_64_SYSCALLS = {
   mknodat: 259,
   unshare: 272,
   prlimit64: 302,
+  setns: 308,
   execveat: 322,
   clone3: 435,
 } as const;

@@ -1,6 +1,7 @@
 /**
  * The privileged operations `capctl run` decides beyond sockets, mknod, chroot, kill and host
- * names: setpriority, setrlimit/prlimit64, ptrace attach, mount, umount2, settimeofday, bind
+ * names: setpriority, setrlimit/prlimit64, ptrace attach, setns, mount, umount2, settimeofday,
+ * clock_settime, bind
  * (fixtures/privops.c tries each once). With --host linux and no profile the program cannot tell
  * it is supervised; a profile or the FreeBSD host refuses them with the engine's errno and an
  * audit record; --complain lets them through and records them.
@@ -41,7 +42,7 @@ function results(out: string): Record<string, string> {
   );
 }
 
-describe.runIf(ready)(`capctl run: setpriority, setrlimit, ptrace, mount, umount2, settimeofday, bind${skip}`, () => {
+describe.runIf(ready)(`capctl run: setpriority, setrlimit, ptrace, setns, mount, umount2, clock, bind${skip}`, () => {
   beforeAll(() => {
     execFileSync('gcc', ['-O2', '-o', bin, join(ROOT, 'test', 'live', 'fixtures', 'privops.c')]);
     mkdirSync(mnt);
@@ -57,7 +58,7 @@ rules:
   - effect: deny
     caps: [SYS_ADMIN]
     when:
-      syscall: [mount, umount2]
+      syscall: [mount, umount2, setns]
 `,
     );
     chmodSync(profile, 0o644);
@@ -91,6 +92,8 @@ rules:
       // The lowering really happened (made by capctl with the limits it checked); the raise did not.
       'rlimit-hard': 'lowered',
       ptrace: 'EPERM',
+      'unshare-uts': 'OK',
+      setns: 'EPERM',
       'umount-nomount': 'EPERM',
       // mount(MS_REC|MS_PRIVATE) after unshare is a mount too: refused.
       'unshare-mnt': 'EPERM',
@@ -123,6 +126,7 @@ rules:
     expect(outside).toMatchObject({ verdict: 'denied', cap: 'CAP_SYS_NICE', stage: 'profile' });
     expectOne('setrlimit', 'CAP_SYS_RESOURCE', 'EPERM', was['rlimit-raise'] === 'OK');
     expectOne('ptrace', 'CAP_SYS_PTRACE', 'EPERM', was.ptrace === 'OK');
+    expectOne('setns', 'CAP_SYS_ADMIN', 'EPERM', was.setns === 'OK');
     expectOne('umount2', 'CAP_SYS_ADMIN', 'EPERM', was['umount-nomount'] === 'EINVAL');
     expectOne('mount', 'CAP_SYS_ADMIN', 'EPERM', was['unshare-mnt'] === 'OK');
     expectOne('settimeofday', 'CAP_SYS_TIME', 'EPERM', was.settimeofday === 'OK');
@@ -145,7 +149,7 @@ rules:
     expect(r.code, r.err).toBe(0);
     expect(r.out).toBe(native);
     const sys = new Set(records(log).map((x) => (x.verdict === 'complain' ? x.syscall : undefined)));
-    for (const s of ['setpriority', 'ptrace', 'umount2', 'mount', 'settimeofday', 'bind'])
+    for (const s of ['setpriority', 'ptrace', 'setns', 'umount2', 'mount', 'settimeofday', 'bind'])
       expect(sys.has(s), s).toBe(true);
   });
 
@@ -158,6 +162,7 @@ rules:
       // Outside the jail: invisible.
       'nice-parent': 'ESRCH',
       ptrace: 'EPERM',
+      setns: 'EPERM',
       'umount-nomount': 'EPERM',
       settimeofday: 'EPERM',
       'clock-realtime': 'EPERM',
@@ -170,6 +175,7 @@ rules:
     // The child switched to uid 65534; the jail reports no CAP_SYS_PTRACE to root.
     expect(one('ptrace')).toMatchObject({ priv: 'PRIV_DEBUG_DIFFCRED', stage: 'capability', errno: 'EPERM' });
     expect(one('umount2')).toMatchObject({ priv: 'PRIV_VFS_UNMOUNT', stage: 'jail' });
+    expect(one('setns')).toMatchObject({ priv: 'PRIV_JAIL_ATTACH', errno: 'EPERM' });
     expect(one('settimeofday')).toMatchObject({ priv: 'PRIV_SETTIMEOFDAY', stage: 'jail' });
     expect(one('clock_settime')).toMatchObject({ priv: 'PRIV_CLOCK_SETTIME', stage: 'jail' });
   });
