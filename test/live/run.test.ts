@@ -115,6 +115,29 @@ describe.runIf(canSupervise)(`capctl run${superviseSkip}`, () => {
     },
   );
 
+  it.runIf(canPing)(
+    'freebsd host, ping.yaml + allow.raw_sockets=1: ping works with exactly the one capability it was reported',
+    () => {
+      const log = join(dir, 'ping-yaml.log');
+      const args = ['--host', 'freebsd', '--profile', join(ROOT, 'policies', 'ping.yaml')];
+      const r = capctl([
+        'run',
+        ...args,
+        '--jail-param',
+        'allow.raw_sockets=1',
+        '--audit',
+        log,
+        '--',
+        'ping',
+        '-c1',
+        '127.0.0.1',
+      ]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toContain('1 received');
+      expect(records(log)).toEqual([]);
+    },
+  );
+
   const profile = join(dir, 'no-raw-socket.yaml');
   writeFileSync(
     profile,
