@@ -234,6 +234,15 @@ export function decodeNotification(l: Listener): LiveCall {
       return plain({ sys: name, flags: i32(a[1]!) });
     case 'ptrace':
       return plain({ sys: name, request: i32(a[0]!), pid: i32(a[1]!) });
+    case 'adjtimex':
+    case 'clock_adjtime': {
+      // struct timex's first word is `modes` (0: read only). Unreadable: -1, decided as a write
+      // (CAP_SYS_TIME; the kernel's EFAULT when allowed).
+      const addr = name === 'adjtimex' ? a[0]! : a[1]!;
+      const modes =
+        l.read(n.pid, addr, 4) === 4 ? new DataView(l.mem.buffer, l.mem.byteOffset, 4).getUint32(0, true) : -1;
+      return plain({ sys: 'adjtimex', modes });
+    }
     case 'setns':
       // Which namespace the fd names is looked up by the supervisor (it knows the supervised tasks).
       return plain({ sys: name, fd: i32(a[0]!), nstype: i32(a[1]!) });

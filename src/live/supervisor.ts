@@ -33,6 +33,7 @@ import type { SetnsTarget } from '../runtime/privileged.js';
 import { BAD_ADDRESS, type SyscallResult } from '../runtime/result.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Thread } from '../runtime/task.js';
+import { clockAdjtime, TIMEX_SIZE } from '../sys/clock.js';
 import { OsError } from '../sys/libc.js';
 import { bindSocket } from '../sys/net.js';
 import {
@@ -74,7 +75,9 @@ const PRIVILEGED: ReadonlySet<string> = new Set([
   'settimeofday',
   'clock_settime',
   'setns',
+  'adjtimex',
 ]);
+const CLOCK_REALTIME = 0;
 const SETNS_KINDS: ReadonlySet<string> = new Set(['net', 'uts', 'ipc', 'mnt', 'user']);
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -286,6 +289,7 @@ export class Supervisor {
       this.inPrivileged = false;
     }
     if (this.bindDup >= 0) return this.bindFor(id, t, call, d);
+    if (call.sys === 'adjtimex' && d.kind === 'ignored') return this.readClock(id, t, call.modes);
     if (d.kind !== 'result') return this.proceed(id);
     const r = d.result;
     switch (call.sys) {
@@ -407,6 +411,32 @@ export class Supervisor {
     } finally {
       closeFd(dup);
     }
+  }
+
+  /**
+   * A read-only adjtimex/clock_adjtime (modes 0 or ADJ_OFFSET_SS_READ: no capability). Without
+   * a profile or a jail the kernel runs it: the real credential is the model's, so a modes word
+   * rewritten after the check meets the same decision. Otherwise capctl reads the clock itself
+   * with its own copy of the struct (modes 0) and writes the answer back; a dynamic clock (a
+   * descriptor, negative id) names the program's file and is continued (adjusting it needs
+   * write access to the file, not a capability).
+   */
+  private readClock(id: bigint, t: Thread, modes: number): number {
+    const n = this.l.notif;
+    const adjtimex = n.nr === X86_64_SYSCALLS.adjtimex;
+    const clock = adjtimex ? CLOCK_REALTIME : Number(BigInt.asIntN(32, n.args[0]!));
+    if ((!this.opts.profiled && !this.opts.jailed) || clock < 0) return this.proceed(id);
+    const addr = adjtimex ? n.args[0]! : n.args[1]!;
+    if (this.l.read(t.tid, addr, TIMEX_SIZE) < TIMEX_SIZE) return this.reply(id, { ret: -1, errno: EFAULT });
+    // capctl's copy, with the read-only modes word that was decided, whatever the program writes now.
+    const tx = Buffer.from(this.l.mem.subarray(0, TIMEX_SIZE));
+    tx.writeUInt32LE(modes >>> 0, 0);
+    const r = clockAdjtime(clock, tx);
+    if (!this.l.idValid(id)) return ENOENT;
+    if (r < 0) return this.reply(id, { ret: -1, errno: -r });
+    this.l.mem.set(tx);
+    if (this.l.write(t.tid, addr, TIMEX_SIZE) !== TIMEX_SIZE) return this.reply(id, { ret: -1, errno: EFAULT });
+    return this.reply(id, { ret: r, errno: 0 });
   }
 
   /**

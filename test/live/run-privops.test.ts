@@ -101,6 +101,9 @@ rules:
       'clock-monotonic': was['clock-monotonic'],
       'clock-null': was['clock-null'],
       'clock-realtime': 'EPERM',
+      // A read needs nothing: made by capctl with the modes it checked, the struct copied back.
+      'adjtimex-read': was['adjtimex-read'],
+      'adjtimex-write': 'EPERM',
       // Reserved ports, whatever the address says its family is; the rest is the kernel's (via capctl's bind).
       'bind-80': 'EACCES',
       'bind-unspec-81': 'EACCES',
@@ -131,6 +134,8 @@ rules:
     expectOne('mount', 'CAP_SYS_ADMIN', 'EPERM', was['unshare-mnt'] === 'OK');
     expectOne('settimeofday', 'CAP_SYS_TIME', 'EPERM', was.settimeofday === 'OK');
     expectOne('clock_settime', 'CAP_SYS_TIME', 'EPERM', was.settimeofday === 'OK');
+    expectOne('adjtimex', 'CAP_SYS_TIME', 'EPERM', was.settimeofday === 'OK');
+    expect(was['adjtimex-read']).toBe('OK');
     const binds = bySys('bind');
     // bind-80, bind-unspec-81 (and the second bind on that still unbound socket), bind6-80.
     expect(binds.map((x) => x.op)).toEqual([
@@ -166,6 +171,8 @@ rules:
       'umount-nomount': 'EPERM',
       settimeofday: 'EPERM',
       'clock-realtime': 'EPERM',
+      'adjtimex-read': 'OK',
+      'adjtimex-write': 'EPERM',
       // The jail lets root bind reserved ports (PRIV_NETINET_RESERVEDPORT is always allowed).
       'bind-80': results(native)['bind-80'],
     });
