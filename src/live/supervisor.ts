@@ -207,6 +207,12 @@ export class Supervisor {
     return this.l.respond(id, r.errno === 0 ? r.ret : -1, r.errno);
   }
 
+  /** A refused privileged operation: the engine's errno, counted. */
+  private refuse(id: bigint, r: SyscallResult): number {
+    this.stats[STAT.refused]! += 1;
+    return this.reply(id, r);
+  }
+
   /** Let the kernel run the call; returns NOTIF_SEND's errno. */
   private proceed(id: bigint): number {
     this.stats[STAT.continued]! += 1;
@@ -311,19 +317,13 @@ export class Supervisor {
         return this.proceed(id);
       }
       case 'setns':
-        if (r.errno !== 0 && !this.opts.complain) {
-          this.stats[STAT.refused]! += 1;
-          return this.reply(id, r);
-        }
+        if (r.errno !== 0 && !this.opts.complain) return this.refuse(id, r);
         // Joining a user namespace changes the credential: compare with the kernel at the next call.
         if (r.errno === 0) this.dirty.add(tid);
         return this.proceed(id);
       case 'setrlimit':
         if (r.errno === 0 && call.lim !== null && call.lim !== BAD_ADDRESS) return this.setrlimitFor(id, t, lc);
-        if (r.errno !== 0 && !this.opts.complain) {
-          this.stats[STAT.refused]! += 1;
-          return this.reply(id, r);
-        }
+        if (r.errno !== 0 && !this.opts.complain) return this.refuse(id, r);
         return this.proceed(id);
       default:
         if (privileged) {
@@ -400,11 +400,7 @@ export class Supervisor {
           this.inPrivileged = false;
         }
       }
-      if (refusal !== undefined) {
-        if (this.opts.complain) return this.proceed(id);
-        this.stats[STAT.refused]! += 1;
-        return this.reply(id, refusal);
-      }
+      if (refusal !== undefined) return this.opts.complain ? this.proceed(id) : this.refuse(id, refusal);
       const errno = bindSocket(dup, lastSockaddr.bytes, lastSockaddr.len);
       if (!this.l.idValid(id)) return ENOENT;
       return this.reply(id, errno === 0 ? { ret: 0, errno: 0 } : { ret: -1, errno });
@@ -457,8 +453,7 @@ export class Supervisor {
       this.inPrivileged = false;
     }
     if (e === 0 || this.opts.complain) return this.proceed(id);
-    this.stats[STAT.refused]! += 1;
-    return this.reply(id, { ret: -1, errno: e });
+    return this.refuse(id, { ret: -1, errno: e });
   }
 
   /**
