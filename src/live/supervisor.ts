@@ -207,9 +207,9 @@ export class Supervisor {
     return this.l.respond(id, r.errno === 0 ? r.ret : -1, r.errno);
   }
 
-  /** A refused privileged operation: the engine's errno, counted. */
+  /** A refused privileged operation: the engine's errno, counted (refusals are rare: no hot path). */
   private refuse(id: bigint, r: SyscallResult): number {
-    this.stats[STAT.refused]! += 1;
+    this.stats[STAT_NAMES.indexOf('refused')]! += 1;
     return this.reply(id, r);
   }
 
