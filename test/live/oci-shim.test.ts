@@ -169,14 +169,14 @@ describe('capctl-oci-runtime create', () => {
       inheritable: [],
       ambient: [],
     });
-    const rec = JSON.parse(readFileSync(join(state, 'attach.log'), 'utf8').trim());
+    const rec = JSON.parse(readFileSync(join(state, 'audit.log'), 'utf8').trim());
     expect(rec).toMatchObject({ verdict: 'attached', profile: 'ping', containerId: 'c2', via: 'annotation' });
     expect(readdirSync(join(state, 'compiled'))).toHaveLength(1);
     expect(existsSync(r.log)).toBe(true);
   });
 
   it.skipIf(!has('strace'))(
-    'start path with a stored profile loads no YAML parser, ajv, casbin or pino (strace openat)',
+    'Node start path (CAPCTL_OCI_FAST=0) with a stored profile loads no YAML parser, ajv, casbin or pino (strace openat)',
     () => {
       const r = recorder();
       const state = fresh();
@@ -186,6 +186,7 @@ describe('capctl-oci-runtime create', () => {
       const trace = join(fresh(), 'trace');
       const t = spawnSync('strace', ['-f', '-e', 'trace=openat', '-o', trace, shim, ...args], {
         encoding: 'utf8',
+        env: { ...process.env, CAPCTL_OCI_FAST: '0' },
       });
       expect(t.status).toBe(0);
       const opened = readFileSync(trace, 'utf8');

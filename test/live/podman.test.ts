@@ -78,7 +78,7 @@ describe.skipIf(unusable !== undefined)(
       expect(r.stdout).toContain('PING-OK');
       expectPredicted(r.name, r.stdout);
       // One audit record for the container, with the profile and its name.
-      const audit = readFileSync(join(img.stateDir, 'attach.log'), 'utf8')
+      const audit = readFileSync(join(img.stateDir, 'audit.log'), 'utf8')
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l));
