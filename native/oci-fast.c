@@ -1048,7 +1048,7 @@ int main(int argc, char **argv) {
   /* JSON whose rewrite this program cannot reproduce: it still tells whether there is an
    * annotation; with one, the Node path rewrites it. */
   J *doc = cfg ? cfg : parse(text.p, text.n, 0, &why);
-  if (!doc || doc->t != J_OBJ) to_node("config.json not understood");
+  if (!doc || doc->t != J_OBJ) to_node(!doc && why ? why : "config.json not understood");
   J *ann = get(doc, "annotations");
   if (ann && ann->t != J_OBJ) to_node("annotations is not an object");
   J *ref = get(ann, "io.capctl.profile");
