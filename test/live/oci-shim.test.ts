@@ -120,6 +120,8 @@ describe('capctl-oci-runtime create', () => {
       '--runtime-binary',
       r.bin,
       '--capctl-state-dir=/x',
+      '--capctl-audit',
+      '/y.log',
       '--log',
       '/x.log',
       'delete',
@@ -171,6 +173,32 @@ describe('capctl-oci-runtime create', () => {
     });
     const rec = JSON.parse(readFileSync(join(state, 'audit.log'), 'utf8').trim());
     expect(rec).toMatchObject({ verdict: 'attached', profile: 'ping', containerId: 'c2', via: 'annotation' });
+    // The record is an audit record: audit query finds it by its verdict.
+    const q = spawnSync(
+      process.execPath,
+      [join(root, 'bin', 'capctl.js'), 'audit', 'query', join(state, 'audit.log'), '--verdict', 'attached', '--json'],
+      { encoding: 'utf8' },
+    );
+    expect(q.stderr).toBe('');
+    expect(JSON.parse(q.stdout)).toEqual([rec]);
+    // --capctl-audit names another log (the flag never reaches the real runtime).
+    const other = join(fresh(), 'sub', 'containers.log');
+    const b2 = bundle({ 'io.capctl.profile': 'ping' });
+    const out2 = runShim([
+      '--runtime-binary',
+      r.bin,
+      '--capctl-state-dir',
+      state,
+      '--capctl-audit',
+      other,
+      'create',
+      '--bundle',
+      b2,
+      'c2b',
+    ]);
+    expect(out2.status).toBe(0);
+    expect(JSON.parse(readFileSync(other, 'utf8'))).toMatchObject({ verdict: 'attached', containerId: 'c2b' });
+    expect(readFileSync(r.log, 'utf8')).toMatch(/^create --bundle \S+ c2b\n/);
     expect(readdirSync(join(state, 'compiled'))).toHaveLength(1);
     expect(existsSync(r.log)).toBe(true);
   });
