@@ -35,7 +35,7 @@ import { capctl, has, root, shim } from './podman-helpers.js';
 const fastBin = join(root, 'dist', 'native', 'capctl-oci-fast');
 const isRoot = process.getuid?.() === 0;
 // The build (npm run build / prepare) compiles it when a C compiler is present; CI has gcc.
-if (!existsSync(fastBin) && has('cc')) {
+if (!existsSync(fastBin) && (has('cc') || has('gcc'))) {
   if (!existsSync(join(root, 'dist', 'src', 'caps', 'catalog.js'))) {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   }
