@@ -68,6 +68,19 @@ function life(runtime: string[], b: string, id: string, env?: NodeJS.ProcessEnv)
   return performance.now() - t0;
 }
 
+/**
+ * CPU time (user + system, ms) of this process's waited-for children so far (/proc/self/stat
+ * cutime + cstime, in clock ticks of 10 ms). Wall time on a loaded machine is mostly waiting
+ * for a CPU; CPU time shows what each variant costs by itself.
+ */
+function childCpuMs(): number {
+  const f = readFileSync('/proc/self/stat', 'utf8')
+    .slice(readFileSync('/proc/self/stat', 'utf8').lastIndexOf(')') + 2)
+    .split(' ');
+  // Fields after the command: state is 3, so cutime (16) and cstime (17) are at 13 and 14.
+  return (Number(f[13]) + Number(f[14])) * 10;
+}
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -98,13 +111,16 @@ export async function run(): Promise<BenchRow[]> {
     life(shim, b, `capctl-i10-warm-${process.pid}`, nodeEnv); // the Node path stores the compiled profile
     const kinds = fast ? (['fast', 'node', 'plain'] as const) : (['node', 'plain'] as const);
     const t: Record<'fast' | 'node' | 'plain', number[]> = { fast: [], node: [], plain: [] };
+    const cpu: Record<'fast' | 'node' | 'plain', number> = { fast: 0, node: 0, plain: 0 };
     for (let i = 0; i < RUNS; i++) {
       // Rotate the order so that no variant always runs first (or right after another).
       for (let j = 0; j < kinds.length; j++) {
         const k = kinds[(i + j) % kinds.length]!;
         writeFileSync(join(b, 'config.json'), pristine); // each create starts from the engine's file
         const id = `capctl-i10-${k}-${process.pid}-${i}`;
+        const c0 = childCpuMs();
         t[k].push(k === 'plain' ? life(plain, b, id) : life(shim, b, id, k === 'node' ? nodeEnv : process.env));
+        cpu[k] += childCpuMs() - c0;
       }
     }
     // What Node's own start-up costs on this machine now: the floor for any Node-based shim.
@@ -123,7 +139,7 @@ export async function run(): Promise<BenchRow[]> {
         value: ms,
         unit: 'ms',
         baseline: { name: 'plain runc, same bundle, same run', value: mp },
-        note: `${RUNS} runs each, interleaved; medians ${median(t[k]).toFixed(1)} vs ${median(t.plain).toFixed(1)} ms; ratio ${(ms / mp).toFixed(2)}x; shim adds ${diff.toFixed(1)} ms per container (target ≤ 50 ms: ${diff <= 50 ? 'met' : 'missed'}; lower is better); load average ${loadavg()
+        note: `${RUNS} runs each, interleaved; medians ${median(t[k]).toFixed(1)} vs ${median(t.plain).toFixed(1)} ms; ratio ${(ms / mp).toFixed(2)}x; shim adds ${diff.toFixed(1)} ms per container (target ≤ 50 ms: ${diff <= 50 ? 'met' : 'missed'}; lower is better); CPU time of the runtime processes ${(cpu[k] / RUNS).toFixed(1)} vs ${(cpu.plain / RUNS).toFixed(1)} ms per container; load average ${loadavg()
           .map((x) => x.toFixed(2))
           .join(' ')}`,
       };
