@@ -45,6 +45,52 @@ static char **orig_argv;
 static int orig_argc;
 static char pkg_root[PATH_MAX];
 static int debug;
+/* runc's --log and --log-format: containerd's runc shim shows its user the last error in that
+ * file, not the runtime's stderr (as the Node path's reportToLog does). */
+static const char *runc_log, *runc_log_format;
+
+static void json_quote_file(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+    else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+    else fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+static void iso_now(char out[96]);
+
+/* This program's own failure (never a profile decision: those are the Node path's): one line
+ * on stderr and, as runc would, in its --log file. */
+static void fail(const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "capctl-oci-runtime: %s\n", msg);
+  if (!runc_log || !*runc_log) return;
+  int fd = open(runc_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+  if (!f) {
+    if (fd >= 0) close(fd);
+    return;
+  }
+  char now[96], line[1100];
+  iso_now(now);
+  snprintf(line, sizeof line, "capctl-oci-runtime: %s", msg);
+  if (runc_log_format && strcmp(runc_log_format, "json") == 0) {
+    fputs("{\"level\":\"error\",\"msg\":", f);
+    json_quote_file(f, line);
+    fprintf(f, ",\"time\":\"%s\"}\n", now);
+  } else {
+    fprintf(f, "time=\"%s\" level=error msg=", now);
+    json_quote_file(f, line);
+    fputc('\n', f);
+  }
+  fclose(f);
+}
 
 /* CAPCTL_OCI_FAST_DEBUG=1: one line on stderr saying which path was taken; =/ABS/FILE: that
  * line appended to FILE (an engine shows the runtime's stderr only when it fails). */
@@ -67,7 +113,7 @@ static void to_node(const char *why) {
   dbg("node path: %s", why);
   char main_js[PATH_MAX];
   if (snprintf(main_js, sizeof main_js, "%s/dist/src/live/oci-shim-main.js", pkg_root) >= (int)sizeof main_js) {
-    fputs("capctl-oci-runtime: package path too long\n", stderr);
+    fail("package path too long");
     exit(1);
   }
   char **av = calloc((size_t)orig_argc + 3, sizeof *av);
@@ -76,7 +122,7 @@ static void to_node(const char *why) {
   av[1] = main_js;
   for (int i = 0; i < orig_argc; i++) av[i + 2] = orig_argv[i];
   execvp("node", av);
-  fprintf(stderr, "capctl-oci-runtime: cannot start node for the profile: %s\n", strerror(errno));
+  fail("cannot start node for the profile: %s", strerror(errno));
   exit(1);
 }
 
@@ -988,6 +1034,8 @@ int main(int argc, char **argv) {
       continue;
     }
     pass[np++] = a;
+    if (!strcmp(name, "--log")) runc_log = val;
+    if (!strcmp(name, "--log-format")) runc_log_format = val;
     if (is_value_flag(name, GLOBAL_VALUE, 5) && used == 2) {
       if (!val) to_node("flag without a value");
       pass[np++] = orig_argv[++i];
@@ -1068,7 +1116,7 @@ int main(int argc, char **argv) {
     }
     dbg("fast path: no profile");
     execv(real, pass);
-    fprintf(stderr, "capctl-oci-runtime: cannot run %s: %s\n", real, strerror(errno));
+    fail("cannot run %s: %s", real, strerror(errno));
     return 1;
   }
   const char *r = str(ref);
@@ -1166,6 +1214,6 @@ int main(int argc, char **argv) {
 
   dbg("fast path: profile %s applied", c.name);
   execv(real, pass);
-  fprintf(stderr, "capctl-oci-runtime: cannot run %s: %s\n", real, strerror(errno));
+  fail("cannot run %s: %s", real, strerror(errno));
   return 1;
 }

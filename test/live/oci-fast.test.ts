@@ -397,6 +397,47 @@ describe.skipIf(why !== '')(`capctl-oci-fast against the Node path${why ? ` (ski
     rmSync(join(state, 'bindings.json'));
   }, 60_000);
 
+  it("its own failure (no node to hand over to): one line on stderr and in runc's --log, the runtime never runs", () => {
+    const b = bundleOf(
+      `${JSON.stringify({ annotations: { 'io.capctl.profile': join(dir, 'never-compiled.yaml') } })}\n`,
+    );
+    writeFileSync(join(dir, 'never-compiled.yaml'), 'name: nc\ncapabilities:\n  bounding: [KILL]\n', { mode: 0o644 });
+    const before = readFileSync(join(b, 'config.json'), 'utf8');
+    for (const [format, shape] of [
+      [
+        'json',
+        /^\{"level":"error","msg":"capctl-oci-runtime: cannot start node for the profile: No such file or directory","time":"[^"]+"\}\n$/,
+      ],
+      [
+        'text',
+        /^time="[^"]+" level=error msg="capctl-oci-runtime: cannot start node for the profile: No such file or directory"\n$/,
+      ],
+    ] as const) {
+      const log = join(dir, `runc-${format}.log`);
+      const out = spawnSync(
+        fastBin,
+        [
+          '/bin/false',
+          '--log',
+          log,
+          '--log-format',
+          format,
+          '--capctl-state-dir',
+          state,
+          'create',
+          '--bundle',
+          b,
+          'nf',
+        ],
+        { encoding: 'utf8', env: { PATH: '/nonexistent' } },
+      );
+      expect(out.status).toBe(1);
+      expect(out.stderr).toBe('capctl-oci-runtime: cannot start node for the profile: No such file or directory\n');
+      expect(readFileSync(log, 'utf8')).toMatch(shape);
+      expect(readFileSync(join(b, 'config.json'), 'utf8')).toBe(before);
+    }
+  });
+
   it('no annotation and no bindings: the runtime runs at once, config.json untouched', () => {
     const text = `{\n\t"process": {"x": 1.25}\n}\n`; // not even rewritable: it need not be
     const b = bundleOf(text);
