@@ -134,6 +134,28 @@ describe('capctl-oci-runtime create', () => {
     expect(fds!.trim().split(' ').slice(0, 3)).toEqual(['0', '1', '2']);
   });
 
+  it('the front keeps arguments whole (spaces, empty ones) and only removes its own flags before the command', () => {
+    const dir = fresh();
+    const log = join(dir, 'argv');
+    const bin = join(dir, 'echo-runc');
+    writeFileSync(bin, `#!/bin/sh\nfor a do printf '[%s]' "$a"; done > ${log}\n`);
+    chmodSync(bin, 0o755);
+    const out = runShim([
+      `--runtime-binary=${bin}`,
+      '--capctl-audit',
+      '/y',
+      '--root',
+      '/r x',
+      'kill',
+      'a b',
+      '',
+      '--capctl-audit',
+      'z',
+    ]);
+    expect(out.status).toBe(0);
+    expect(readFileSync(log, 'utf8')).toBe('[--root][/r x][kill][a b][][--capctl-audit][z]');
+  });
+
   it('a container without a profile: config.json is left byte for byte', () => {
     const r = recorder();
     const b = bundle();
