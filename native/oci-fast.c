@@ -1141,7 +1141,9 @@ int main(int argc, char **argv) {
   /* The container's name for the record: the engines' name annotations, else podman's storage. */
   const char *cname = NULL;
   for (size_t k = 0; k < sizeof NAME_ANNOTATIONS / sizeof *NAME_ANNOTATIONS && !cname; k++) {
-    const char *v = str(get(ann, NAME_ANNOTATIONS[k]));
+    J *nv = get(ann, NAME_ANNOTATIONS[k]);
+    if (nv && nv->t == J_STR && nv->sn != strlen(nv->s)) to_node("container name with a NUL");
+    const char *v = str(nv);
     if (v && *v) cname = v;
   }
   if (!cname) cname = podman_name(bundle, id);
