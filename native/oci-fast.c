@@ -5,8 +5,8 @@
  * and starting Node alone (about 100 ms on the reference VM) is twice the 50 ms budget the shim
  * may add per container. This program does the common case without Node: a container whose
  * bundle names its profile in the io.capctl.profile annotation, whose compiled form is already
- * stored in the state directory (compiled/<key>.json, written by the first Node create or by
- * attach) and still matches the sha256 of the profile's files. It writes the profile into
+ * stored in the state directory (compiled/<key>.json, written by the Node path on the first
+ * create with that profile) and still matches the sha256 of the profile's files. It writes the profile into
  * config.json exactly as `capctl oci apply` does (same bytes), appends the audit record, and
  * execs the real runtime. A container with no annotation and no bindings file runs unchanged.
  *
