@@ -853,7 +853,7 @@ static void load_compiled(const char *state, const char *profile_file, Compiled 
   if (snprintf(path, sizeof path, "%s/compiled/%s.json", state, key) >= (int)sizeof path) to_node("path too long");
   Buf t = {0};
   /* Stricter than the Node path: the stored form must be as trusted as the profile itself. */
-  if (read_file(path, 16u << 20, 1, 0, &t) != 0) to_node("no trusted compiled form stored");
+  if (read_file(path, 16u << 20, 1, 1, &t) != 0) to_node("no trusted compiled form stored");
   const char *why;
   J *j = parse(t.p, t.n, 0, &why);
   if (!j || j->t != J_OBJ) to_node("compiled form not understood");

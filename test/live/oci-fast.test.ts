@@ -11,6 +11,7 @@
  * only runs when its digest equals Node's.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
@@ -335,7 +336,7 @@ describe.skipIf(why !== '')(`capctl-oci-fast against the Node path${why ? ` (ski
     expect(runFast(b, 'bin').stderr).toMatch(/node path: invalid UTF-8/);
   }, 60_000);
 
-  it('never the real runtime without the profile: stale, untrusted, FreeBSD and bound cases go to the Node path', () => {
+  it('never the real runtime without the profile: stale, untrusted, forged, FreeBSD and bound cases go to the Node path', async () => {
     const own = join(dir, 'own-stale.yaml');
     writeFileSync(own, 'name: stale\ncapabilities:\n  bounding: [KILL]\n', { mode: 0o644 });
     const text = (ref: string) => `${JSON.stringify({ process: {}, annotations: { 'io.capctl.profile': ref } })}\n`;
@@ -377,6 +378,22 @@ describe.skipIf(why !== '')(`capctl-oci-fast against the Node path${why ? ` (ski
     expect(readFileSync(join(b, 'config.json'), 'utf8')).toBe(before);
     expect(existsSync(flag)).toBe(false);
     chmodSync(own, 0o644);
+    // A compiled entry someone else could have written (mode 0666) with forged sets and the right
+    // hash: neither path uses it; the Node path recompiles over it.
+    const forged = join(dir, 'own-forged.yaml');
+    writeFileSync(forged, 'name: forged\ncapabilities:\n  bounding: [KILL]\n', { mode: 0o644 });
+    await compileAndStore(state, forged);
+    const entry = join(state, 'compiled', `${createHash('sha256').update(forged).digest('hex').slice(0, 32)}.json`);
+    const j = JSON.parse(readFileSync(entry, 'utf8'));
+    for (const k of Object.keys(j.sets)) j.sets[k] = '000001ffffffffff';
+    writeFileSync(entry, JSON.stringify(j));
+    chmodSync(entry, 0o666);
+    b = bundleOf(text(forged));
+    expect(via(b, 's4b').stderr).toMatch(/node path: no trusted compiled form stored/);
+    expect(JSON.parse(readFileSync(join(b, 'config.json'), 'utf8')).process.capabilities.bounding).toEqual([
+      'CAP_KILL',
+    ]);
+    expect(statSync(entry).mode & 0o777).toBe(0o644); // replaced by a fresh entry
     // A FreeBSD bundle: the Node path writes the jail annotations.
     b = bundleOf(`${JSON.stringify({ freebsd: {}, annotations: { 'io.capctl.profile': 'ping' } })}\n`);
     expect(via(b, 's5').stderr).toMatch(/node path: FreeBSD bundle/);
