@@ -40,7 +40,6 @@ const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP = 1;
 const SYS_SECCOMP = 317;
 const SYS_PIDFD_OPEN = 434;
 const SYS_PIDFD_GETFD = 438;
-const SYS_CAPSET = 126;
 
 /** x86_64 syscall numbers for the calls capctl can trap (arch/x86/entry/syscalls/syscall_64.tbl). */
 export const X86_64_SYSCALLS = {
@@ -181,9 +180,6 @@ const syscall6 = libcFunc<(nr: number, a: number, b: number, c: number, d: numbe
 const ioctl = libcFunc<(fd: number, req: number, arg: Ptr) => number>(
   'int ioctl(int fd, unsigned long req, void *arg)',
 );
-const prctlFn = libcFunc<(opt: number, a2: number, a3: number, a4: number, a5: number) => number>(
-  'int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)',
-);
 const processVmReadv = libcFunc<(pid: number, l: Ptr, ln: number, r: Ptr, rn: number, f: number) => number>(
   'long process_vm_readv(int pid, void *local, unsigned long liovcnt, void *remote, unsigned long riovcnt, unsigned long flags)',
 );
@@ -198,35 +194,6 @@ const getsockoptFn = libcFunc<(fd: number, level: number, name: number, val: Buf
 function fail(syscall: string, what: string): never {
   const e = lastErrno();
   throw new OsError(syscall, e, `${what}: ${strerror(e)}`);
-}
-
-/** prctl(2) on the calling thread; throws OsError on -1. */
-export function prctl(option: number, a2 = 0, a3 = 0, a4 = 0, a5 = 0): number {
-  const r = prctlFn(option, a2, a3, a4, a5);
-  if (r < 0) fail('prctl', `prctl(${option})`);
-  return r;
-}
-
-/**
- * capset(2) on the calling thread with a v3 header: `words` = [E0, P0, I0, E1, P1, I1].
- * Used by the launcher to start a program already reduced to the engine's sets.
- */
-export function capsetSelf(words: readonly number[]): void {
-  const k = loadKoffi();
-  const hdr = k.alloc('uint8_t', 8);
-  const data = k.alloc('uint8_t', 24);
-  const hv = new DataView(k.view(hdr, 8) as ArrayBuffer);
-  const dv = new DataView(k.view(data, 24) as ArrayBuffer);
-  hv.setUint32(0, 0x20080522, true);
-  hv.setInt32(4, 0, true);
-  for (let i = 0; i < words.length; i++) dv.setUint32(i * 4, words[i]! >>> 0, true);
-  try {
-    const r = syscall6(SYS_CAPSET, Number(k.address(hdr)), Number(k.address(data)), 0, 0, 0, 0);
-    if (r < 0) fail('capset', 'capset(v3)');
-  } finally {
-    k.free(hdr);
-    k.free(data);
-  }
 }
 
 /**
