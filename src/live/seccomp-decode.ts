@@ -59,15 +59,15 @@ function plain(call: RuntimeCall | NotModelled): LiveCall {
 }
 
 function decodeCap(l: Listener, n: Notification, sys: 'capget' | 'capset'): LiveCall {
-  const hdrAddr = n.args[0]!;
-  const dataAddr = n.args[1]!;
+  const hdrAddr = n.arg(0);
+  const dataAddr = n.arg(1);
   let header: CapUserHeader | BadAddress | null = null;
   let version = 0;
   if (hdrAddr !== 0n) {
     const got = l.read(n.pid, hdrAddr, 8);
     if (got < 4) header = BAD_ADDRESS;
     else {
-      const dv = new DataView(l.mem.buffer, l.mem.byteOffset, 8);
+      const dv = l.memView;
       version = dv.getUint32(0, true);
       header = got < 8 ? { version, pid: 0, pidReadable: false } : { version, pid: dv.getInt32(4, true) };
     }
@@ -85,14 +85,18 @@ function decodeCap(l: Listener, n: Notification, sys: 'capget' | 'capset'): Live
       if (bytes === 0) data = { words };
       else if (l.read(n.pid, dataAddr, bytes) < bytes) data = BAD_ADDRESS;
       else {
-        const dv = new DataView(l.mem.buffer, l.mem.byteOffset, bytes);
+        const dv = l.memView;
         for (let i = 0; i < bytes >>> 2; i++) words[i] = dv.getUint32(i * 4, true);
         data = { words };
       }
     }
     call = { sys, header, data };
   }
-  return { call, hdrAddr, dataAddr, version };
+  out.call = call;
+  out.hdrAddr = hdrAddr;
+  out.dataAddr = dataAddr;
+  out.version = version;
+  return out;
 }
 
 function decodeGroups(l: Listener, n: Notification): RuntimeCall {
@@ -128,12 +132,11 @@ function cloneFlags(l: Listener, n: Notification, name: 'clone' | 'clone3' | 'fo
  */
 export function decodeNotification(l: Listener): LiveCall {
   const n = l.notif;
-  const a = n.args;
   const name = SYSCALL_NAME_BY_NR.get(n.nr);
+  // The hot path first: capget and capset read their two pointers only (n.args makes six BigInts).
+  if (name === 'capget' || name === 'capset') return decodeCap(l, n, name);
+  const a = n.args;
   switch (name) {
-    case 'capget':
-    case 'capset':
-      return decodeCap(l, n, name);
     case 'prctl':
       return plain({ sys: name, option: i32(a[0]!), args: [ulong(a[1]!), ulong(a[2]!), ulong(a[3]!), ulong(a[4]!)] });
     case 'setuid':
