@@ -48,6 +48,9 @@ export function capDataBytes(version: number): number {
   return elementsFor(version) * 12;
 }
 
+/** capget's output words, reused: the runtime fills them, the supervisor writes them out. */
+const capgetOut: CapUserData = { words: new Uint32Array(6) };
+
 const out: LiveCall = { call: notModelled(''), hdrAddr: 0n, dataAddr: 0n, version: 0 };
 
 function plain(call: RuntimeCall | NotModelled): LiveCall {
@@ -74,8 +77,15 @@ function decodeCap(l: Listener, n: Notification, sys: 'capget' | 'capset'): Live
   }
   let call: RuntimeCall;
   if (sys === 'capget') {
-    // The model writes into a fresh buffer; the supervisor copies it out (a fault there is EFAULT).
-    call = { sys, header, data: dataAddr === 0n ? null : { words: new Uint32Array(6) } };
+    // The model writes into capgetOut; the supervisor copies it out (a fault there is EFAULT)
+    // before the next notification is decoded.
+    let data: CapUserData | null = null;
+    if (dataAddr !== 0n) {
+      const w = capgetOut.words;
+      for (let i = 0; i < 6; i++) w[i] = 0; // nothing of an earlier caller's answer can leak
+      data = capgetOut;
+    }
+    call = { sys, header, data };
   } else {
     let data: CapUserData | BadAddress | null = null;
     if (dataAddr !== 0n) {
