@@ -10,6 +10,9 @@
  *     PIN   none | same (supervisor and caller on CPU 0) | split (supervisor CPU 0, caller CPU 1)
  *           | external: no supervisor here; print "PID FD" (the program and its listener fd) and
  *             start the loop at a byte on stdin, so another supervisor takes the fd with pidfd_getfd
+ *           | pipe: no seccomp at all; two processes on CPU 0 pass a byte back and forth over two
+ *             pipes N times (two context switches and four plain syscalls per round trip): what
+ *             any answer from another process costs on this machine
  *
  * Prints the loop's calls per second (timed by the loop itself, as live-loop.c does).
  */
@@ -85,11 +88,36 @@ static void *loop(void *arg) {
   return NULL;
 }
 
+/* Round trips per second of a byte between two processes pinned to CPU 0. */
+static int pingpong(long n) {
+  int there[2], back[2];
+  char x = 0;
+  if (pipe(there) || pipe(back)) return 1;
+  pin(0);
+  pid_t child = fork();
+  if (child == 0) {
+    for (long i = 0; i < n; i++)
+      if (read(there[0], &x, 1) != 1 || write(back[1], &x, 1) != 1) _exit(1);
+    _exit(0);
+  }
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  for (long i = 0; i < n; i++)
+    if (write(there[1], &x, 1) != 1 || read(back[0], &x, 1) != 1) return 1;
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  double s = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+  printf("%.0f\n", n / s);
+  int st;
+  waitpid(child, &st, 0);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 4) return 2;
   long n = atol(argv[1]);
   int sync = atoi(argv[2]);
   const char *mode = argv[3];
+  if (strcmp(mode, "pipe") == 0) return pingpong(n);
   int fdpipe[2], outpipe[2];
   if (pipe(fdpipe) || pipe(outpipe)) return 1;
   pid_t child = fork();

@@ -7,7 +7,8 @@
  *    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP and with the supervisor on the caller's CPU or the
  *    other one; and by a Node worker through capctl's Listener with the same fixed answer
  *    (bench/supervisor-node-floor.ts). C floor → Node floor is Node, V8 and koffi; Node floor →
- *    capctl run is capctl's decode, dispatch and bookkeeping;
+ *    capctl run is capctl's decode, dispatch and bookkeeping. Under the floor: two processes
+ *    passing a byte over pipes, the same two context switches per round trip with no seccomp;
  *  - calls that are not intercepted: a getpid loop under `capctl run` (the filter says ALLOW;
  *    the kernel's action cache skips the program) against native.
  * The loop programs time themselves, so process start-up is not counted. Rounds are
@@ -80,6 +81,7 @@ export async function run(): Promise<BenchRow[]> {
       cNoSync: [floor, n, '0', 'none'],
       cSame: [floor, n, '1', 'same'],
       cSplit: [floor, '2000', '1', 'split'],
+      pipe: [floor, n, '0', 'pipe'],
       nodeFloor: [node, nodeFloor, floor, n],
       pidNative: [bin, 'getpid', '2000000'],
       pidRun: [node, cli, 'run', '--', bin, 'getpid', '2000000'],
@@ -90,10 +92,11 @@ export async function run(): Promise<BenchRow[]> {
     const startup = bestOf({
       capRun: [node, cli, 'run', '--', bin, 'capget', '1'],
       cSync: [floor, '1', '1', 'none'],
+      pipe: [floor, '1', '0', 'pipe'],
       nodeFloor: [node, nodeFloor, floor, '1'],
     });
-    const us = (k: 'capRun' | 'cSync' | 'nodeFloor') => ((b[k]!.cpuMs - startup[k]!.cpuMs) * 1000) / N;
-    const cpu = { capRun: us('capRun'), cSync: us('cSync'), nodeFloor: us('nodeFloor') };
+    const us = (k: 'capRun' | 'cSync' | 'nodeFloor' | 'pipe') => ((b[k]!.cpuMs - startup[k]!.cpuMs) * 1000) / N;
+    const cpu = { capRun: us('capRun'), cSync: us('cSync'), nodeFloor: us('nodeFloor'), pipe: us('pipe') };
     const native = { name: 'native capget', value: b.capNative!.rate };
     const perCall = (k: keyof typeof cpu) =>
       `${cpu[k].toFixed(1)} µs CPU per call (${(cpu[k] / cpu.cSync).toFixed(2)}× the C floor's)`;
@@ -127,6 +130,13 @@ export async function run(): Promise<BenchRow[]> {
         unit: 'calls/s',
         baseline: native,
         note: '2k calls; each answer wakes the other CPU',
+      },
+      {
+        name: 'no seccomp: a byte back and forth between two processes on CPU 0 (pipes)',
+        value: b.pipe!.rate,
+        unit: 'round trips/s',
+        baseline: native,
+        note: `two context switches and four syscalls per round trip, as a notification has; ${cpu.pipe.toFixed(1)} µs CPU each`,
       },
       {
         name: 'Node floor: capctl’s Listener in a worker, fixed answer',
