@@ -50,6 +50,9 @@ export function capDataBytes(version: number): number {
   return elementsFor(version) * 12;
 }
 
+/** capget's output words, reused: the runtime fills them, the supervisor writes them out. */
+const capgetOut: CapUserData = { words: new Uint32Array(6) };
+
 const out: LiveCall = { call: notModelled(''), hdrAddr: 0n, dataAddr: 0n, version: 0 };
 
 function plain(call: RuntimeCall | NotModelled): LiveCall {
@@ -61,23 +64,30 @@ function plain(call: RuntimeCall | NotModelled): LiveCall {
 }
 
 function decodeCap(l: Listener, n: Notification, sys: 'capget' | 'capset'): LiveCall {
-  const hdrAddr = n.args[0]!;
-  const dataAddr = n.args[1]!;
+  const hdrAddr = n.arg(0);
+  const dataAddr = n.arg(1);
   let header: CapUserHeader | BadAddress | null = null;
   let version = 0;
   if (hdrAddr !== 0n) {
     const got = l.read(n.pid, hdrAddr, 8);
     if (got < 4) header = BAD_ADDRESS;
     else {
-      const dv = new DataView(l.mem.buffer, l.mem.byteOffset, 8);
+      const dv = l.memView;
       version = dv.getUint32(0, true);
       header = got < 8 ? { version, pid: 0, pidReadable: false } : { version, pid: dv.getInt32(4, true) };
     }
   }
   let call: RuntimeCall;
   if (sys === 'capget') {
-    // The model writes into a fresh buffer; the supervisor copies it out (a fault there is EFAULT).
-    call = { sys, header, data: dataAddr === 0n ? null : { words: new Uint32Array(6) } };
+    // The model writes into capgetOut; the supervisor copies it out (a fault there is EFAULT)
+    // before the next notification is decoded.
+    let data: CapUserData | null = null;
+    if (dataAddr !== 0n) {
+      const w = capgetOut.words;
+      for (let i = 0; i < 6; i++) w[i] = 0; // nothing of an earlier caller's answer can leak
+      data = capgetOut;
+    }
+    call = { sys, header, data };
   } else {
     let data: CapUserData | BadAddress | null = null;
     if (dataAddr !== 0n) {
@@ -87,14 +97,18 @@ function decodeCap(l: Listener, n: Notification, sys: 'capget' | 'capset'): Live
       if (bytes === 0) data = { words };
       else if (l.read(n.pid, dataAddr, bytes) < bytes) data = BAD_ADDRESS;
       else {
-        const dv = new DataView(l.mem.buffer, l.mem.byteOffset, bytes);
+        const dv = l.memView;
         for (let i = 0; i < bytes >>> 2; i++) words[i] = dv.getUint32(i * 4, true);
         data = { words };
       }
     }
     call = { sys, header, data };
   }
-  return { call, hdrAddr, dataAddr, version };
+  out.call = call;
+  out.hdrAddr = hdrAddr;
+  out.dataAddr = dataAddr;
+  out.version = version;
+  return out;
 }
 
 function decodeGroups(l: Listener, n: Notification): RuntimeCall {
@@ -175,12 +189,11 @@ function decodeRlimit(l: Listener, caller: number, pid: number, resource: number
  */
 export function decodeNotification(l: Listener): LiveCall {
   const n = l.notif;
-  const a = n.args;
   const name = SYSCALL_NAME_BY_NR.get(n.nr);
+  // The hot path first: capget and capset read their two pointers only (n.args makes six BigInts).
+  if (name === 'capget' || name === 'capset') return decodeCap(l, n, name);
+  const a = n.args;
   switch (name) {
-    case 'capget':
-    case 'capset':
-      return decodeCap(l, n, name);
     case 'prctl':
       return plain({ sys: name, option: i32(a[0]!), args: [ulong(a[1]!), ulong(a[2]!), ulong(a[3]!), ulong(a[4]!)] });
     case 'setuid':

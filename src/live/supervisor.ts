@@ -123,7 +123,13 @@ interface PendingClone {
 const COMPLAIN_STAGE = 'profile-complain';
 
 export const STAT_NAMES = ['notifications', 'emulated', 'continued', 'refused', 'attached', 'divergences'] as const;
-const STAT = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<(typeof STAT_NAMES)[number], number>;
+// Indices into STAT_NAMES as constants: a counter update is one typed-array store.
+const STAT_NOTIFICATIONS = 0;
+const STAT_EMULATED = 1;
+const STAT_CONTINUED = 2;
+const STAT_REFUSED = 3;
+const STAT_ATTACHED = 4;
+const STAT_DIVERGENCES = 5;
 
 export class Supervisor {
   /**
@@ -160,7 +166,7 @@ export class Supervisor {
       const e = this.l.receive();
       if (e === ENOENT || e === EINTR) continue;
       if (e !== 0) return;
-      this.stats[STAT.notifications]! += 1;
+      this.stats[STAT_NOTIFICATIONS]! += 1;
       this.handleOne();
     }
   }
@@ -203,7 +209,7 @@ export class Supervisor {
 
   /** Answer with the model's result; returns NOTIF_SEND's errno (ENOENT: the caller is gone). */
   private reply(id: bigint, r: SyscallResult): number {
-    this.stats[STAT.emulated]! += 1;
+    this.stats[STAT_EMULATED]! += 1;
     return this.l.respond(id, r.errno === 0 ? r.ret : -1, r.errno);
   }
 
@@ -215,7 +221,7 @@ export class Supervisor {
 
   /** Let the kernel run the call; returns NOTIF_SEND's errno. */
   private proceed(id: bigint): number {
-    this.stats[STAT.continued]! += 1;
+    this.stats[STAT_CONTINUED]! += 1;
     return this.l.continueCall(id);
   }
 
@@ -328,7 +334,7 @@ export class Supervisor {
       default:
         if (privileged) {
           if (r.errno !== 0 && !this.opts.complain) {
-            this.stats[STAT.refused]! += 1;
+            this.stats[STAT_REFUSED]! += 1;
             return this.reply(id, r);
           }
           return this.proceed(id);
@@ -542,7 +548,7 @@ export class Supervisor {
     if (call.sys !== 'capget' && call.sys !== 'capset') return r;
     const h = call.header;
     if (h !== null && h !== BAD_ADDRESS && h.version !== lc.version) {
-      new DataView(l.mem.buffer).setUint32(0, h.version, true);
+      l.memView.setUint32(0, h.version, true);
       if (l.write(tid, lc.hdrAddr, 4) !== 4) return { ret: -1, errno: EFAULT };
     }
     if (
@@ -555,7 +561,7 @@ export class Supervisor {
     ) {
       const bytes = capDataBytes(h.version);
       if (bytes > 0) {
-        const dv = new DataView(l.mem.buffer);
+        const dv = l.memView;
         for (let i = 0; i < bytes >>> 2; i++) dv.setUint32(i * 4, call.data.words[i]!, true);
         if (l.write(tid, lc.dataAddr, bytes) !== bytes) return { ret: -1, errno: EFAULT };
       }
@@ -596,7 +602,7 @@ export class Supervisor {
   }
 
   private attach(tid: number, st: ProcStatus): Thread {
-    this.stats[STAT.attached]! += 1;
+    this.stats[STAT_ATTACHED]! += 1;
     const rt = this.rt;
     const isThread = st.tgid !== tid;
     const parentTgid = isThread ? st.tgid : st.ppid;
@@ -711,7 +717,7 @@ export class Supervisor {
     ];
     for (const [name, model, real] of ids) if (model !== real) diffs.push(`${name} model ${model} kernel ${real}`);
     if (diffs.length === 0) return true;
-    this.stats[STAT.divergences]! += 1;
+    this.stats[STAT_DIVERGENCES]! += 1;
     if (grew) {
       this.opts.onNote(`tid ${t.tid} (${when}): the kernel credential exceeds the model (${diffs.join(', ')}); killed`);
       this.kill(t.tgid);
