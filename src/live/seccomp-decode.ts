@@ -16,7 +16,9 @@ import {
 } from '../runtime/abi.js';
 import { type NotModelled, notModelled, type RuntimeCall } from '../runtime/call.js';
 import type { ULong } from '../runtime/prctl.js';
+import type { Rlimit } from '../runtime/privileged.js';
 import { BAD_ADDRESS, type BadAddress, type CapUserData, type CapUserHeader } from '../runtime/result.js';
+import { readLimit } from '../sys/proc.js';
 import { type Listener, type Notification, SYSCALL_NAME_BY_NR } from '../sys/seccomp.js';
 
 /** A decoded notification: the call, and where capget/capset's user memory is (for the copy-out). */
@@ -136,6 +138,51 @@ function cloneFlags(l: Listener, n: Notification, name: 'clone' | 'clone3' | 'fo
   return l.read(n.pid, n.args[0]!, 8) === 8 ? new DataView(l.mem.buffer).getUint32(0, true) : 0;
 }
 
+/** The last bind's socket address as read (up to sizeof(struct sockaddr_storage)): made by capctl, never re-read. */
+export const lastSockaddr = { bytes: new Uint8Array(128), len: 0 };
+
+/**
+ * bind(fd, addr, len): the port (network byte order at offset 2). The family that counts is
+ * the socket's (the supervisor asks it); the address is copied to `lastSockaddr` for the bind
+ * capctl makes itself.
+ */
+function decodeBind(l: Listener, n: Notification): RuntimeCall | NotModelled {
+  const fd = i32(n.args[0]!);
+  const len = i32(n.args[2]!);
+  // The kernel refuses these before reading anything (move_addr_to_kernel): its answer, no privilege involved.
+  if (len < 0 || len > 128) return notModelled('bind: address length out of range');
+  if (l.read(n.pid, n.args[1]!, len) < len) return { sys: 'bind', fd, port: undefined, addrDecoded: false };
+  lastSockaddr.bytes.set(l.mem.subarray(0, len));
+  lastSockaddr.len = len;
+  // sin_port and sin6_port are both at offset 2; an inet socket also takes AF_UNSPEC (with
+  // INADDR_ANY) as AF_INET, so the address's own family does not decide whether a port counts.
+  return { sys: 'bind', fd, port: len >= 4 ? (l.mem[2]! << 8) | l.mem[3]! : undefined, addrDecoded: true };
+}
+
+/** Two signed 64-bit words (struct timeval / timespec) from the caller, as numbers. */
+function readPair(l: Listener, pid: number, addr: bigint): [number, number] | BadAddress {
+  if (addr === 0n || l.read(pid, addr, 16) < 16) return BAD_ADDRESS;
+  const dv = new DataView(l.mem.buffer, l.mem.byteOffset, 16);
+  return [Number(dv.getBigInt64(0, true)), Number(dv.getBigInt64(8, true))];
+}
+
+/**
+ * setrlimit(resource, new) and prlimit64(pid, resource, new, old): struct rlimit64 read once
+ * (two u64), and the target's current hard limit from /proc/PID/limits.
+ */
+function decodeRlimit(l: Listener, caller: number, pid: number, resource: number, addr: bigint): RuntimeCall {
+  let lim: Rlimit | BadAddress | null = null;
+  if (addr !== 0n) {
+    if (l.read(caller, addr, 16) < 16) lim = BAD_ADDRESS;
+    else {
+      const dv = new DataView(l.mem.buffer, l.mem.byteOffset, 16);
+      lim = { cur: dv.getBigUint64(0, true), max: dv.getBigUint64(8, true) };
+    }
+  }
+  const now = lim === null || lim === BAD_ADDRESS ? null : readLimit(pid === 0 ? caller : pid, resource);
+  return { sys: 'setrlimit', pid, resource, lim, oldMax: now?.hard };
+}
+
 /**
  * Decode the notification in `l.notif` (memory read through `l`). The result is reused by the
  * next call: consume it before decoding again.
@@ -190,6 +237,43 @@ export function decodeNotification(l: Listener): LiveCall {
       return plain({ sys: name, len: i32(a[1]!), readable: true });
     case 'unshare':
       return plain({ sys: name, flags: i32(a[0]!) });
+    case 'bind':
+      return plain(decodeBind(l, n));
+    case 'setpriority':
+      return plain({ sys: name, which: i32(a[0]!), who: i32(a[1]!), prio: i32(a[2]!) });
+    case 'mount':
+      return plain({ sys: name, flags: u32(a[3]!) });
+    case 'umount2':
+      return plain({ sys: name, flags: i32(a[1]!) });
+    case 'ptrace':
+      return plain({ sys: name, request: i32(a[0]!), pid: i32(a[1]!) });
+    case 'adjtimex':
+    case 'clock_adjtime': {
+      // struct timex's first word is `modes` (0: read only). Unreadable: -1, decided as a write
+      // (CAP_SYS_TIME; the kernel's EFAULT when allowed).
+      const addr = name === 'adjtimex' ? a[0]! : a[1]!;
+      const modes =
+        l.read(n.pid, addr, 4) === 4 ? new DataView(l.mem.buffer, l.mem.byteOffset, 4).getUint32(0, true) : -1;
+      return plain({ sys: 'adjtimex', modes });
+    }
+    case 'setns':
+      // Which namespace the fd names is looked up by the supervisor (it knows the supervised tasks).
+      return plain({ sys: name, fd: i32(a[0]!), nstype: i32(a[1]!) });
+    case 'setrlimit':
+      return plain(decodeRlimit(l, n.pid, 0, u32(a[0]!), a[1]!));
+    case 'prlimit64':
+      return plain(decodeRlimit(l, n.pid, i32(a[0]!), u32(a[1]!), a[2]!));
+    case 'settimeofday': {
+      // The time's value is re-read by the kernel; only its validity and CAP_SYS_TIME are decided.
+      const tv = a[0]! === 0n ? null : readPair(l, n.pid, a[0]!);
+      if (tv === BAD_ADDRESS) return plain(notModelled('settimeofday: timeval unreadable'));
+      return plain({ sys: name, tv: tv && { sec: tv[0], usec: tv[1] }, tzGiven: a[1]! !== 0n });
+    }
+    case 'clock_settime': {
+      const tp = readPair(l, n.pid, a[1]!);
+      if (tp === BAD_ADDRESS) return plain(notModelled('clock_settime: timespec unreadable'));
+      return plain({ sys: name, clock: i32(a[0]!), sec: tp[0], nsec: tp[1] });
+    }
     default:
       return plain(notModelled(`${name ?? `syscall ${n.nr}`} is not decoded live`));
   }
