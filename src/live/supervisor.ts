@@ -215,7 +215,7 @@ export class Supervisor {
 
   /** A refused privileged operation: the engine's errno, counted (refusals are rare: no hot path). */
   private refuse(id: bigint, r: SyscallResult): number {
-    this.stats[STAT_NAMES.indexOf('refused')]! += 1;
+    this.stats[STAT_REFUSED]! += 1;
     return this.reply(id, r);
   }
 
