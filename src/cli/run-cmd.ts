@@ -9,10 +9,11 @@ import { CapctlError, inputError } from '../caps/errors.js';
 import { resolveBoundProfile } from '../live/profile.js';
 import { runSupervised } from '../live/run.js';
 import { type CompiledProfile, resolveProfile, resolveStateDir } from '../policy/index.js';
+import { jailParamArgs } from '../policy/jail.js';
 import { lookupUser } from '../sys/users.js';
 
 interface RunOpts {
-  host: string;
+  host?: string;
   jailParam: string[];
   profile?: string;
   jail?: string;
@@ -59,7 +60,10 @@ export function register(program: Command): void {
       'run a program with its capability calls answered by the engine and its privileged operations decided by it (seccomp user notification)',
     )
     .argument('<CMD...>', 'the program and its arguments (after --)')
-    .option('--host <KIND>', 'privilege decisions by "linux" (capable()) or "freebsd" (priv_check in a jail)', 'linux')
+    .option(
+      '--host <KIND>',
+      'privilege decisions by "linux" (capable()) or "freebsd" (priv_check in a jail); default linux, freebsd with --jail',
+    )
     .option(
       '--jail-param <K=V>',
       'jail(8) parameter for --host freebsd, e.g. allow.raw_sockets=1 (repeatable)',
@@ -67,7 +71,10 @@ export function register(program: Command): void {
       [],
     )
     .option('--profile <FILE>', 'YAML profile whose decisions apply')
-    .option('--jail <NAME>', 'use the profile attached to this jail (capctl attach --jail NAME P)')
+    .option(
+      '--jail <NAME>',
+      'as in this jail: the profile attached to it (capctl attach --jail NAME P), --host freebsd, and the allow.* parameters capctl jail create gives that profile (--jail-param adds or overrides)',
+    )
     .option(
       '--chroot <DIR>',
       'run the program chrooted into DIR; without --profile, under the profile attached to DIR (capctl attach --chroot DIR P)',
@@ -92,6 +99,8 @@ Examples:
 
 --jail NAME / --chroot DIR without --profile use the profile attached with capctl attach; no
 binding, a corrupt bindings file or a profile changed since attach is exit 2, nothing runs.
+--jail NAME also means --host freebsd (unless --host is given) with the allow.* parameters
+that capctl jail create gives the attached profile (ping.yaml: allow.raw_sockets).
 
 The exit status is the program's (128 + N when killed by signal N); 2 for bad input.
 Needs root (or CAP_SYS_ADMIN) and seccomp user notification (Linux 5.9+).`,
@@ -106,10 +115,17 @@ Needs root (or CAP_SYS_ADMIN) and seccomp user notification (Linux 5.9+).`,
               bufferBytes: 0,
             })
           : undefined;
+      // --jail NAME is the jail as `capctl jail create` makes it from the same profile: the
+      // FreeBSD host with that profile's allow.* parameters; later --jail-param values win.
+      const host = opts.host ?? (opts.jail !== undefined ? 'freebsd' : 'linux');
+      const jailParams =
+        opts.jail !== undefined && profile !== undefined && host === 'freebsd'
+          ? [...jailParamArgs(profile, opts.jail), ...opts.jailParam]
+          : opts.jailParam;
       const r = await runSupervised({
         argv,
-        host: opts.host,
-        jailParams: opts.jailParam,
+        host,
+        jailParams,
         ...(opts.user !== undefined ? { user: lookupUser(opts.user) } : {}),
         profile,
         ...(opts.chroot !== undefined ? { chroot: opts.chroot } : {}),

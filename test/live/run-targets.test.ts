@@ -111,7 +111,7 @@ describe.runIf(ready)(`capctl run --jail / --chroot${skip}`, () => {
   });
 
   it.runIf(has('capsh'))(
-    `--jail NAME: the attached profile with --host freebsd (capsh shows only cap_net_raw); a changed profile: exit 2${has('capsh') ? '' : ' — skipped: capsh not installed'}`,
+    `--jail NAME: the attached profile, as in the jail (--host freebsd, the profile's allow.* plan; capsh shows only cap_net_raw); a changed profile: exit 2${has('capsh') ? '' : ' — skipped: capsh not installed'}`,
     () => {
       const t = setup('jail');
       const jail = `capctl-i14-${process.pid}`;
@@ -128,6 +128,43 @@ describe.runIf(ready)(`capctl run --jail / --chroot${skip}`, () => {
       expect(r.code, r.err).toBe(0);
       expect(r.out).toMatch(/^Current: cap_net_raw=ep$/m);
       expect(r.out).toMatch(/^Bounding set =cap_net_raw$/m);
+      // Without --host: the jail as `capctl jail create` makes it from ping.yaml, so --host
+      // freebsd with allow.raw_sockets (its plan) and the same bridged sets.
+      const asJail = capctl(['run', '--jail', jail, '--state-dir', t.state, '--', 'capsh', '--print']);
+      expect(asJail.code, asJail.err).toBe(0);
+      expect(asJail.out).toMatch(/^Current: cap_net_raw=ep$/m);
+      expect(asJail.out).toMatch(/^Bounding set =cap_net_raw$/m);
+      // A later --jail-param overrides the plan: without raw sockets the jail reports nothing.
+      const noRaw = capctl([
+        'run',
+        '--jail',
+        jail,
+        '--state-dir',
+        t.state,
+        '--jail-param',
+        'allow.noraw_sockets',
+        '--',
+        'capsh',
+        '--print',
+      ]);
+      expect(noRaw.code, noRaw.err).toBe(0);
+      expect(noRaw.out).toMatch(/^Current: =$/m);
+      // --host linux: Linux's capable() under the attached profile; capget answers as Linux does
+      // (the program keeps capctl's own sets, not the jail's bridged ones).
+      const onLinux = capctl([
+        'run',
+        '--jail',
+        jail,
+        '--host',
+        'linux',
+        '--state-dir',
+        t.state,
+        '--',
+        'capsh',
+        '--print',
+      ]);
+      expect(onLinux.code, onLinux.err).toBe(0);
+      expect(onLinux.out).toMatch(/^Current: =ep/m);
       writeFileSync(t.profile, `${readFileSync(t.profile, 'utf8')}# edited\n`);
       expectRefused(
         capctl(['run', '--jail', jail, '--state-dir', t.state, ...raw, ...touch]),
