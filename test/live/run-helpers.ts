@@ -52,15 +52,28 @@ export const CRED_CALLS = new Set([
   'setgroups',
 ]);
 
+/** Per-task call sequences of one trace, and the tasks an exec may have cut short. */
+export interface Sequences {
+  calls: Map<string, string[]>;
+  /**
+   * Threads killed when another thread of their process exec'd (de_thread): where each one
+   * stopped depends on timing, so only the calls both runs have are compared for them.
+   */
+  cut: Set<string>;
+}
+
 /**
  * Per-task sequences of `name(args) = result` for CRED_CALLS. A task's key is its path in the
  * process tree ("r", "r.0", "r.0.2", …: the n-th clone of its creator), so pids, which differ
  * between runs, never appear; pid arguments are rewritten to keys, pointers to "P".
  */
-export function sequences(trace: string): Map<string, string[]> {
+export function sequences(trace: string): Sequences {
   const key = new Map<number, string>();
   const clones = new Map<string, number>();
   const seqs = new Map<string, string[]>();
+  /** task key → the key of its thread group's first task. */
+  const group = new Map<string, string>();
+  const cut = new Set<string>();
   const keyOf = (pid: number) => {
     let k = key.get(pid);
     if (k === undefined) {
@@ -69,12 +82,18 @@ export function sequences(trace: string): Map<string, string[]> {
     }
     return k;
   };
+  const groupOf = (k: string) => group.get(k) ?? k;
   const reader = new StraceReader({
     names: CRED_CALLS,
     onRecord: (rec) => {
       if (rec.kind === 'superseded') {
         const k = key.get(rec.oldPid);
-        if (k !== undefined) key.set(rec.pid, k);
+        if (k !== undefined) {
+          // Every other thread of the group was killed wherever it happened to be.
+          const g = groupOf(k);
+          for (const [t, tg] of [...group.entries(), [g, g] as const]) if (tg === g && t !== k) cut.add(t);
+          key.set(rec.pid, k);
+        }
         return;
       }
       if (rec.kind !== 'syscall') return;
@@ -83,7 +102,9 @@ export function sequences(trace: string): Map<string, string[]> {
         if (rec.ret !== undefined && rec.ret > 0) {
           const n = clones.get(k) ?? 0;
           clones.set(k, n + 1);
-          key.set(rec.ret, `${k}.${n}`);
+          const child = `${k}.${n}`;
+          key.set(rec.ret, child);
+          group.set(child, rec.args.includes('CLONE_THREAD') ? groupOf(k) : child);
         }
         return;
       }
@@ -98,16 +119,20 @@ export function sequences(trace: string): Map<string, string[]> {
   });
   reader.feed(trace);
   reader.end();
-  return seqs;
+  return { calls: seqs, cut };
 }
 
-/** The first difference between two sequence maps, or undefined when equal. */
-export function firstDifference(a: Map<string, string[]>, b: Map<string, string[]>): string | undefined {
-  const keys = new Set([...a.keys(), ...b.keys()]);
+/**
+ * The first difference between two runs' sequences, or undefined when equal. A thread cut short
+ * by another thread's exec in either run is compared over the calls both runs made.
+ */
+export function firstDifference(a: Sequences, b: Sequences): string | undefined {
+  const keys = new Set([...a.calls.keys(), ...b.calls.keys()]);
   for (const k of [...keys].sort()) {
-    const x = a.get(k) ?? [];
-    const y = b.get(k) ?? [];
-    for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const x = a.calls.get(k) ?? [];
+    const y = b.calls.get(k) ?? [];
+    const n = a.cut.has(k) || b.cut.has(k) ? Math.min(x.length, y.length) : Math.max(x.length, y.length);
+    for (let i = 0; i < n; i++) {
       if (x[i] !== y[i]) return `task ${k}, call ${i}:\n  native:     ${x[i]}\n  supervised: ${y[i]}`;
     }
   }

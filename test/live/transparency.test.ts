@@ -48,7 +48,7 @@ describe.runIf(canSupervise && canRunKernelTests)(`capctl run is transparent${su
     for (let s = 1; s <= SEEDS; s++) {
       const a = sequences(readFileSync(join(ws.dir, 'native', `t.${s}`), 'utf8'));
       const b = sequences(readFileSync(join(ws.dir, 'live', `t.${s}`), 'utf8'));
-      for (const v of a.values()) compared += v.length;
+      for (const v of a.calls.values()) compared += v.length;
       const d = firstDifference(a, b);
       if (d !== undefined) failures.push(`seed ${s}: ${d}`);
     }
