@@ -120,14 +120,23 @@ export class CheckCollector {
   private readonly skipExecs: number;
   private readonly comms = new Map<number, string>();
 
+  /** Checks counted so far (each also in `checks` when kept). */
+  count = 0;
+  private readonly keep: boolean;
+  private readonly by = new Map<number, CapFinding>();
+
   /**
    * Checks count from the `skipExecs`-th successful execve of `rootPid` on, that execve's own
-   * checks included (the launcher's earlier ones are not the command's).
+   * checks included (the launcher's earlier ones are not the command's). Each check is folded
+   * into its capability's finding as it closes; `keep` also keeps the checks themselves (for
+   * the audit log): a capability-heavy command makes hundreds of thousands, and holding them
+   * all made garbage collection the tracer's main cost.
    */
-  constructor(rootPid: number, skipExecs: number) {
+  constructor(rootPid: number, skipExecs: number, keep = false) {
     this.rootPid = rootPid;
     this.skipExecs = skipExecs;
     this.started = skipExecs === 0;
+    this.keep = keep;
   }
 
   /**
@@ -173,32 +182,34 @@ export class CheckCollector {
 
   /** The end of the trace: checks whose syscall never returned (exit_group) keep 'no-syscall'. */
   finish(): void {
-    if (this.started) for (const list of this.pending.values()) this.checks.push(...list);
+    if (this.started) for (const list of this.pending.values()) for (const c of list) this.record(c);
     this.pending.clear();
   }
 
   private close(c: CapCheck, nr: number, ret: number): void {
     c.syscall = syscallNameOf(nr) ?? `syscall#${nr}`;
     c.sysRet = ret;
-    this.checks.push(c);
     if (ret >= 0) c.cls = c.ret === 0 ? 'candidate' : 'not-needed';
     else c.cls = c.ret === 0 ? 'failed-anyway' : 'denied';
+    this.record(c);
+  }
+
+  private record(c: CapCheck): void {
+    this.count++;
+    if (this.keep) this.checks.push(c);
+    let f = this.by.get(c.cap);
+    if (!f) {
+      f = { cap: c.cap, name: capName(c.cap), granted: 0, denied: 0, syscalls: [], classes: {} };
+      this.by.set(c.cap, f);
+    }
+    if (c.ret === 0) f.granted++;
+    else f.denied++;
+    if (c.syscall && !f.syscalls.includes(c.syscall)) f.syscalls.push(c.syscall);
+    f.classes[c.cls] = (f.classes[c.cls] ?? 0) + 1;
   }
 
   findings(): CapFinding[] {
-    const by = new Map<number, CapFinding>();
-    for (const c of this.checks) {
-      let f = by.get(c.cap);
-      if (!f) {
-        f = { cap: c.cap, name: capName(c.cap), granted: 0, denied: 0, syscalls: [], classes: {} };
-        by.set(c.cap, f);
-      }
-      if (c.ret === 0) f.granted++;
-      else f.denied++;
-      if (c.syscall && !f.syscalls.includes(c.syscall)) f.syscalls.push(c.syscall);
-      f.classes[c.cls] = (f.classes[c.cls] ?? 0) + 1;
-    }
-    return [...by.values()].sort((a, b) => a.cap - b.cap);
+    return [...this.by.values()].sort((a, b) => a.cap - b.cap);
   }
 }
 
@@ -296,7 +307,7 @@ export async function traceRun(opts: LearnOptions): Promise<{
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     // Skip the launcher's own execs: sh -> CMD is one, sh -> node -> CMD two.
-    const collector = new CheckCollector(pid, opts.uid !== undefined ? 2 : 1);
+    const collector = new CheckCollector(pid, opts.uid !== undefined ? 2 : 1, opts.audit !== undefined);
     inst.setEventPids([pid]);
     const kinds = ['exit', 'cap', 'fork', 'exec'] as const;
     for (const k of kinds) inst.enableEvent(...eventName(k));
@@ -305,7 +316,7 @@ export async function traceRun(opts: LearnOptions): Promise<{
     // command (two events per syscall).
     const reader = inst.openRaw();
     const reading = reader.run((pages) => {
-      for (const e of decodePages(pages, formats)) collector.event(e);
+      for (const e of decodePages(pages, formats, { cred: false })) collector.event(e);
     });
     inst.setTracing(true);
     const go = child.stdio[3] as NodeJS.WritableStream;
@@ -390,10 +401,10 @@ export async function observe(opts: {
     const kinds = ['exit', 'cap', 'fork', 'exec'] as const;
     for (const k of kinds) inst.enableEvent(...eventName(k));
     const formats = loadFormats(inst, kinds);
-    const collector = new CheckCollector(tids[0]!, 0);
+    const collector = new CheckCollector(tids[0]!, 0, opts.audit !== undefined);
     const reader = inst.openRaw();
     const reading = reader.run((pages) => {
-      for (const e of decodePages(pages, formats)) collector.event(e);
+      for (const e of decodePages(pages, formats, { cred: false })) collector.event(e);
     });
     inst.setTracing(true);
     await new Promise<void>((resolve) => {
@@ -414,7 +425,7 @@ export async function observe(opts: {
     return {
       argv: [],
       exitStatus: null,
-      checks: collector.checks.length,
+      checks: collector.count,
       findings,
       candidates: findings.filter((f) => (f.classes.candidate ?? 0) > 0).map((f) => f.name),
       runs: [],
@@ -543,7 +554,7 @@ export async function learn(opts: LearnOptions): Promise<LearnResult> {
   const result: LearnResult = {
     argv: opts.argv,
     exitStatus: status,
-    checks: collector.checks.length,
+    checks: collector.count,
     findings,
     candidates,
     runs: [],

@@ -215,6 +215,11 @@ export class RawPipeReader {
   readonly pageSize: number;
   private stopping = false;
   private closed = false;
+  /**
+   * Page buffers reused from one drain to the next: a fresh 4 KiB Buffer per page is not
+   * pooled by Node and made the garbage collector the reader's biggest cost under a flood.
+   */
+  private readonly pool: Buffer[] = [];
 
   constructor(inst: TraceInstance) {
     this.inst = inst;
@@ -237,12 +242,16 @@ export class RawPipeReader {
     }
   }
 
-  /** Every page there is now, per CPU, in reading order. */
+  /** Every page there is now, per CPU, in reading order (valid until the next drain). */
   private drain(): { cpu: number; page: Buffer }[] {
     const out: { cpu: number; page: Buffer }[] = [];
     for (const { cpu, fd } of this.fds) {
       for (let k = 0; k < 4096; k++) {
-        const page = Buffer.allocUnsafe(this.pageSize);
+        let page = this.pool[out.length];
+        if (page === undefined) {
+          page = Buffer.allocUnsafe(this.pageSize);
+          this.pool.push(page);
+        }
         let n: number;
         try {
           n = readSync(fd, page, 0, this.pageSize, null);
@@ -258,6 +267,10 @@ export class RawPipeReader {
     return out;
   }
 
+  /**
+   * Deliver pages until stop() and the buffers are empty. The pages passed to `onPages` are
+   * reused afterwards: decode them before returning, keep none.
+   */
   async run(onPages: (pages: { cpu: number; page: Buffer }[]) => void, idleMs = 5): Promise<void> {
     try {
       while (!this.closed) {
