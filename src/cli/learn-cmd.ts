@@ -73,7 +73,7 @@ The command runs once under a private tracefs instance (capability:cap_capable a
 raw_syscalls for its process tree only), then again under capctl exec with each candidate
 capability removed in turn: the profile keeps exactly those whose absence makes it fail.
 The command must behave the same on every run (exit status 0 when traced).
-Needs root and the cap_capable tracepoint (Linux 6.14+).
+Needs root and the cap_capable tracepoint (Linux 6.14+; before 6.14, kprobe_events on x86-64 instead).
 
 Examples:
   capctl learn -- ping -c1 127.0.0.1

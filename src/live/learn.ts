@@ -17,7 +17,7 @@
  *    checked by running, not guessed. docs/live.md lists the classes of checks.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditWriter } from '../audit/writer.js';
@@ -28,9 +28,10 @@ import { CapctlError } from '../caps/errors.js';
 import { syscallNameOf } from '../caps/syscall-names.js';
 import { packageRoot } from '../policy/paths.js';
 import { listPids, listTids } from '../sys/proc.js';
-import { ensureTracefs, hasEvent, type LossCounters, TraceInstance } from '../sys/tracefs.js';
+import { ensureTracefs, type LossCounters, TraceInstance } from '../sys/tracefs.js';
+import { CapEvents } from './cap-source.js';
 import { currentCredential, resolveCommand } from './exec.js';
-import { decodePages, type Ev, eventName, loadFormats } from './rawevents.js';
+import { decodePages, type Ev, eventName, type Formats, loadFormats } from './rawevents.js';
 
 const SYS_EXECVE = 59;
 const SYS_EXECVEAT = 322;
@@ -233,19 +234,31 @@ function auditCheck(w: AuditWriter, c: CapCheck): void {
   });
 }
 
-/** The tracepoint, or why there is none. */
-export function requireCapTracepoint(root: string): void {
-  if (hasEvent(root, 'capability', 'cap_capable')) return;
-  const kprobes = existsSync(join(root, 'kprobe_events'));
-  throw new CapctlError(
-    'no-tracepoint',
-    `this kernel has no capability:cap_capable tracepoint (it appeared in Linux 6.14)${
-      kprobes
-        ? '; kprobe events on cap_capable are possible here but capctl does not implement them yet'
-        : ' and offers no kprobe_events to probe cap_capable instead'
-    }`,
-    'io',
-  );
+/** The events learn traces in `inst`: the checks (tracepoint or kprobes), sys_exit, fork, exec. */
+function enableEvents(inst: TraceInstance, capEvents: CapEvents): Formats {
+  const kinds = ['exit', 'fork', 'exec'] as const;
+  for (const k of kinds) inst.enableEvent(...eventName(k));
+  capEvents.enable(inst);
+  return { ...loadFormats(inst, kinds), ...capEvents.formats(inst) };
+}
+
+function feedPages(
+  pages: { cpu: number; page: Buffer }[],
+  formats: Formats,
+  capEvents: CapEvents,
+  collector: CheckCollector,
+): void {
+  for (const e of decodePages(pages, formats, { cred: false })) {
+    const ev = capEvents.feed(e);
+    if (ev) collector.event(ev);
+  }
+}
+
+/** The buffers' lost events, with the probes the kernel missed (kprobe source) as dropped. */
+function lossOf(inst: TraceInstance, capEvents: CapEvents): LossCounters {
+  const lost = inst.loss();
+  lost.dropped += capEvents.missed();
+  return lost;
 }
 
 /** Phase 1: run the command with the tracer on; resolves with the collector and exit status. */
@@ -256,10 +269,17 @@ export async function traceRun(opts: LearnOptions): Promise<{
   lost: LossCounters;
 }> {
   const root = ensureTracefs();
-  requireCapTracepoint(root);
   const env = opts.env ?? process.env;
   const cmd = resolveCommand(opts.argv[0]!, env.PATH);
-  const inst = TraceInstance.create('capctl-learn');
+  // The tracepoint, or kprobes on cap_capable; created before the instance, removed after it.
+  const capEvents = new CapEvents(root);
+  let inst: TraceInstance;
+  try {
+    inst = TraceInstance.create('capctl-learn');
+  } catch (err) {
+    capEvents.remove();
+    throw err;
+  }
   const onSignal = (sig: NodeJS.Signals) => {
     child?.kill(sig);
   };
@@ -309,15 +329,11 @@ export async function traceRun(opts: LearnOptions): Promise<{
     // Skip the launcher's own execs: sh -> CMD is one, sh -> node -> CMD two.
     const collector = new CheckCollector(pid, opts.uid !== undefined ? 2 : 1, opts.audit !== undefined);
     inst.setEventPids([pid]);
-    const kinds = ['exit', 'cap', 'fork', 'exec'] as const;
-    for (const k of kinds) inst.enableEvent(...eventName(k));
-    const formats = loadFormats(inst, kinds);
+    const formats = enableEvents(inst, capEvents);
     // Binary pages: the kernel's text formatting would dominate the cost of a syscall-heavy
     // command (two events per syscall).
     const reader = inst.openRaw();
-    const reading = reader.run((pages) => {
-      for (const e of decodePages(pages, formats, { cred: false })) collector.event(e);
-    });
+    const reading = reader.run((pages) => feedPages(pages, formats, capEvents, collector));
     inst.setTracing(true);
     const go = child.stdio[3] as NodeJS.WritableStream;
     go.end('go\n');
@@ -326,13 +342,14 @@ export async function traceRun(opts: LearnOptions): Promise<{
     reader.stop();
     await reading;
     collector.finish();
-    const lost = inst.loss();
+    const lost = lossOf(inst, capEvents);
     if (opts.audit) for (const c of collector.checks) auditCheck(opts.audit, c);
     return { collector, status, stderr: Buffer.concat(errChunks).toString('utf8'), lost };
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     inst.remove();
+    capEvents.remove();
   }
 }
 
@@ -387,10 +404,16 @@ export async function observe(opts: {
   bufferKb?: number;
 }): Promise<LearnResult> {
   const root = ensureTracefs();
-  requireCapTracepoint(root);
   const tids = treeTids(opts.pids);
   if (tids.length === 0) throw new CapctlError('no-process', 'no such process to learn from', 'input');
-  const inst = TraceInstance.create('capctl-learn');
+  const capEvents = new CapEvents(root);
+  let inst: TraceInstance;
+  try {
+    inst = TraceInstance.create('capctl-learn');
+  } catch (err) {
+    capEvents.remove();
+    throw err;
+  }
   let stop: () => void = () => {};
   try {
     inst.setTracing(false);
@@ -398,14 +421,10 @@ export async function observe(opts: {
     inst.option('overwrite', false);
     inst.setBufferKb(opts.bufferKb ?? 16384);
     inst.setEventPids(tids);
-    const kinds = ['exit', 'cap', 'fork', 'exec'] as const;
-    for (const k of kinds) inst.enableEvent(...eventName(k));
-    const formats = loadFormats(inst, kinds);
+    const formats = enableEvents(inst, capEvents);
     const collector = new CheckCollector(tids[0]!, 0, opts.audit !== undefined);
     const reader = inst.openRaw();
-    const reading = reader.run((pages) => {
-      for (const e of decodePages(pages, formats, { cred: false })) collector.event(e);
-    });
+    const reading = reader.run((pages) => feedPages(pages, formats, capEvents, collector));
     inst.setTracing(true);
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, opts.durationMs);
@@ -419,7 +438,7 @@ export async function observe(opts: {
     reader.stop();
     await reading;
     collector.finish();
-    const lost = inst.loss();
+    const lost = lossOf(inst, capEvents);
     if (opts.audit) for (const c of collector.checks) auditCheck(opts.audit, c);
     const findings = collector.findings();
     return {
@@ -437,6 +456,7 @@ export async function observe(opts: {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
     inst.remove();
+    capEvents.remove();
   }
 }
 

@@ -14,6 +14,7 @@ import {
 } from '../caps/ringbuf.js';
 import { hasEvent, type TraceInstance } from '../sys/tracefs.js';
 
+/** Events with fixed names; `kentry`/`kret` are cap_capable's kprobe pair (src/live/cap-source.ts), named per group. */
 export type EventKind = 'cap' | 'fork' | 'exec' | 'attach' | 'enter' | 'exit';
 
 const EVENTS: Record<EventKind, [string, string]> = {
@@ -25,7 +26,7 @@ const EVENTS: Record<EventKind, [string, string]> = {
   exit: ['raw_syscalls', 'sys_exit'],
 };
 
-export type Formats = Partial<Record<EventKind, EventFormat>>;
+export type Formats = Partial<Record<EventKind | 'kentry' | 'kret', EventFormat>>;
 
 /** The tracefs system/event name of a kind. */
 export function eventName(kind: EventKind): [string, string] {
@@ -52,7 +53,9 @@ export type Ev =
   | { ts: number; kind: 'exec'; pid: number; oldPid: number; filename: string }
   | { ts: number; kind: 'attach'; pid: number; path: string }
   | { ts: number; kind: 'enter'; tid: number; nr: number }
-  | { ts: number; kind: 'exit'; tid: number; nr: number; ret: number };
+  | { ts: number; kind: 'exit'; tid: number; nr: number; ret: number }
+  | { ts: number; kind: 'kentry'; tid: number; cred: string; cap: number; opts: number }
+  | { ts: number; kind: 'kret'; tid: number; ret: number };
 
 /**
  * Decode one batch of raw pages into events, in time order across CPUs. `cred: false` leaves
@@ -71,6 +74,8 @@ export function decodePages(
   const attach = f.attach;
   const enter = f.enter;
   const exit = f.exit;
+  const kentry = f.kentry;
+  const kret = f.kret;
   for (const { page } of pages) {
     walkPage(page, (ts, off) => {
       const type = page.readUInt16LE(off);
@@ -96,6 +101,18 @@ export function decodePages(
           ret: page.readInt32LE(off + x.ret!.offset),
           capableNsNull: isZero64(page, off + x.capable_ns!.offset),
         });
+      } else if (kentry && type === kentry.id) {
+        const x = kentry.fields;
+        out.push({
+          ts,
+          kind: 'kentry',
+          tid,
+          cred: cred ? readPtr(page, off, x.cred!) : '',
+          cap: page.readInt32LE(off + x.cap!.offset),
+          opts: page.readUInt32LE(off + x.opts!.offset),
+        });
+      } else if (kret && type === kret.id) {
+        out.push({ ts, kind: 'kret', tid, ret: page.readInt32LE(off + kret.fields.ret!.offset) });
       } else if (fork && type === fork.id) {
         const x = fork.fields;
         out.push({
