@@ -277,12 +277,13 @@ export class Follower {
               time,
               verdict: 'denied',
               host: 'linux',
-              syscall: 'capable',
+              // No syscall: the tracepoint does not say which call the check was made in, and
+              // tracing raw_syscalls host-wide to find out would slow every process (docs/live.md).
               cap,
               capNumber: e.cap,
               errno: errnoName(-e.ret),
               stage: 'kernel',
-              reason: `the kernel refused ${cap} (capability:cap_capable)${p.container ? ` in ${p.container.engine} container ${p.container.id.slice(0, 12)}` : ''}`,
+              reason: `the kernel refused ${cap} (${this.capEvents.kind === 'tracepoint' ? 'capability:cap_capable' : 'kprobe on cap_capable'})${p.container ? ` in ${p.container.engine} container ${p.container.id.slice(0, 12)}` : ''}`,
               tid: e.tid,
               tgid,
               comm: p.comm ?? '',

@@ -219,7 +219,8 @@ function auditCheck(w: AuditWriter, c: CapCheck): void {
   w.write({
     verdict: c.ret === 0 ? 'allowed' : 'denied',
     host: 'linux',
-    syscall: c.syscall ?? '(none)',
+    // A check outside any traced syscall (or in one that never returned) names none.
+    ...(c.syscall !== null ? { syscall: c.syscall } : {}),
     cap: capName(c.cap),
     capNumber: c.cap,
     errno: c.sysRet !== null && c.sysRet < 0 ? errnoOf(c.sysRet) : '',
