@@ -5,14 +5,12 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createAuditWriter } from '../audit/writer.js';
 import { inputError } from '../caps/errors.js';
-import { containerProfile } from '../container/compile.js';
-import { checkFormat } from '../container/convert.js';
 import type { Format } from '../container/formats.js';
 import { lookupGroup, lookupUser } from '../live/ids.js';
 import { containerPids, type LearnOptions, learn, observe, profileYaml } from '../live/learn.js';
 import { atomicWrite, loadProfile } from '../policy/index.js';
 import { formatTable, printJson } from './output.js';
-import { type ExportReport, exportReport, finishExport } from './profile-format-cmd.js';
+import type { ExportReport } from './profile-format-cmd.js';
 
 interface LearnCliOpts {
   pid?: string;
@@ -34,7 +32,17 @@ interface LearnCliOpts {
  * YAML is loaded back as any profile file is (validated, compiled), so the export is exactly
  * what `capctl profile export --format F` prints for the file --out writes.
  */
-function exportLearnt(yamlText: string, outPath: string | undefined, format: Format, lossy: boolean): ExportReport {
+async function exportLearnt(
+  yamlText: string,
+  outPath: string | undefined,
+  format: Format,
+  lossy: boolean,
+): Promise<ExportReport> {
+  // Imported here: the container formats are learn's only with --format.
+  const [{ containerProfile }, { exportReport }] = await Promise.all([
+    import('../container/compile.js'),
+    import('./profile-format-cmd.js'),
+  ]);
   if (outPath !== undefined) return exportReport(containerProfile(loadProfile(outPath)), format, lossy);
   const dir = mkdtempSync(join(tmpdir(), 'capctl-learn-export-'));
   try {
@@ -99,7 +107,8 @@ checks in syscalls that succeeded), marked unverified.`,
       if (!observing && argv.length === 0)
         throw inputError('usage', 'no command given (capctl learn [options] -- CMD ARGS)');
       // Checked before anything runs: a bad --format must not cost a traced run.
-      const format = o.format !== undefined ? checkFormat(o.format) : undefined;
+      const format =
+        o.format !== undefined ? (await import('../container/convert.js')).checkFormat(o.format) : undefined;
       const opts: LearnOptions = { argv, verify: o.verify };
       if (o.user !== undefined) {
         const u = lookupUser(o.user);
@@ -139,7 +148,7 @@ checks in syscalls that succeeded), marked unverified.`,
         outPath = resolve(o.out);
         atomicWrite(dirname(outPath), outPath.slice(dirname(outPath).length + 1), yamlText);
       }
-      const exported = format ? exportLearnt(yamlText, outPath, format, o.lossy === true) : undefined;
+      const exported = format ? await exportLearnt(yamlText, outPath, format, o.lossy === true) : undefined;
       const summary =
         `${r.checks} check(s); exit status ${r.exitStatus}; ${r.runs.length} verification run(s)\n` +
         `${r.verified ? 'minimal' : 'unverified'} set: ${caps.length ? caps.join(', ') : '(none)'}\n`;
@@ -161,7 +170,7 @@ checks in syscalls that succeeded), marked unverified.`,
         );
       }
       if (r.note) process.stderr.write(`capctl: ${r.note}\n`);
-      if (exported) finishExport(exported, o.json);
+      if (exported) (await import('./profile-format-cmd.js')).finishExport(exported, o.json);
       if (r.lost.overrun + r.lost.dropped > 0 || (!observing && opts.verify !== false && !r.verified)) {
         process.exitCode = 1;
       }
