@@ -1,6 +1,6 @@
 /** Worker thread: summarise bytes [start, end) of one log (see parallel.ts). */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type AuditFilter, compileFilter, Summary } from './query.js';
+import { type AuditFilter, compileAttachFilter, compileFilter, Summary } from './query.js';
 import { AuditLogReader } from './reader.js';
 
 const { file, start, end, filter, now } = workerData as {
@@ -11,9 +11,15 @@ const { file, start, end, filter, now } = workerData as {
   now: number;
 };
 const keep = compileFilter(filter, now);
+const keepAttached = compileAttachFilter(filter, now);
 const summary = new Summary();
-const reader = new AuditLogReader((r) => {
-  if (keep(r)) summary.add(r);
-});
+const reader = new AuditLogReader(
+  (r) => {
+    if (keep(r)) summary.add(r);
+  },
+  (a) => {
+    if (keepAttached(a)) summary.addAttached(a);
+  },
+);
 const report = await reader.readRange(file, start, end);
 parentPort?.postMessage({ report, firstSeq: reader.firstSeq, lastSeq: reader.lastSeq, state: summary.state() });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import type { AttachRecord } from '../audit/attach-record.js';
 import { summaryShare } from '../audit/parallel.js';
-import { type AuditFilter, compileFilter, Summary } from '../audit/query.js';
+import { type AuditFilter, compileAttachFilter, compileFilter, Summary } from '../audit/query.js';
 import {
   AuditLogReader,
   formatReadReport,
@@ -39,10 +40,10 @@ function filterFrom(o: FilterOpts): AuditFilter {
   if (o.cap !== undefined) f.cap = o.cap;
   if (o.syscall !== undefined) f.syscall = o.syscall;
   if (o.verdict !== undefined) {
-    if (!['denied', 'complain', 'allowed'].includes(o.verdict)) {
-      throw inputError('bad-verdict', `--verdict must be denied, complain or allowed, not "${o.verdict}"`);
+    if (!['denied', 'complain', 'allowed', 'attached'].includes(o.verdict)) {
+      throw inputError('bad-verdict', `--verdict must be denied, complain, allowed or attached, not "${o.verdict}"`);
     }
-    f.verdict = o.verdict as Verdict;
+    f.verdict = o.verdict as Verdict | 'attached';
   }
   if (o.pid !== undefined) {
     f.tgid = parseIntFlag('--pid', o.pid, { min: 1, max: PID_MAX_LIMIT, what: 'a pid' });
@@ -59,7 +60,7 @@ function withFilterOptions(cmd: Command): Command {
   return cmd
     .option('--cap <CAP>', 'only records about this capability (CAP_NET_RAW, net_raw, 13)')
     .option('--syscall <NAME>', 'only records of this syscall')
-    .option('--verdict <V>', 'denied | complain | allowed')
+    .option('--verdict <V>', 'denied | complain | allowed | attached (containers started under a profile)')
     .option('--pid <PID>', 'only this process (tgid) or thread (tid)')
     .option('--profile <NAME>', 'only decisions made under this profile')
     .option('--comm <NAME>', 'only this command name (comm)')
@@ -78,9 +79,10 @@ async function scan(
   each: (r: RecordView) => void,
   afterChunk?: () => Promise<void> | void,
   share?: ReadOptions['share'],
+  onAttached?: (r: AttachRecord) => void,
 ): Promise<ReadReport> {
   if (files.filter((f) => f === '-').length > 1) throw inputError('usage', 'stdin ("-") can be given once');
-  const reader = new AuditLogReader(each);
+  const reader = new AuditLogReader(each, onAttached);
   let progressShown = false;
   try {
     return await reader.read(files, {
@@ -151,6 +153,13 @@ function queryRow(r: RecordView): string {
   return `${cells.map((c, i) => (i < QUERY_WIDTHS.length ? c.padEnd(QUERY_WIDTHS[i]!) : c)).join('  ')}\n`;
 }
 
+/** A container started under a profile, in the same columns: no process, syscall or errno. */
+function attachRow(r: AttachRecord): string {
+  const who = r.containerName ? `${r.containerName} (${r.containerId.slice(0, 12)})` : r.containerId.slice(0, 12);
+  const cells = [r.time, r.verdict, '-', '-', '-', `profile ${r.profile}`, '-', `container ${who} via ${r.via}`];
+  return `${cells.map((c, i) => (i < QUERY_WIDTHS.length ? c.padEnd(QUERY_WIDTHS[i]!) : c)).join('  ')}\n`;
+}
+
 /** What `audit suggest --extends` needs of the parent profile (the audit layer reads no profiles). */
 export function suggestBase(p: CompiledProfile): SuggestBase {
   return {
@@ -191,9 +200,14 @@ Examples:
   withFilterOptions(
     audit.command('query').description('print matching records').argument('<LOG...>', 'log files, "-" for stdin'),
   )
-    .addHelpText('after', '\nExample:\n  capctl audit query audit.log --verdict denied --syscall socket --json | jq .')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  capctl audit query audit.log --verdict denied --syscall socket --json | jq .\n  capctl audit query audit.log --verdict attached --profile ping',
+    )
     .action(async (files: string[], o: FilterOpts) => {
-      const keep = compileFilter(filterFrom(o));
+      const filter = filterFrom(o);
+      const keep = compileFilter(filter);
+      const keepAttached = compileAttachFilter(filter);
       const out = new StreamOut();
       let n = 0;
       if (!o.json)
@@ -211,6 +225,12 @@ Examples:
           n++;
         },
         () => out.flush(),
+        undefined,
+        (a) => {
+          if (!keepAttached(a)) return;
+          out.push(o.json ? `${n === 0 ? '[\n' : ',\n'}${JSON.stringify(a)}` : attachRow(a));
+          n++;
+        },
       );
       if (o.json) out.push(n === 0 ? '[]\n' : '\n]\n');
       await out.flush();
@@ -220,7 +240,9 @@ Examples:
   withFilterOptions(
     audit
       .command('summary')
-      .description('group records by capability/privilege and verdict')
+      .description(
+        'group records by capability/privilege and verdict (containers started under a profile: by profile, PROCS counting containers)',
+      )
       .argument('<LOG...>', 'log files, "-" for stdin'),
   )
     .addHelpText('after', '\nExample:\n  capctl audit summary audit.log --since 1d')
@@ -228,6 +250,7 @@ Examples:
       const filter = filterFrom(o);
       const now = Date.now();
       const keep = compileFilter(filter, now);
+      const keepAttached = compileAttachFilter(filter, now);
       const summary = new Summary();
       const report = await scan(
         files,
@@ -236,6 +259,9 @@ Examples:
         },
         undefined,
         summaryShare(summary, filter, now),
+        (a) => {
+          if (keepAttached(a)) summary.addAttached(a);
+        },
       );
       const rows = summary.rows();
       if (o.json) printJson({ total: summary.total, groups: rows });

@@ -5,14 +5,19 @@
 import type { Command } from 'commander';
 import { recordFromDecision } from '../audit/from-decision.js';
 import { type AuditWriter, createAuditWriter } from '../audit/writer.js';
+import { CapctlError, inputError } from '../caps/errors.js';
+import { resolveBoundProfile } from '../live/profile.js';
 import { runSupervised } from '../live/run.js';
-import { resolveProfile } from '../policy/index.js';
+import { type CompiledProfile, resolveProfile, resolveStateDir } from '../policy/index.js';
 import { lookupUser } from '../sys/users.js';
 
 interface RunOpts {
   host: string;
   jailParam: string[];
   profile?: string;
+  jail?: string;
+  chroot?: string;
+  stateDir?: string;
   complain?: boolean;
   audit?: string;
   json?: boolean;
@@ -21,6 +26,30 @@ interface RunOpts {
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
+}
+
+/**
+ * --profile P, or the profile attached to --jail NAME / --chroot DIR (capctl attach), looked up
+ * as capctl exec does. A missing binding, an untrusted or corrupt bindings file and a profile
+ * changed since attach are refused before anything starts, with exit 2 (not exec's 1): run's
+ * status is the program's own, and 1 is a status programs use.
+ */
+function chooseProfile(o: RunOpts): CompiledProfile | undefined {
+  const stateDir = resolveStateDir({ stateDir: o.stateDir });
+  if (o.profile !== undefined) {
+    if (o.jail !== undefined) throw inputError('usage', '--profile and --jail are alternatives: give one');
+    return resolveProfile(o.profile, { stateDir });
+  }
+  if (o.jail === undefined && o.chroot === undefined) return undefined;
+  try {
+    return resolveBoundProfile(stateDir, {
+      ...(o.jail !== undefined ? { jail: o.jail } : {}),
+      ...(o.chroot !== undefined ? { chroot: o.chroot } : {}),
+    });
+  } catch (err) {
+    if (err instanceof CapctlError) throw new CapctlError(err.code, err.message, 'input');
+    throw err;
+  }
 }
 
 export function register(program: Command): void {
@@ -38,6 +67,12 @@ export function register(program: Command): void {
       [],
     )
     .option('--profile <FILE>', 'YAML profile whose decisions apply')
+    .option('--jail <NAME>', 'use the profile attached to this jail (capctl attach --jail NAME P)')
+    .option(
+      '--chroot <DIR>',
+      'run the program chrooted into DIR; without --profile, under the profile attached to DIR (capctl attach --chroot DIR P)',
+    )
+    .option('--state-dir <DIR>', 'where bindings are kept (for --jail/--chroot)')
     .option('--complain', 'refuse nothing: let every call continue and record what enforce mode would have refused')
     .option('--audit <FILE>', 'append audit records (NDJSON) of refusals (and complain-mode passes) to FILE')
     .option('--user <U>', 'run as user U (name or uid; its gid, no supplementary groups, no capabilities kept)')
@@ -53,12 +88,16 @@ Examples:
   capctl run --host freebsd --jail-param allow.raw_sockets=1 -- ping -c1 127.0.0.1
   capctl run --host freebsd --profile policies/ping.yaml --jail-param allow.raw_sockets=1 -- capsh --print
   capctl run --complain --profile policies/strict.yaml --audit /tmp/a.log -- ping -c1 127.0.0.1
+  capctl run --chroot / --profile ping -- capsh --print   # chrooted (here into /) under ping.yaml
+
+--jail NAME / --chroot DIR without --profile use the profile attached with capctl attach; no
+binding, a corrupt bindings file or a profile changed since attach is exit 2, nothing runs.
 
 The exit status is the program's (128 + N when killed by signal N); 2 for bad input.
 Needs root (or CAP_SYS_ADMIN) and seccomp user notification (Linux 5.9+).`,
     )
     .action(async (argv: string[], opts: RunOpts) => {
-      const profile = opts.profile !== undefined ? resolveProfile(opts.profile) : undefined;
+      const profile = chooseProfile(opts);
       const audit: AuditWriter | undefined =
         opts.audit !== undefined
           ? createAuditWriter({
@@ -73,7 +112,7 @@ Needs root (or CAP_SYS_ADMIN) and seccomp user notification (Linux 5.9+).`,
         jailParams: opts.jailParam,
         ...(opts.user !== undefined ? { user: lookupUser(opts.user) } : {}),
         profile,
-        ...(opts.profile !== undefined ? { profilePath: opts.profile } : {}),
+        ...(opts.chroot !== undefined ? { chroot: opts.chroot } : {}),
         complain: opts.complain === true,
         onDecision: (ev) => {
           audit?.write(recordFromDecision(ev, profile ? { profile: profile.name } : {}));

@@ -31,6 +31,8 @@ export interface ShimArgs {
   command?: string;
   runtimeBinary?: string;
   stateDir?: string;
+  /** --capctl-audit: where the attach record goes (default STATE/audit.log). */
+  auditLog?: string;
   bundle?: string;
   containerId?: string;
   preserveFds: number;
@@ -54,9 +56,10 @@ export function parseShimArgs(argv: readonly string[]): ShimArgs {
     const a = argv[i]!;
     if (!a.startsWith('-')) break;
     const f = flagValue(argv, i);
-    if (f.name === '--runtime-binary' || f.name === '--capctl-state-dir') {
+    if (f.name === '--runtime-binary' || f.name === '--capctl-state-dir' || f.name === '--capctl-audit') {
       if (f.name === '--runtime-binary') out.runtimeBinary = f.value;
-      else out.stateDir = f.value;
+      else if (f.name === '--capctl-state-dir') out.stateDir = f.value;
+      else out.auditLog = f.value;
       i += f.used - 1;
       continue;
     }
