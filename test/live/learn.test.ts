@@ -4,10 +4,10 @@
  * under `capctl exec --profile LEARNT`, and fails with each learnt capability removed.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { bin, capctl, ensureBuilt, has, isRoot, root } from './helpers.js';
 
@@ -28,6 +28,8 @@ beforeAll(() => {
     execFileSync('gcc', ['-O2', '-o', join(work, 'bind80'), join(root, 'test', 'live', 'fixtures', 'bind80.c')]);
   writeFileSync(join(work, 'file'), '');
 }, 180_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function profileCaps(file: string): string[] {
   const doc = parse(readFileSync(file, 'utf8')) as { capabilities: { permitted: string[] } };
