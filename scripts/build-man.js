@@ -9,4 +9,4 @@ import { manPage } from '../dist/src/cli/manpage.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 mkdirSync(join(root, 'dist', 'man'), { recursive: true });
-writeFileSync(join(root, 'dist', 'man', 'capctl.1'), manPage(buildProgram(), version));
+writeFileSync(join(root, 'dist', 'man', 'capctl.1'), manPage(await buildProgram(), version));

@@ -189,7 +189,10 @@ export class Summary {
   }
 
   /** ScannedRecord.needs() -> what it resolves to, and its group per verdict. */
-  private needsCache = new Map<string, { key: string; syscall: string; op: string; groups: (Group | undefined)[] }>();
+  private needsCache = new Map<
+    string,
+    { key: string; syscall: string | undefined; op: string; groups: (Group | undefined)[] }
+  >();
 
   add(r: RecordLike): void {
     if (r instanceof ScannedRecord) {
@@ -209,7 +212,8 @@ export class Summary {
     if (info === undefined) {
       // Bounded: a log of ever-new operations must not grow the cache without end.
       if (this.needsCache.size >= 4096) this.needsCache.clear();
-      info = { key: this.keyOf(r), syscall: flat(r.syscall), op: flat(r.op || ''), groups: [] };
+      const syscall = r.syscall;
+      info = { key: this.keyOf(r), syscall: syscall && flat(syscall), op: flat(r.op || ''), groups: [] };
       this.needsCache.set(flat(needs), info);
     }
     const verdict = r.verdict;
@@ -218,9 +222,12 @@ export class Summary {
     if (g === undefined) {
       g = this.group(info.key, verdict, r.time);
       info.groups[vi] = g;
-      let ops = g.calls.get(info.syscall);
-      if (ops === undefined) g.calls.set(info.syscall, (ops = new Set()));
-      ops.add(info.op);
+      // A record without its syscall (audit follow) names no call.
+      if (info.syscall !== undefined) {
+        let ops = g.calls.get(info.syscall);
+        if (ops === undefined) g.calls.set(info.syscall, (ops = new Set()));
+        ops.add(info.op);
+      }
     }
     g.count++;
     g.tgids.add(r.tgid);
@@ -239,7 +246,7 @@ export class Summary {
       if (k === undefined) m.set(flat(priv), (k = `${cap} (${priv})`));
       return k;
     }
-    return flat(cap ?? priv ?? `syscall ${r.syscall}`);
+    return flat(cap ?? priv ?? `syscall ${r.syscall ?? '(unknown)'}`);
   }
 
   private group(key: string, verdict: string, time: string): Group {
@@ -260,10 +267,12 @@ export class Summary {
     const g = this.group(this.keyOf(r), r.verdict, time);
     g.count++;
     const syscall = r.syscall;
-    let ops = g.calls.get(syscall);
-    if (ops === undefined) g.calls.set(flat(syscall), (ops = new Set()));
-    const op = r.op || '';
-    if (!ops.has(op)) ops.add(flat(op));
+    if (syscall !== undefined) {
+      let ops = g.calls.get(syscall);
+      if (ops === undefined) g.calls.set(flat(syscall), (ops = new Set()));
+      const op = r.op || '';
+      if (!ops.has(op)) ops.add(flat(op));
+    }
     g.tgids.add(r.tgid);
     if (time < g.first) g.first = flat(time);
     if (time > g.last) g.last = flat(time);

@@ -18,7 +18,12 @@ export interface AuditRecord {
   verdict: Verdict;
   /** 'linux' = Linux's own checks; 'freebsd' = priv_check through the bridge. */
   host: 'linux' | 'freebsd';
-  syscall: string;
+  /**
+   * The system call the decision was made in. Absent when it is not known: `audit follow`'s
+   * tracepoint does not say, and tracing every system call host-wide to find out would slow
+   * every process on the host (docs/live.md).
+   */
+  syscall?: string;
   /** Operation detail, e.g. "AF_INET SOCK_RAW" or "bind port 80". */
   op?: string;
   /** Capability the check needed, kernel spelling (CAP_NET_RAW), and its number. */
@@ -173,7 +178,7 @@ export function checkRecord(v: unknown): AuditRecord | 'suppressed' | 'lost' | '
   if (typeof r.time !== 'string' || !RFC3339.test(r.time)) return { invalid: 'time' };
   if (!VERDICTS.has(r.verdict as string)) return { invalid: 'verdict' };
   if (!HOSTS.has(r.host as string)) return { invalid: 'host' };
-  if (typeof r.syscall !== 'string' || r.syscall === '') return { invalid: 'syscall' };
+  if (r.syscall !== undefined && (typeof r.syscall !== 'string' || r.syscall === '')) return { invalid: 'syscall' };
   if (typeof r.errno !== 'string' || !ERRNO_NAME.test(r.errno)) return { invalid: 'errno' };
   if (typeof r.stage !== 'string') return { invalid: 'stage' };
   if (typeof r.reason !== 'string') return { invalid: 'reason' };

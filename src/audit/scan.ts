@@ -123,7 +123,6 @@ const REQUIRED =
   (1 << F.time) |
   (1 << F.verdict) |
   (1 << F.host) |
-  (1 << F.syscall) |
   (1 << F.errno) |
   (1 << F.stage) |
   (1 << F.reason) |
@@ -198,7 +197,7 @@ const CANONICAL = new RegExp(
   [
     '\\{(?:"level":"(?:warn|info)",)?(?:"seq":([1-9][0-9]{0,14}),)?',
     '"verdict":"(denied|complain|allowed)","host":"(?:linux|freebsd)",',
-    `("syscall":"${STR}+",(?:"op":"${STR}*",)?(?:"cap":"CAP_[A-Z_0-9]+",)?(?:"capNumber":([0-9]|[1-5][0-9]|6[0-3]),)?`,
+    `((?:"syscall":"${STR}+",)?(?:"op":"${STR}*",)?(?:"cap":"CAP_[A-Z_0-9]+",)?(?:"capNumber":([0-9]|[1-5][0-9]|6[0-3]),)?`,
     '(?:"priv":"PRIV_[A-Z_0-9]+",)?(?:"privNumber":[1-9][0-9]{0,14},)?)"errno":"(?:E[A-Z0-9]+)?",',
     `"stage":"${STR}*","reason":"${STR}*","tid":(${INT}),"tgid":(${INT}),(?:"euid":${INT},)?`,
     `(?:"comm":"${STR}*",)?(?:"exe":"${STR}*",)?(?:"profile":"${STR}*",)?(?:"subject":"${STR}*",)?`,
@@ -425,7 +424,7 @@ export class ScannedRecord {
       else return false;
     }
     if (!same(t, S[F.host]!, E[F.host]!, 'linux') && !same(t, S[F.host]!, E[F.host]!, 'freebsd')) return false;
-    if (E[F.syscall] === S[F.syscall]) return false;
+    if (present & (1 << F.syscall) && E[F.syscall] === S[F.syscall]) return false;
     if (E[F.errno]! > S[F.errno]! && !nameLike(t, S[F.errno]!, E[F.errno]!, 'E', false)) return false;
     if (present & (1 << F.cap) && !nameLike(t, S[F.cap]!, E[F.cap]!, 'CAP_')) return false;
     if (present & (1 << F.priv) && !nameLike(t, S[F.priv]!, E[F.priv]!, 'PRIV_')) return false;
@@ -464,8 +463,8 @@ export class ScannedRecord {
     this.locate(F.host);
     return this.E[F.host]! - this.S[F.host]! === 5 ? 'linux' : 'freebsd';
   }
-  get syscall(): string {
-    return this.req(F.syscall);
+  get syscall(): string | undefined {
+    return this.str(F.syscall);
   }
   get op(): string | undefined {
     return this.str(F.op);
@@ -552,7 +551,7 @@ export class ScannedRecord {
 
   /** `syscall` equals `s`, without making a string. */
   syscallIs(s: string): boolean {
-    this.locate(F.syscall);
+    if (!this.locate(F.syscall)) return false;
     return same(this.text, this.S[F.syscall]!, this.E[F.syscall]!, s);
   }
   /** The record as a plain object (the line parsed): for callers that keep it. */

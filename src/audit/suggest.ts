@@ -106,17 +106,21 @@ export class SuggestBuilder {
     if (r.verdict === 'allowed') return;
     if (r.verdict === 'complain' && this.opts.includeComplain === false) return;
     if (NOT_A_GRANT.has(r.stage)) {
-      this.ignored.push({ record: this.n, why: `${r.syscall}: ${r.stage} rule (${r.reason}) is not a missing grant` });
+      this.ignored.push({
+        record: this.n,
+        why: `${r.syscall ?? '(syscall unknown)'}: ${r.stage} rule (${r.reason}) is not a missing grant`,
+      });
       return;
     }
-    const call = r.syscall;
+    // No syscall (audit follow): no condition can be written, so the grant is unconditional.
+    const call = r.syscall ?? '';
     if (r.priv !== undefined && privByName(r.priv)) {
       bump(this.privs, r.priv, call, r.tgid);
     }
     const cap = r.capNumber ?? (r.cap !== undefined ? capByName(r.cap) : undefined);
     if (cap !== undefined && cap >= 0 && cap < CAPABILITIES.length) bump(this.caps, cap, call, r.tgid);
     else if (r.priv === undefined)
-      this.ignored.push({ record: this.n, why: `${call}: names no capability or privilege` });
+      this.ignored.push({ record: this.n, why: `${call || '(syscall unknown)'}: names no capability or privilege` });
   }
 
   build(): Suggestion {

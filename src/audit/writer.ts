@@ -229,7 +229,7 @@ export function createAuditWriter(opts: AuditWriterOptions): AuditWriter {
       if (closed) throw new Error('audit writer is closed');
       const t = now();
       if (rate > 0) {
-        const key = `${rec.syscall}:${rec.cap ?? rec.priv ?? ''}:${rec.verdict}`;
+        const key = `${rec.syscall ?? ''}:${rec.cap ?? rec.priv ?? ''}:${rec.verdict}`;
         let b = buckets.get(key);
         if (b === undefined) buckets.set(key, (b = { tokens: burst, at: t }));
         else {

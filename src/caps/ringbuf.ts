@@ -125,7 +125,25 @@ export function readDataLocString(page: Buffer, eventOff: number, f: FormatField
   return page.toString('utf8', start, stop);
 }
 
+/**
+ * A signed 64-bit little-endian value as a number, from two 32-bit reads: exact for |v| < 2^53
+ * (syscall numbers, errnos, user addresses), without the BigInt that readBigInt64LE allocates
+ * per call (a million events a second made BigInts and their garbage the reader's main cost).
+ */
+export function readI64(page: Buffer, at: number): number {
+  return page.readInt32LE(at + 4) * 2 ** 32 + page.readUInt32LE(at);
+}
+
+/** Is the 64-bit value at `at` zero (a NULL pointer)? */
+export function isZero64(page: Buffer, at: number): boolean {
+  return page.readUInt32LE(at) === 0 && page.readUInt32LE(at + 4) === 0;
+}
+
 /** A pointer-sized field as hex (the raw value: only equality between events is used). */
 export function readPtr(page: Buffer, eventOff: number, f: FormatField): string {
-  return page.readBigUInt64LE(eventOff + f.offset).toString(16);
+  const at = eventOff + f.offset;
+  const hi = page.readUInt32LE(at + 4);
+  const lo = page.readUInt32LE(at).toString(16);
+  // As BigInt's toString(16) writes it: no leading zeros.
+  return hi === 0 ? lo : hi.toString(16) + lo.padStart(8, '0');
 }

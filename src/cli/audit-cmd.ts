@@ -145,7 +145,7 @@ function queryRow(r: RecordView): string {
     r.verdict,
     String(r.tgid === r.tid ? r.tgid : `${r.tgid}/${r.tid}`),
     r.comm ?? '-',
-    r.op ? `${r.syscall}(${r.op})` : r.syscall,
+    r.op ? `${r.syscall ?? '?'}(${r.op})` : (r.syscall ?? '-'),
     r.cap ?? r.priv ?? '-',
     r.errno || '-',
     `${r.stage}: ${r.reason}`,

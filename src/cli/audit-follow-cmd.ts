@@ -49,11 +49,12 @@ export function registerFollow(audit: Command): void {
     .addHelpText(
       'after',
       `
-Each refusal is one record (verdict "denied", stage "kernel", syscall "capable") with comm,
+Each refusal is one record (verdict "denied", stage "kernel", no syscall: the tracepoint does
+not name it, and tracing every syscall host-wide would slow every process) with comm,
 exe, euid, and the container id from /proc/PID/cgroup (podman, docker, containerd, CRI-O) and
 the profile attached to it. Lost events are counted from the per-CPU trace buffers and written
 as "verdict":"lost" records. Stops cleanly on SIGINT/SIGTERM and removes its tracing instance.
-Needs root and the capability:cap_capable tracepoint (Linux 6.14+).
+Needs root and the capability:cap_capable tracepoint (Linux 6.14+; before 6.14, kprobe_events on x86-64 instead).
 
 Examples:
   capctl audit follow --out denials.log --duration 2

@@ -4,10 +4,14 @@
  * commands arrive here as values (CapctlError) and leave as one line plus an exit code.
  */
 import { Command, CommanderError } from 'commander';
-import { COMMANDS } from './commands.js';
+import { COMMANDS, modulesFor } from './commands.js';
 import { reportError } from './output.js';
 
-export function buildProgram(): Command {
+/**
+ * The commander program with the commands `argv` needs (process.argv form: node, script,
+ * args...), or all of them when `argv` is not given (help text, man page, completion).
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command();
   program
     .name('capctl')
@@ -20,7 +24,9 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride();
-  for (const register of COMMANDS) register(program);
+  const modules = argv === undefined ? COMMANDS : modulesFor(argv.slice(2));
+  // Imported together, registered in the list's order (the order `--help` shows).
+  for (const mod of await Promise.all(modules.map((m) => m.load()))) mod.register(program);
   return program;
 }
 
@@ -37,8 +43,8 @@ export async function main(argv: string[]): Promise<void> {
       reportError(err);
     });
   }
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -6,11 +6,49 @@ import type * as Yaml from 'yaml';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { containerProfile } from '../container/compile.js';
 import { checkFormat, exportProfile, importProfile } from '../container/convert.js';
+import type { Format } from '../container/formats.js';
+import type { ContainerProfile } from '../container/profile.js';
 import { resolveProfile } from '../policy/index.js';
 import { lazyRequire } from '../util/lazy.js';
 import { printJson } from './output.js';
 
 const yaml = lazyRequire<typeof Yaml>('yaml');
+
+/** An export as `profile export --json` prints it: `text` is null when the export is refused. */
+export interface ExportReport {
+  profile: string;
+  format: Format;
+  text: string | null;
+  lossy: string[];
+  notes: string[];
+}
+
+/** Export `cp` in `format` (profile export, learn --format): lossy unless `lossy` means refused. */
+export function exportReport(cp: ContainerProfile, format: Format, lossy = false): ExportReport {
+  const r = exportProfile(cp, format);
+  const refused = r.lossy.length > 0 && !lossy;
+  return { profile: cp.name, format, ...r, text: refused ? null : r.text };
+}
+
+/**
+ * The rest of an export after any JSON is printed: notes and what the format cannot express on
+ * stderr and the text on stdout (both only without --json), then, failing closed, exit 1 when
+ * the export was refused: a partial export is printed only when asked for (--lossy).
+ */
+export function finishExport(r: ExportReport, json = false): void {
+  if (!json) {
+    for (const n of r.notes) process.stderr.write(`capctl: note: ${n}\n`);
+    for (const l of r.lossy) process.stderr.write(`capctl: ${r.format} cannot express: ${l}\n`);
+    if (r.text !== null) process.stdout.write(r.text);
+  }
+  if (r.text === null) {
+    throw new CapctlError(
+      'lossy-export',
+      `${r.format} cannot express all of profile ${r.profile} (${r.lossy.length} item${r.lossy.length === 1 ? '' : 's'}; --lossy to accept)`,
+      'denied',
+    );
+  }
+}
 
 export function registerFormats(profile: Command): void {
   profile
@@ -37,23 +75,9 @@ Examples:
     )
     .action((arg: string, opts: { format: string; lossy?: boolean; json?: boolean }) => {
       const format = checkFormat(opts.format);
-      const cp = containerProfile(resolveProfile(arg));
-      const r = exportProfile(cp, format);
-      const refused = r.lossy.length > 0 && !opts.lossy;
-      if (!opts.json) {
-        for (const n of r.notes) process.stderr.write(`capctl: note: ${n}\n`);
-        for (const l of r.lossy) process.stderr.write(`capctl: ${format} cannot express: ${l}\n`);
-      }
-      // Fail closed: a partial export is printed only when asked for (--lossy), never by default.
-      if (opts.json) printJson({ profile: cp.name, format, ...r, text: refused ? null : r.text });
-      else if (!refused) process.stdout.write(r.text);
-      if (refused) {
-        throw new CapctlError(
-          'lossy-export',
-          `${format} cannot express all of profile ${cp.name} (${r.lossy.length} item${r.lossy.length === 1 ? '' : 's'}; --lossy to accept)`,
-          'denied',
-        );
-      }
+      const r = exportReport(containerProfile(resolveProfile(arg)), format, opts.lossy);
+      if (opts.json) printJson(r);
+      finishExport(r, opts.json);
     });
 
   profile

@@ -20,7 +20,7 @@ import { type ContainerRef, containerIdFromCgroup } from '../caps/cgroup.js';
 import { errnoName } from '../caps/errno.js';
 import { findBinding } from '../policy/index.js';
 import { ensureTracefs, hasEvent, type LossCounters, type RawPipeReader, TraceInstance } from '../sys/tracefs.js';
-import { requireCapTracepoint } from './learn.js';
+import { CapEvents, checkFilter } from './cap-source.js';
 import { decodePages, type Formats, loadFormats } from './rawevents.js';
 
 export interface FollowOptions {
@@ -67,13 +67,7 @@ interface ProcInfo {
 
 /** The kernel's filter expression for the options. */
 export function followFilter(o: { cap?: number; comm?: string }): string {
-  const parts = ['ret != 0'];
-  if (o.cap !== undefined) parts.push(`cap == ${o.cap}`);
-  if (o.comm !== undefined) {
-    if (!/^[^"\\\n]{1,15}$/.test(o.comm)) throw new Error(`--comm "${o.comm}" is not a task name (1-15 characters)`);
-    parts.push(`comm == "${o.comm}"`);
-  }
-  return parts.join(' && ');
+  return checkFilter({ refusedOnly: true, cap: o.cap, comm: o.comm })!;
 }
 
 /**
@@ -183,6 +177,7 @@ class ProcTable {
 
 export class Follower {
   private readonly inst: TraceInstance;
+  private readonly capEvents: CapEvents;
   private readonly opts: FollowOptions;
   private reader: RawPipeReader | undefined;
   private stopped = false;
@@ -191,9 +186,15 @@ export class Follower {
 
   constructor(opts: FollowOptions) {
     const root = ensureTracefs();
-    requireCapTracepoint(root);
+    // The tracepoint, or kprobes on cap_capable: created before the instance, removed after it.
+    this.capEvents = new CapEvents(root);
     this.opts = opts;
-    this.inst = TraceInstance.create('capctl-follow');
+    try {
+      this.inst = TraceInstance.create('capctl-follow');
+    } catch (err) {
+      this.capEvents.remove();
+      throw err;
+    }
   }
 
   get instance(): string {
@@ -210,6 +211,8 @@ export class Follower {
 
   private checkLoss(): LossCounters {
     const loss = this.inst.loss();
+    // Probes the kernel missed (kprobe source only) are refusals not recorded either.
+    loss.dropped += this.capEvents.missed();
     const total = loss.overrun + loss.dropped;
     if (total > this.lostSoFar) {
       this.opts.writer.note({
@@ -242,18 +245,20 @@ export class Follower {
       inst.setTracing(false);
       inst.option('overwrite', false);
       inst.setBufferKb(o.bufferKb ?? 8192);
-      inst.enableEvent('capability', 'cap_capable', followFilter(o));
+      this.capEvents.enable(inst, { refusedOnly: true, cap: o.cap, comm: o.comm });
       // Process lifecycle, so that records of processes gone before they are read still name
       // their executable and container (see ProcTable).
       inst.enableEvent('sched', 'sched_process_fork');
       inst.enableEvent('sched', 'sched_process_exec');
       if (hasEvent(ensureTracefs(), 'cgroup', 'cgroup_attach_task')) inst.enableEvent('cgroup', 'cgroup_attach_task');
-      const formats: Formats = loadFormats(inst, ['cap', 'fork', 'exec', 'attach']);
+      const formats: Formats = { ...loadFormats(inst, ['fork', 'exec', 'attach']), ...this.capEvents.formats(inst) };
       this.reader = inst.openRaw();
       const reading = this.reader.run((pages) => {
         const now = Date.now();
         const time = new Date(now).toISOString();
-        for (const e of decodePages(pages, formats)) {
+        for (const raw of decodePages(pages, formats)) {
+          const e = this.capEvents.feed(raw);
+          if (e === undefined) continue;
           if (e.kind === 'fork') procs.fork(e.parent, e.child, e.comm);
           else if (e.kind === 'exec') procs.exec(e.pid, e.oldPid, e.filename);
           else if (e.kind === 'attach') procs.attach(e.pid, e.path);
@@ -272,12 +277,13 @@ export class Follower {
               time,
               verdict: 'denied',
               host: 'linux',
-              syscall: 'capable',
+              // No syscall: the tracepoint does not say which call the check was made in, and
+              // tracing raw_syscalls host-wide to find out would slow every process (docs/live.md).
               cap,
               capNumber: e.cap,
               errno: errnoName(-e.ret),
               stage: 'kernel',
-              reason: `the kernel refused ${cap} (capability:cap_capable)${p.container ? ` in ${p.container.engine} container ${p.container.id.slice(0, 12)}` : ''}`,
+              reason: `the kernel refused ${cap} (${this.capEvents.kind === 'tracepoint' ? 'capability:cap_capable' : 'kprobe on cap_capable'})${p.container ? ` in ${p.container.engine} container ${p.container.id.slice(0, 12)}` : ''}`,
               tid: e.tid,
               tgid,
               comm: p.comm ?? '',
@@ -314,6 +320,7 @@ export class Follower {
       clearInterval(lossTimer);
       if (durationTimer) clearTimeout(durationTimer);
       this.inst.remove();
+      this.capEvents.remove();
     }
   }
 }

@@ -17,7 +17,7 @@
  *    checked by running, not guessed. docs/live.md lists the classes of checks.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditWriter } from '../audit/writer.js';
@@ -28,9 +28,10 @@ import { CapctlError } from '../caps/errors.js';
 import { syscallNameOf } from '../caps/syscall-names.js';
 import { packageRoot } from '../policy/paths.js';
 import { listPids, listTids } from '../sys/proc.js';
-import { ensureTracefs, hasEvent, type LossCounters, TraceInstance } from '../sys/tracefs.js';
+import { ensureTracefs, type LossCounters, TraceInstance } from '../sys/tracefs.js';
+import { CapEvents } from './cap-source.js';
 import { currentCredential, resolveCommand } from './exec.js';
-import { decodePages, type Ev, eventName, loadFormats } from './rawevents.js';
+import { decodePages, type Ev, eventName, type Formats, loadFormats } from './rawevents.js';
 
 const SYS_EXECVE = 59;
 const SYS_EXECVEAT = 322;
@@ -120,14 +121,23 @@ export class CheckCollector {
   private readonly skipExecs: number;
   private readonly comms = new Map<number, string>();
 
+  /** Checks counted so far (each also in `checks` when kept). */
+  count = 0;
+  private readonly keep: boolean;
+  private readonly by = new Map<number, CapFinding>();
+
   /**
    * Checks count from the `skipExecs`-th successful execve of `rootPid` on, that execve's own
-   * checks included (the launcher's earlier ones are not the command's).
+   * checks included (the launcher's earlier ones are not the command's). Each check is folded
+   * into its capability's finding as it closes; `keep` also keeps the checks themselves (for
+   * the audit log): a capability-heavy command makes hundreds of thousands, and holding them
+   * all made garbage collection the tracer's main cost.
    */
-  constructor(rootPid: number, skipExecs: number) {
+  constructor(rootPid: number, skipExecs: number, keep = false) {
     this.rootPid = rootPid;
     this.skipExecs = skipExecs;
     this.started = skipExecs === 0;
+    this.keep = keep;
   }
 
   /**
@@ -173,32 +183,34 @@ export class CheckCollector {
 
   /** The end of the trace: checks whose syscall never returned (exit_group) keep 'no-syscall'. */
   finish(): void {
-    if (this.started) for (const list of this.pending.values()) this.checks.push(...list);
+    if (this.started) for (const list of this.pending.values()) for (const c of list) this.record(c);
     this.pending.clear();
   }
 
   private close(c: CapCheck, nr: number, ret: number): void {
     c.syscall = syscallNameOf(nr) ?? `syscall#${nr}`;
     c.sysRet = ret;
-    this.checks.push(c);
     if (ret >= 0) c.cls = c.ret === 0 ? 'candidate' : 'not-needed';
     else c.cls = c.ret === 0 ? 'failed-anyway' : 'denied';
+    this.record(c);
+  }
+
+  private record(c: CapCheck): void {
+    this.count++;
+    if (this.keep) this.checks.push(c);
+    let f = this.by.get(c.cap);
+    if (!f) {
+      f = { cap: c.cap, name: capName(c.cap), granted: 0, denied: 0, syscalls: [], classes: {} };
+      this.by.set(c.cap, f);
+    }
+    if (c.ret === 0) f.granted++;
+    else f.denied++;
+    if (c.syscall && !f.syscalls.includes(c.syscall)) f.syscalls.push(c.syscall);
+    f.classes[c.cls] = (f.classes[c.cls] ?? 0) + 1;
   }
 
   findings(): CapFinding[] {
-    const by = new Map<number, CapFinding>();
-    for (const c of this.checks) {
-      let f = by.get(c.cap);
-      if (!f) {
-        f = { cap: c.cap, name: capName(c.cap), granted: 0, denied: 0, syscalls: [], classes: {} };
-        by.set(c.cap, f);
-      }
-      if (c.ret === 0) f.granted++;
-      else f.denied++;
-      if (c.syscall && !f.syscalls.includes(c.syscall)) f.syscalls.push(c.syscall);
-      f.classes[c.cls] = (f.classes[c.cls] ?? 0) + 1;
-    }
-    return [...by.values()].sort((a, b) => a.cap - b.cap);
+    return [...this.by.values()].sort((a, b) => a.cap - b.cap);
   }
 }
 
@@ -207,7 +219,8 @@ function auditCheck(w: AuditWriter, c: CapCheck): void {
   w.write({
     verdict: c.ret === 0 ? 'allowed' : 'denied',
     host: 'linux',
-    syscall: c.syscall ?? '(none)',
+    // A check outside any traced syscall (or in one that never returned) names none.
+    ...(c.syscall !== null ? { syscall: c.syscall } : {}),
     cap: capName(c.cap),
     capNumber: c.cap,
     errno: c.sysRet !== null && c.sysRet < 0 ? errnoOf(c.sysRet) : '',
@@ -222,19 +235,31 @@ function auditCheck(w: AuditWriter, c: CapCheck): void {
   });
 }
 
-/** The tracepoint, or why there is none. */
-export function requireCapTracepoint(root: string): void {
-  if (hasEvent(root, 'capability', 'cap_capable')) return;
-  const kprobes = existsSync(join(root, 'kprobe_events'));
-  throw new CapctlError(
-    'no-tracepoint',
-    `this kernel has no capability:cap_capable tracepoint (it appeared in Linux 6.14)${
-      kprobes
-        ? '; kprobe events on cap_capable are possible here but capctl does not implement them yet'
-        : ' and offers no kprobe_events to probe cap_capable instead'
-    }`,
-    'io',
-  );
+/** The events learn traces in `inst`: the checks (tracepoint or kprobes), sys_exit, fork, exec. */
+function enableEvents(inst: TraceInstance, capEvents: CapEvents): Formats {
+  const kinds = ['exit', 'fork', 'exec'] as const;
+  for (const k of kinds) inst.enableEvent(...eventName(k));
+  capEvents.enable(inst);
+  return { ...loadFormats(inst, kinds), ...capEvents.formats(inst) };
+}
+
+function feedPages(
+  pages: { cpu: number; page: Buffer }[],
+  formats: Formats,
+  capEvents: CapEvents,
+  collector: CheckCollector,
+): void {
+  for (const e of decodePages(pages, formats, { cred: false })) {
+    const ev = capEvents.feed(e);
+    if (ev) collector.event(ev);
+  }
+}
+
+/** The buffers' lost events, with the probes the kernel missed (kprobe source) as dropped. */
+function lossOf(inst: TraceInstance, capEvents: CapEvents): LossCounters {
+  const lost = inst.loss();
+  lost.dropped += capEvents.missed();
+  return lost;
 }
 
 /** Phase 1: run the command with the tracer on; resolves with the collector and exit status. */
@@ -245,10 +270,17 @@ export async function traceRun(opts: LearnOptions): Promise<{
   lost: LossCounters;
 }> {
   const root = ensureTracefs();
-  requireCapTracepoint(root);
   const env = opts.env ?? process.env;
   const cmd = resolveCommand(opts.argv[0]!, env.PATH);
-  const inst = TraceInstance.create('capctl-learn');
+  // The tracepoint, or kprobes on cap_capable; created before the instance, removed after it.
+  const capEvents = new CapEvents(root);
+  let inst: TraceInstance;
+  try {
+    inst = TraceInstance.create('capctl-learn');
+  } catch (err) {
+    capEvents.remove();
+    throw err;
+  }
   const onSignal = (sig: NodeJS.Signals) => {
     child?.kill(sig);
   };
@@ -296,17 +328,13 @@ export async function traceRun(opts: LearnOptions): Promise<{
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     // Skip the launcher's own execs: sh -> CMD is one, sh -> node -> CMD two.
-    const collector = new CheckCollector(pid, opts.uid !== undefined ? 2 : 1);
+    const collector = new CheckCollector(pid, opts.uid !== undefined ? 2 : 1, opts.audit !== undefined);
     inst.setEventPids([pid]);
-    const kinds = ['exit', 'cap', 'fork', 'exec'] as const;
-    for (const k of kinds) inst.enableEvent(...eventName(k));
-    const formats = loadFormats(inst, kinds);
+    const formats = enableEvents(inst, capEvents);
     // Binary pages: the kernel's text formatting would dominate the cost of a syscall-heavy
     // command (two events per syscall).
     const reader = inst.openRaw();
-    const reading = reader.run((pages) => {
-      for (const e of decodePages(pages, formats)) collector.event(e);
-    });
+    const reading = reader.run((pages) => feedPages(pages, formats, capEvents, collector));
     inst.setTracing(true);
     const go = child.stdio[3] as NodeJS.WritableStream;
     go.end('go\n');
@@ -315,13 +343,14 @@ export async function traceRun(opts: LearnOptions): Promise<{
     reader.stop();
     await reading;
     collector.finish();
-    const lost = inst.loss();
+    const lost = lossOf(inst, capEvents);
     if (opts.audit) for (const c of collector.checks) auditCheck(opts.audit, c);
     return { collector, status, stderr: Buffer.concat(errChunks).toString('utf8'), lost };
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     inst.remove();
+    capEvents.remove();
   }
 }
 
@@ -376,10 +405,16 @@ export async function observe(opts: {
   bufferKb?: number;
 }): Promise<LearnResult> {
   const root = ensureTracefs();
-  requireCapTracepoint(root);
   const tids = treeTids(opts.pids);
   if (tids.length === 0) throw new CapctlError('no-process', 'no such process to learn from', 'input');
-  const inst = TraceInstance.create('capctl-learn');
+  const capEvents = new CapEvents(root);
+  let inst: TraceInstance;
+  try {
+    inst = TraceInstance.create('capctl-learn');
+  } catch (err) {
+    capEvents.remove();
+    throw err;
+  }
   let stop: () => void = () => {};
   try {
     inst.setTracing(false);
@@ -387,14 +422,10 @@ export async function observe(opts: {
     inst.option('overwrite', false);
     inst.setBufferKb(opts.bufferKb ?? 16384);
     inst.setEventPids(tids);
-    const kinds = ['exit', 'cap', 'fork', 'exec'] as const;
-    for (const k of kinds) inst.enableEvent(...eventName(k));
-    const formats = loadFormats(inst, kinds);
-    const collector = new CheckCollector(tids[0]!, 0);
+    const formats = enableEvents(inst, capEvents);
+    const collector = new CheckCollector(tids[0]!, 0, opts.audit !== undefined);
     const reader = inst.openRaw();
-    const reading = reader.run((pages) => {
-      for (const e of decodePages(pages, formats)) collector.event(e);
-    });
+    const reading = reader.run((pages) => feedPages(pages, formats, capEvents, collector));
     inst.setTracing(true);
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, opts.durationMs);
@@ -408,13 +439,13 @@ export async function observe(opts: {
     reader.stop();
     await reading;
     collector.finish();
-    const lost = inst.loss();
+    const lost = lossOf(inst, capEvents);
     if (opts.audit) for (const c of collector.checks) auditCheck(opts.audit, c);
     const findings = collector.findings();
     return {
       argv: [],
       exitStatus: null,
-      checks: collector.checks.length,
+      checks: collector.count,
       findings,
       candidates: findings.filter((f) => (f.classes.candidate ?? 0) > 0).map((f) => f.name),
       runs: [],
@@ -426,6 +457,7 @@ export async function observe(opts: {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
     inst.remove();
+    capEvents.remove();
   }
 }
 
@@ -543,7 +575,7 @@ export async function learn(opts: LearnOptions): Promise<LearnResult> {
   const result: LearnResult = {
     argv: opts.argv,
     exitStatus: status,
-    checks: collector.checks.length,
+    checks: collector.count,
     findings,
     candidates,
     runs: [],

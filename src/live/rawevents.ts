@@ -3,9 +3,18 @@
  * with the offsets from the instance's own format files, and put in time order across CPUs.
  * One decoder for `learn` and `audit follow`.
  */
-import { type EventFormat, parseEventFormat, readDataLocString, readPtr, walkPage } from '../caps/ringbuf.js';
+import {
+  type EventFormat,
+  isZero64,
+  parseEventFormat,
+  readDataLocString,
+  readI64,
+  readPtr,
+  walkPage,
+} from '../caps/ringbuf.js';
 import { hasEvent, type TraceInstance } from '../sys/tracefs.js';
 
+/** Events with fixed names; `kentry`/`kret` are cap_capable's kprobe pair (src/live/cap-source.ts), named per group. */
 export type EventKind = 'cap' | 'fork' | 'exec' | 'attach' | 'enter' | 'exit';
 
 const EVENTS: Record<EventKind, [string, string]> = {
@@ -17,7 +26,7 @@ const EVENTS: Record<EventKind, [string, string]> = {
   exit: ['raw_syscalls', 'sys_exit'],
 };
 
-export type Formats = Partial<Record<EventKind, EventFormat>>;
+export type Formats = Partial<Record<EventKind | 'kentry' | 'kret', EventFormat>>;
 
 /** The tracefs system/event name of a kind. */
 export function eventName(kind: EventKind): [string, string] {
@@ -44,10 +53,20 @@ export type Ev =
   | { ts: number; kind: 'exec'; pid: number; oldPid: number; filename: string }
   | { ts: number; kind: 'attach'; pid: number; path: string }
   | { ts: number; kind: 'enter'; tid: number; nr: number }
-  | { ts: number; kind: 'exit'; tid: number; nr: number; ret: number };
+  | { ts: number; kind: 'exit'; tid: number; nr: number; ret: number }
+  | { ts: number; kind: 'kentry'; tid: number; cred: string; cap: number; opts: number }
+  | { ts: number; kind: 'kret'; tid: number; ret: number };
 
-/** Decode one batch of raw pages into events, in time order across CPUs. */
-export function decodePages(pages: readonly { cpu: number; page: Buffer }[], f: Formats): Ev[] {
+/**
+ * Decode one batch of raw pages into events, in time order across CPUs. `cred: false` leaves
+ * each check's credential pointer out ('' in its place): learn never uses it, and formatting
+ * it cost more than the rest of a check's decoding.
+ */
+export function decodePages(
+  pages: readonly { cpu: number; page: Buffer }[],
+  f: Formats,
+  { cred = true }: { cred?: boolean } = {},
+): Ev[] {
   const out: Ev[] = [];
   const cap = f.cap;
   const fork = f.fork;
@@ -55,19 +74,21 @@ export function decodePages(pages: readonly { cpu: number; page: Buffer }[], f: 
   const attach = f.attach;
   const enter = f.enter;
   const exit = f.exit;
+  const kentry = f.kentry;
+  const kret = f.kret;
   for (const { page } of pages) {
     walkPage(page, (ts, off) => {
       const type = page.readUInt16LE(off);
       const tid = page.readInt32LE(off + 4);
       if (enter && type === enter.id) {
-        out.push({ ts, kind: 'enter', tid, nr: Number(page.readBigInt64LE(off + enter.fields.id!.offset)) });
+        out.push({ ts, kind: 'enter', tid, nr: readI64(page, off + enter.fields.id!.offset) });
       } else if (exit && type === exit.id) {
         out.push({
           ts,
           kind: 'exit',
           tid,
-          nr: Number(page.readBigInt64LE(off + exit.fields.id!.offset)),
-          ret: Number(page.readBigInt64LE(off + exit.fields.ret!.offset)),
+          nr: readI64(page, off + exit.fields.id!.offset),
+          ret: readI64(page, off + exit.fields.ret!.offset),
         });
       } else if (cap && type === cap.id) {
         const x = cap.fields;
@@ -75,11 +96,23 @@ export function decodePages(pages: readonly { cpu: number; page: Buffer }[], f: 
           ts,
           kind: 'cap',
           tid,
-          cred: readPtr(page, off, x.cred!),
+          cred: cred ? readPtr(page, off, x.cred!) : '',
           cap: page.readInt32LE(off + x.cap!.offset),
           ret: page.readInt32LE(off + x.ret!.offset),
-          capableNsNull: page.readBigUInt64LE(off + x.capable_ns!.offset) === 0n,
+          capableNsNull: isZero64(page, off + x.capable_ns!.offset),
         });
+      } else if (kentry && type === kentry.id) {
+        const x = kentry.fields;
+        out.push({
+          ts,
+          kind: 'kentry',
+          tid,
+          cred: cred ? readPtr(page, off, x.cred!) : '',
+          cap: page.readInt32LE(off + x.cap!.offset),
+          opts: page.readUInt32LE(off + x.opts!.offset),
+        });
+      } else if (kret && type === kret.id) {
+        out.push({ ts, kind: 'kret', tid, ret: page.readInt32LE(off + kret.fields.ret!.offset) });
       } else if (fork && type === fork.id) {
         const x = fork.fields;
         out.push({

@@ -48,6 +48,118 @@ export function hasEvent(root: string, system: string, event: string): boolean {
   return existsSync(join(root, 'events', system, event, 'format'));
 }
 
+/** Does the kernel offer dynamic kprobe events (CONFIG_KPROBE_EVENTS)? */
+export function hasKprobeEvents(root: string): boolean {
+  return existsSync(join(root, 'kprobe_events'));
+}
+
+/** One line of kprobe_events: a probe (`p`) or return probe (`r`) on a kernel symbol. */
+export interface KprobeDef {
+  kind: 'p' | 'r';
+  event: string;
+  symbol: string;
+  /** Fetch arguments, e.g. `cap=%dx:s32 ret=$retval:s32` (Documentation/trace/kprobetrace.rst). */
+  args: string;
+}
+
+/** The kprobe_events line that defines `d` in `group`. */
+export function kprobeLine(group: string, d: KprobeDef): string {
+  return `${d.kind}:${group}/${d.event} ${d.symbol} ${d.args}`;
+}
+
+/**
+ * Dynamic kprobe events of our own group. kprobe_events is global, not per instance (the
+ * events then appear under events/GROUP/ in every instance, enabled only where asked), so the
+ * group name is unique (prefix, pid, random) and the file is only ever appended to: writing it
+ * without O_APPEND would delete every other tool's probes. Removed on process exit, after the
+ * instances that use them.
+ */
+export class KprobeEvents {
+  readonly group: string;
+  private readonly root: string;
+  private readonly events: string[] = [];
+  private removed = false;
+
+  private constructor(root: string, group: string) {
+    this.root = root;
+    this.group = group;
+  }
+
+  static create(prefix: string, defs: readonly KprobeDef[], root = ensureTracefs()): KprobeEvents {
+    const group = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(group))
+      throw new CapctlError('tracefs', `bad kprobe group "${group}"`, 'input');
+    const k = new KprobeEvents(root, group);
+    liveProbes.add(k);
+    try {
+      for (const d of defs) {
+        k.append(kprobeLine(group, d));
+        k.events.push(d.event);
+      }
+    } catch (err) {
+      k.remove();
+      throw err;
+    }
+    return k;
+  }
+
+  private append(line: string): void {
+    try {
+      writeFileSync(join(this.root, 'kprobe_events'), `${line}\n`, { flag: 'a' });
+    } catch (err) {
+      throw new CapctlError(
+        'tracefs',
+        `cannot add kprobe event "${line}": ${(err as Error).message}${lastErrorLog(this.root)}`,
+        'io',
+      );
+    }
+  }
+
+  /**
+   * Probes the kernel could not run (kprobe_profile's nmissed, per event): a return probe
+   * misses when more calls are in flight than its instances (maxactive), an entry probe when
+   * it would recurse. Counted as lost events.
+   */
+  missed(): number {
+    let text: string;
+    try {
+      text = readFileSync(join(this.root, 'kprobe_profile'), 'utf8');
+    } catch {
+      return 0;
+    }
+    let n = 0;
+    for (const line of text.split('\n')) {
+      const f = line.trim().split(/\s+/);
+      if (f.length >= 3 && this.events.some((e) => f[0] === `${this.group}/${e}` || f[0] === e)) n += Number(f[2]) || 0;
+    }
+    return n;
+  }
+
+  /** Delete the events (idempotent; callers remove the instances using them first). */
+  remove(): void {
+    if (this.removed) return;
+    this.removed = true;
+    liveProbes.delete(this);
+    for (const e of this.events) {
+      try {
+        writeFileSync(join(this.root, 'kprobe_events'), `-:${this.group}/${e}\n`, { flag: 'a' });
+      } catch {
+        // already gone, or still enabled somewhere we do not own: nothing more to do here
+      }
+    }
+  }
+}
+
+/** The kernel's last complaint about a tracefs write (error_log), for the error message. */
+function lastErrorLog(root: string): string {
+  try {
+    const text = readFileSync(join(root, 'error_log'), 'utf8').trim();
+    return text ? ` (${text.split('\n').slice(-2).join(' ')})` : '';
+  } catch {
+    return '';
+  }
+}
+
 /** Per-CPU loss counters of an instance: events overwritten (overrun) or refused (dropped). */
 export interface LossCounters {
   overrun: number;
@@ -56,8 +168,11 @@ export interface LossCounters {
 }
 
 const live = new Set<TraceInstance>();
+const liveProbes = new Set<KprobeEvents>();
 process.on('exit', () => {
+  // Instances first: a kprobe event still enabled in one cannot be deleted (EBUSY).
   for (const i of live) i.remove();
+  for (const k of liveProbes) k.remove();
 });
 
 export class TraceInstance {
@@ -215,6 +330,11 @@ export class RawPipeReader {
   readonly pageSize: number;
   private stopping = false;
   private closed = false;
+  /**
+   * Page buffers reused from one drain to the next: a fresh 4 KiB Buffer per page is not
+   * pooled by Node and made the garbage collector the reader's biggest cost under a flood.
+   */
+  private readonly pool: Buffer[] = [];
 
   constructor(inst: TraceInstance) {
     this.inst = inst;
@@ -237,12 +357,16 @@ export class RawPipeReader {
     }
   }
 
-  /** Every page there is now, per CPU, in reading order. */
+  /** Every page there is now, per CPU, in reading order (valid until the next drain). */
   private drain(): { cpu: number; page: Buffer }[] {
     const out: { cpu: number; page: Buffer }[] = [];
     for (const { cpu, fd } of this.fds) {
       for (let k = 0; k < 4096; k++) {
-        const page = Buffer.allocUnsafe(this.pageSize);
+        let page = this.pool[out.length];
+        if (page === undefined) {
+          page = Buffer.allocUnsafe(this.pageSize);
+          this.pool.push(page);
+        }
         let n: number;
         try {
           n = readSync(fd, page, 0, this.pageSize, null);
@@ -258,6 +382,10 @@ export class RawPipeReader {
     return out;
   }
 
+  /**
+   * Deliver pages until stop() and the buffers are empty. The pages passed to `onPages` are
+   * reused afterwards: decode them before returning, keep none.
+   */
   async run(onPages: (pages: { cpu: number; page: Buffer }[]) => void, idleMs = 5): Promise<void> {
     try {
       while (!this.closed) {

@@ -52,7 +52,8 @@ const record = fc.record(
     source: fc.record({ file: text, line: fc.integer({ min: 1, max: 9999 }) }),
     time: fc.integer({ min: Date.UTC(2020, 0, 1), max: Date.UTC(2030, 0, 1) }).map((t) => new Date(t).toISOString()),
   },
-  { requiredKeys: ['verdict', 'host', 'syscall', 'errno', 'stage', 'reason', 'tid', 'tgid', 'time'] },
+  // syscall is optional: audit follow's records have none.
+  { requiredKeys: ['verdict', 'host', 'errno', 'stage', 'reason', 'tid', 'tgid', 'time'] },
 );
 
 /** JSON with `\uXXXX` for some characters (JSON.stringify never writes those). */
@@ -125,7 +126,7 @@ function reference(lines: string[]): { records: AuditRecord[]; bad: number } {
 function referenceSummary(recs: AuditRecord[]): SummaryRow[] {
   const g = new Map<string, SummaryRow & { tg: Set<number>; sc: Set<string> }>();
   for (const r of recs) {
-    const key = r.cap && r.priv ? `${r.cap} (${r.priv})` : (r.cap ?? r.priv ?? `syscall ${r.syscall}`);
+    const key = r.cap && r.priv ? `${r.cap} (${r.priv})` : (r.cap ?? r.priv ?? `syscall ${r.syscall ?? '(unknown)'}`);
     const id = JSON.stringify([key, r.verdict]);
     let row = g.get(id);
     if (!row) {
@@ -144,7 +145,7 @@ function referenceSummary(recs: AuditRecord[]): SummaryRow[] {
     }
     row.count++;
     row.tg.add(r.tgid);
-    row.sc.add(r.op ? `${r.syscall}(${r.op})` : r.syscall);
+    if (r.syscall !== undefined) row.sc.add(r.op ? `${r.syscall}(${r.op})` : r.syscall);
     if (r.time < row.first) row.first = r.time;
     if (r.time > row.last) row.last = r.time;
   }

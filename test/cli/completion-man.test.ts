@@ -15,10 +15,12 @@ import { buildProgram } from '../../src/cli/main.js';
 import { manPage } from '../../src/cli/manpage.js';
 import { hasTool } from '../caps/helpers.js';
 
+// Every command's module, loaded once (buildProgram imports them on demand).
+const program = await buildProgram();
 const dir = mkdtempSync(join(tmpdir(), 'capctl-i13-compl-'));
 const script = (shell: 'bash' | 'zsh' | 'fish') => {
   const f = join(dir, `capctl.${shell}`);
-  writeFileSync(f, completionScript(buildProgram(), shell));
+  writeFileSync(f, completionScript(program, shell));
   return f;
 };
 
@@ -102,10 +104,10 @@ words=(\${(s: :)2}); [[ $2 == *" " ]] && words+=(""); CURRENT=$#words; _capctl`,
 });
 
 describe('capctl.1', () => {
-  const page = manPage(buildProgram(), '0.1.0');
+  const page = manPage(program, '0.1.0');
 
   it('names every command and every long option', () => {
-    for (const info of commandTree(buildProgram()).slice(1)) {
+    for (const info of commandTree(program).slice(1)) {
       expect(page).toContain(`.SS "capctl ${info.path.join(' ')} `);
       for (const o of info.options) if (o.long) expect(page).toContain(`.B ${o.flags.replace(/-/g, '\\-')}`);
     }

@@ -106,10 +106,12 @@ function missingHostPath(shell: string): string | undefined {
   return undefined;
 }
 
+// Every command's module, loaded once (buildProgram imports them on demand).
+const program = await buildProgram();
 const CAN_RUN = CLI_BUILT && IS_ROOT && hasTool('setcap') && hasTool('jq');
 
 describe.skipIf(!CAN_RUN)('help examples (need the built CLI, root for setcap/attach, setcap and jq)', () => {
-  const examples = helpExamples(buildProgram());
+  const examples = helpExamples(program);
   let dir = '';
   const ran: string[] = [];
   const skipped: string[] = [];

@@ -4,10 +4,10 @@
  * under `capctl exec --profile LEARNT`, and fails with each learnt capability removed.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { bin, capctl, ensureBuilt, has, isRoot, root } from './helpers.js';
 
@@ -28,6 +28,8 @@ beforeAll(() => {
     execFileSync('gcc', ['-O2', '-o', join(work, 'bind80'), join(root, 'test', 'live', 'fixtures', 'bind80.c')]);
   writeFileSync(join(work, 'file'), '');
 }, 180_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function profileCaps(file: string): string[] {
   const doc = parse(readFileSync(file, 'utf8')) as { capabilities: { permitted: string[] } };
@@ -102,6 +104,83 @@ describe.skipIf(!isRoot || !tracepoint())('capctl learn (needs root and the cap_
     expect(r.status, r.stderr).toBe(0);
     expect(profileCaps(out)).toEqual(['NET_RAW']);
   }, 120_000);
+
+  it('--format prints the learnt profile exactly as profile export prints the --out file, for every format', () => {
+    const file = join(work, 'file');
+    // One verified run; the other formats from traced-only runs, whose candidates are more than
+    // CHOWN (SYS_ADMIN: the kernel's noaudit probes in mmap), which is all the same to export.
+    for (const [i, f] of ['k8s', 'oci', 'podman', 'docker', 'compose', 'systemd'].entries()) {
+      const out = join(work, `fmt-${f}.yaml`);
+      const r = capctl([
+        'learn',
+        ...(i === 0 ? [] : ['--no-verify']),
+        '--out',
+        out,
+        '--format',
+        f,
+        '--',
+        'chown',
+        '1:1',
+        file,
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      if (i === 0) expect(profileCaps(out)).toEqual(['CHOWN']);
+      else expect(profileCaps(out)).toContain('CHOWN');
+      const e = capctl(['profile', 'export', '--format', f, out]);
+      expect(e.status, e.stderr).toBe(0);
+      expect(r.stdout, f).toBe(e.stdout);
+      expect(r.stdout).toMatch(/CHOWN/);
+      // The summary moves to stderr, so stdout is the export alone (pipeable into a file).
+      expect(r.stderr).toMatch(i === 0 ? /minimal set: CAP_CHOWN\n/ : /unverified set: CAP_CHOWN/);
+    }
+  }, 120_000);
+
+  it('--format with --json: the learn result with the export as profile export --json has it', () => {
+    const out = join(work, 'json-export.yaml');
+    const r = capctl([
+      'learn',
+      '--no-verify',
+      '--out',
+      out,
+      '--format',
+      'podman',
+      '--json',
+      '--',
+      'chown',
+      '1:1',
+      join(work, 'file'),
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { candidates: string[]; export: { text: string } };
+    expect(j.candidates).toContain('CAP_CHOWN');
+    const e = capctl(['profile', 'export', '--format', 'podman', '--json', out]);
+    expect(e.status, e.stderr).toBe(0);
+    expect(j.export).toEqual(JSON.parse(e.stdout));
+    expect(j.export.text).toMatch(/^--cap-drop=ALL --cap-add=CHOWN/);
+  }, 60_000);
+
+  it('--pid --duration --format: a running process tree observed and exported (unverified, said on stderr)', async () => {
+    const file = join(work, 'file');
+    const loop = spawn('sh', ['-c', `while :; do chown 1:1 ${file}; sleep 0.05; done`], { stdio: 'ignore' });
+    try {
+      const out = join(work, 'observed.yaml');
+      const r = capctl(['learn', '--pid', String(loop.pid), '--duration', '1', '--out', out, '--format', 'docker']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^--cap-drop=ALL --cap-add=CHOWN/);
+      expect(r.stdout).toBe(capctl(['profile', 'export', '--format', 'docker', out]).stdout);
+      expect(r.stderr).toMatch(/unverified set: CAP_CHOWN/);
+    } finally {
+      loop.kill('SIGKILL');
+    }
+    expect(ours()).toEqual([]);
+  }, 60_000);
+
+  it('a bad --format is exit 2 with one line, before anything is traced', () => {
+    const r = capctl(['learn', '--format', 'rkt', '--', 'touch', join(work, 'not-run')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(join(work, 'not-run'))).toBe(false);
+  });
 
   it('SIGTERM while learning: the command is stopped and the tracing instance removed', async () => {
     const child = spawn(process.execPath, [bin, 'learn', '--', 'sleep', '30'], { cwd: root, stdio: 'ignore' });
