@@ -1,37 +1,203 @@
 /**
- * The second core for `audit summary`: a large plain log is split at a line boundary near its
- * middle and a worker thread summarises the second half while the main thread reads the first;
- * the two summaries and read reports are merged (seq continuity is checked across the split).
+ * The second core for `audit summary` and `audit query`: a large plain log is cut into segments
+ * (SEGMENT_BYTES, at line starts) and read by this thread and a worker thread at once; the
+ * results are applied strictly in file order, so the answer — rows and their order, counts,
+ * seq gaps, line numbers of problems — is the one a single thread reading the whole file gives.
  *
- * Only where it pays: files of at least 48 MiB (below that a worker's start-up, ~40 ms, is a
- * large part of the whole read), not stdin or .gz (no random access), and only when the
- * machine has a second CPU. `query` stays on one thread: its rows must come out in log order
- * as they are read.
+ * - This thread reads the segment whose turn it is straight into the real consumer (a query's
+ *   rows go out as each chunk is read); a segment read ahead of its turn, here or in the worker,
+ *   goes to a scratch consumer (its rows as text, or its own Summary) applied when its turn comes.
+ * - The worker is given at most two segments at a time and nothing beyond `window` segments past
+ *   the one whose turn it is: a query's rows wait in memory for at most that many segments.
+ * - A segment holding auditd lines that share context with earlier lines (kernel.ts) is read
+ *   again here, in order, and its read-ahead result dropped.
+ * - If the worker fails or exits, this thread reads what it had been given.
+ *
+ * Only where it pays: plain files of SEGMENTED_MIN_BYTES or more (a worker's start-up is ~40 ms
+ * of the other core), not stdin or .gz (no random access), and only with a second CPU.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { AuditFilter, Summary, SummaryState } from './query.js';
-import type { ReadOptions, ShareResult } from './reader.js';
+import { type AuditFilter, compileFilter, Summary, type SummaryState } from './query.js';
+import { QueryRows } from './query-rows.js';
+import { AuditLogReader, type ReadOptions, type SegmentOutcome } from './reader.js';
 
-export interface SummaryShare extends ShareResult {
-  state: SummaryState;
+/** Segment size: small enough to keep both threads busy to the end, large enough that the
+ * per-segment merge is noise. CAPCTL_AUDIT_SEGMENT_BYTES overrides it (tests use tiny ones). */
+const SEGMENT_BYTES = 8 << 20;
+
+export function segmentBytes(): number {
+  const v = Number(process.env.CAPCTL_AUDIT_SEGMENT_BYTES);
+  return Number.isInteger(v) && v > 0 ? v : SEGMENT_BYTES;
 }
 
-/** A ReadOptions.share that summarises the share in a worker and folds it into `summary`. */
-export function summaryShare(summary: Summary, filter: AuditFilter, now: number): ReadOptions['share'] | undefined {
-  // Compiled code only: under a TypeScript loader (tests) there is no .js worker to start.
+export type SegmentJob =
+  | { kind: 'summary'; filter: AuditFilter; now: number }
+  | { kind: 'query'; filter: AuditFilter; now: number; json: boolean };
+
+export interface SegmentResult {
+  k: number;
+  outcome: SegmentOutcome;
+  /** Query: the segment's rows (QueryRows bytes); summary: its Summary's state. Absent when contextual. */
+  data?: Uint8Array | SummaryState;
+}
+
+export interface SegmentPlan {
+  file: string;
+  seg: number;
+  count: number;
+}
+
+function range(p: SegmentPlan, k: number): [number, number] {
+  return [k * p.seg, k === p.count - 1 ? Number.POSITIVE_INFINITY : (k + 1) * p.seg];
+}
+
+/** A reader of segments on their own, for one job: what the worker runs (and tests, in-process). */
+export function segmentRunner(job: SegmentJob, reader: AuditLogReader): (p: SegmentPlan, k: number) => SegmentResult {
+  const keep = compileFilter(job.filter, job.now);
+  const rows = job.kind === 'query' ? new QueryRows(job.json) : undefined;
+  return (p, k) => {
+    const [start, end] = range(p, k);
+    if (rows) {
+      reader.each = (r) => {
+        if (keep(r)) rows.add(r);
+      };
+      const outcome = reader.readSegment(p.file, start, end);
+      return outcome.contextual ? { k, outcome } : { k, outcome, data: rows.take() };
+    }
+    const summary = new Summary();
+    reader.each = (r) => {
+      if (keep(r)) summary.add(r);
+    };
+    const outcome = reader.readSegment(p.file, start, end);
+    return outcome.contextual ? { k, outcome } : { k, outcome, data: summary.state() };
+  };
+}
+
+/** What the driver needs of the consumer (the command printing rows or holding the summary). */
+export interface SegmentConsumer {
+  job: SegmentJob;
+  /** After each chunk read in turn (stdout backpressure). */
+  afterChunk?: () => Promise<void> | void;
+  /** Apply a read-ahead segment's data in its turn. */
+  apply: (data: Uint8Array | SummaryState) => Promise<void> | void;
+}
+
+/** Another thread reading segments: given them with assign(), answering through onResult. */
+export interface Helper {
+  assign(plan: SegmentPlan, k: number): void;
+  close(): void;
+}
+export type HelperFactory = (
+  job: SegmentJob,
+  onResult: (r: SegmentResult) => void,
+  onGone: (err?: unknown) => void,
+) => Helper | undefined;
+
+/** The worker thread helper (compiled code only: under a TypeScript loader there is no .js worker). */
+export const workerHelper: HelperFactory = (job, onResult, onGone) => {
   if (availableParallelism() < 2 || !import.meta.url.endsWith('.js')) return undefined;
-  return (file, start, end) =>
-    new Promise<ShareResult>((resolve, reject) => {
-      const w = new Worker(new URL('./summary-worker.js', import.meta.url), {
-        workerData: { file, start, end, filter, now },
-        // A small young generation: chunks die young, and the process stays within its RSS budget.
-        resourceLimits: { maxYoungGenerationSizeMb: 8 },
-      });
-      w.once('message', (m: SummaryShare) => {
-        summary.merge(m.state);
-        resolve(m);
-      });
-      w.once('error', reject);
-    });
+  const w = new Worker(new URL('./segment-worker.js', import.meta.url), {
+    workerData: { job },
+    // A small young generation: chunks die young, and the process stays within its RSS budget.
+    resourceLimits: { maxYoungGenerationSizeMb: 8 },
+  });
+  w.on('message', (m: SegmentResult) => onResult(m));
+  w.once('error', (e) => onGone(e));
+  w.once('exit', () => onGone());
+  return {
+    assign: (plan, k) => w.postMessage({ plan, k }),
+    close: () => {
+      w.removeAllListeners();
+      void w.terminate();
+    },
+  };
+};
+
+/** Rows of a query wait for at most this many segments; a summary's states are small. */
+const QUERY_WINDOW = 4;
+const SUMMARY_WINDOW = 16;
+
+/** ReadOptions.segments for a consumer, with `helper` as the other thread. */
+export function segmented(consumer: SegmentConsumer, helper: HelperFactory = workerHelper): ReadOptions['segments'] {
+  return async (reader, file, size) => {
+    const seg = segmentBytes();
+    const plan: SegmentPlan = { file, seg, count: Math.max(1, Math.ceil(size / seg)) };
+    const inTurn: ReadOptions = consumer.afterChunk ? { afterChunk: consumer.afterChunk } : {};
+    reader.beginFile(file);
+    const done = new Map<number, SegmentResult>();
+    let wake: (() => void) | undefined;
+    let gone = false;
+    const h =
+      plan.count > 1
+        ? helper(
+            consumer.job,
+            (r) => {
+              done.set(r.k, r);
+              pending--;
+              wake?.();
+            },
+            () => {
+              gone = true;
+              wake?.();
+            },
+          )
+        : undefined;
+    let pending = 0; // segments the helper has and has not answered
+    const window = consumer.job.kind === 'query' ? QUERY_WINDOW : SUMMARY_WINDOW;
+    let runAhead: ReturnType<typeof segmentRunner> | undefined;
+    // Every segment below `next` has been taken by one thread; those without a result in `done`
+    // (and not `head` being read here) are the helper's.
+    let next = 0;
+    let head = 0; // the segment whose turn it is
+    try {
+      while (head < plan.count) {
+        const r = done.get(head);
+        if (r !== undefined) {
+          done.delete(head);
+          if (r.data === undefined) await reader.readInOrder(file, ...range(plan, head), inTurn);
+          else {
+            reader.absorb(r.outcome);
+            await consumer.apply(r.data);
+          }
+          head++;
+          continue;
+        }
+        if (head < next && gone) {
+          // The helper is gone: what it had is read here.
+          await reader.readInOrder(file, ...range(plan, head), inTurn);
+          head++;
+          continue;
+        }
+        const mine = next === head ? next++ : -1;
+        if (h && !gone)
+          while (pending < 2 && next < plan.count && next < head + window) {
+            h.assign(plan, next++);
+            pending++;
+          }
+        if (mine >= 0) {
+          // Our turn and nobody has it: straight into the real consumer.
+          await reader.readInOrder(file, ...range(plan, mine), inTurn);
+          head++;
+        } else if (next < plan.count && next < head + window) {
+          // Ahead of its turn: into a scratch consumer, applied in its turn.
+          runAhead ??= segmentRunner(consumer.job, new AuditLogReader(() => {}));
+          const res = runAhead(plan, next++);
+          done.set(res.k, res);
+        } else {
+          // Only the helper's segments are left to wait for.
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = undefined;
+          continue;
+        }
+        // Let the helper's answers in.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      h?.close();
+    }
+    reader.endFile();
+  };
 }

@@ -189,31 +189,40 @@ const TIME =
   '[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?Z';
 /**
  * The exact line the writer produces (its canonical key order, no spaces, no escapes), with the
- * schema's type checks, as one sticky regular expression: irregexp runs it as native code, and
- * it was measured 3.7x faster than the character loop below (0.45 vs 1.65 us per record).
- * Since such a line has no '"' inside values, each `"key":` occurs only as that key, so values
- * are then found with indexOf, lazily, only for the fields a query reads.
+ * schema's type checks, as sticky regular expressions without captures: irregexp runs them as
+ * native code (measured 3.7x faster than the character loop below), and `test` with no
+ * capture groups builds no match array (exec with seven captures cost 0.24 us more per record
+ * than the whole match). The expression is cut in three at the two places a summary reads on
+ * every record — the end of what the operation needed (just before `"errno"`) and the start of
+ * `tgid`'s value — so lastIndex says where they are without a search (a third `indexOf` per
+ * line was measured at +0.07 us each). Every other value is found from the known shape (seq,
+ * verdict, host at fixed offsets) or, lazily, with indexOf: since such a line has no '"' inside
+ * values, each `"key":` occurs only as that key.
  */
-const CANONICAL = new RegExp(
+const CANON_HEAD = new RegExp(
   [
-    '\\{(?:"level":"(?:warn|info)",)?(?:"seq":([1-9][0-9]{0,14}),)?',
-    '"verdict":"(denied|complain|allowed)","host":"(?:linux|freebsd)",',
-    `("syscall":"${STR}+",(?:"op":"${STR}*",)?(?:"cap":"CAP_[A-Z_0-9]+",)?(?:"capNumber":([0-9]|[1-5][0-9]|6[0-3]),)?`,
-    '(?:"priv":"PRIV_[A-Z_0-9]+",)?(?:"privNumber":[1-9][0-9]{0,14},)?)"errno":"(?:E[A-Z0-9]+)?",',
-    `"stage":"${STR}*","reason":"${STR}*","tid":(${INT}),"tgid":(${INT}),(?:"euid":${INT},)?`,
-    `(?:"comm":"${STR}*",)?(?:"exe":"${STR}*",)?(?:"profile":"${STR}*",)?(?:"subject":"${STR}*",)?`,
-    `(?:"source":\\{"file":"${STR}*","line":[1-9][0-9]{0,14}\\},)?"time":"(${TIME})"\\}`,
+    '\\{(?:"level":"(?:warn|info)",)?(?:"seq":[1-9][0-9]{0,14},)?',
+    '"verdict":"(?:denied|complain|allowed)","host":"(?:linux|freebsd)",',
+    `"syscall":"${STR}+",(?:"op":"${STR}*",)?(?:"cap":"CAP_[A-Z_0-9]+",)?`,
   ].join(''),
   'y',
 );
-/** CANONICAL's capture groups: the fields a summary or a typical query reads on every record. */
-const M_SEQ = 1;
-const M_VERDICT = 2;
-const M_NEEDS = 3;
-const M_CAPNUMBER = 4;
-const M_TID = 5;
-const M_TGID = 6;
-const M_TIME = 7;
+/** Cut here too: a query by capability reads capNumber on every line (indexOf for it cost more
+ * than the three expressions together — V8 sets up a Boyer-Moore table per call). */
+const CANON_NUMBERS =
+  /(?:"capNumber":(?:[0-9]|[1-5][0-9]|6[0-3]),)?(?:"priv":"PRIV_[A-Z_0-9]+",)?(?:"privNumber":[1-9][0-9]{0,14},)?/y;
+const CANON_MID = new RegExp(
+  `"errno":"(?:E[A-Z0-9]+)?","stage":"${STR}*","reason":"${STR}*","tid":${INT},"tgid":`,
+  'y',
+);
+const CANON_TAIL = new RegExp(
+  [
+    `${INT},(?:"euid":${INT},)?`,
+    `(?:"comm":"${STR}*",)?(?:"exe":"${STR}*",)?(?:"profile":"${STR}*",)?(?:"subject":"${STR}*",)?`,
+    `(?:"source":\\{"file":"${STR}*","line":[1-9][0-9]{0,14}\\},)?"time":"${TIME}"\\}`,
+  ].join(''),
+  'y',
+);
 
 /** Slot -> the text that starts its value in a canonical line. */
 const PATTERN: string[] = [];
@@ -238,29 +247,90 @@ export class ScannedRecord {
    * a key a line lacks does not rescan the lines after it every time. */
   private readonly next = new Float64Array(F.COUNT).fill(-1);
 
+  /** The bytes `text` was decoded from (latin1: char i is byte bytesAt + i), while they last. */
+  bytes: Buffer | undefined;
+  bytesAt = 0;
+
   /** A new text (chunk) is about to be scanned: forget where keys occur in the old one. */
-  newText(): void {
+  newText(src: Buffer, off: number): void {
     this.next.fill(-1);
+    this.bytes = src;
+    this.bytesAt = off;
   }
 
-  /** CANONICAL's match for the current line (fast shape), else null. */
-  private m: RegExpExecArray | null = null;
+  /** Canonical line: its seq (0: none), where `"syscall"` starts, where `"errno"` starts
+   * (the end of needs()), and where tgid's value starts. */
+  private seqValue = 0;
+  private sk = 0;
+  /** Where `"capNumber"` is, if the line has it (else priv, privNumber or errno start there). */
+  private cn = 0;
+  private ne = 0;
+  private tg = 0;
 
-  /** The writer's own line shape (see CANONICAL); true if t[s,e) is one. */
+  /** The writer's own line shape (see CANON_HEAD); true if t[s,e) is one. */
   fast(t: string, s: number, e: number): boolean {
-    CANONICAL.lastIndex = s;
-    const m = CANONICAL.exec(t);
-    if (m === null || CANONICAL.lastIndex !== e) return false;
-    this.m = m;
+    CANON_HEAD.lastIndex = s;
+    if (!CANON_HEAD.test(t)) return false;
+    const cn = CANON_HEAD.lastIndex;
+    CANON_NUMBERS.lastIndex = cn;
+    CANON_NUMBERS.test(t); // all optional: always matches
+    const ne = CANON_NUMBERS.lastIndex;
+    CANON_MID.lastIndex = ne;
+    if (!CANON_MID.test(t)) return false;
+    const tg = CANON_MID.lastIndex;
+    CANON_TAIL.lastIndex = tg;
+    if (!CANON_TAIL.test(t) || CANON_TAIL.lastIndex !== e) return false;
     this.text = t;
     this.start = s;
     this.end = e;
     this.lazy = true;
     this.located = 0;
     this.present = 0;
-    const v = m[M_VERDICT]!;
-    this.verdictValue = v === 'denied' ? 'denied' : v === 'complain' ? 'complain' : 'allowed';
+    this.cn = cn;
+    this.ne = ne;
+    this.tg = tg;
+    // The head's fixed shape: {["level":"warn",]["seq":N,]"verdict":"V","host":"H","syscall":
+    let p = s + 1;
+    if (t.charCodeAt(p + 1) === 108 /* l */) p += 15; // "level":"warn",
+    let seq = 0;
+    if (t.charCodeAt(p + 1) === 115 /* s */) {
+      p += 6; // "seq":
+      for (let c = t.charCodeAt(p); c !== C.COMMA; c = t.charCodeAt(++p)) seq = seq * 10 + c - C.D0;
+      p++;
+    }
+    this.seqValue = seq;
+    const v = t.charCodeAt(p + 11); // "verdict":"
+    let hs: number;
+    if (v === 100 /* d */) {
+      this.verdictValue = 'denied';
+      hs = p + 11 + 6 + 10; // denied","host":"
+    } else if (v === 99 /* c */) {
+      this.verdictValue = 'complain';
+      hs = p + 11 + 8 + 10;
+    } else {
+      this.verdictValue = 'allowed';
+      hs = p + 11 + 7 + 10;
+    }
+    this.sk = hs + (t.charCodeAt(hs) === 108 /* linux */ ? 5 : 7) + 2;
     return true;
+  }
+
+  /** Whether the current line is in the writer's shape (fast()), so the positional getters hold. */
+  get canonical(): boolean {
+    return this.lazy;
+  }
+  /** A canonical line's needs(): [needsStart, needsEnd) of `text`, ending with its comma. */
+  get needsStart(): number {
+    return this.sk;
+  }
+  get needsEnd(): number {
+    return this.ne;
+  }
+  /** A canonical line's time value: [timeStart(), end - 2) of `text`. */
+  timeStart(): number {
+    let vs = this.end - 3;
+    while (this.text.charCodeAt(vs - 1) !== C.QUOTE) vs--;
+    return vs;
   }
 
   private locate(f: number): boolean {
@@ -439,7 +509,6 @@ export class ScannedRecord {
     this.end = e;
     this.present = present;
     this.lazy = false;
-    this.m = null;
     return true;
   }
 
@@ -455,7 +524,7 @@ export class ScannedRecord {
   }
 
   get time(): string {
-    return this.m ? this.m[M_TIME]! : this.req(F.time);
+    return this.req(F.time);
   }
   get verdict(): Verdict {
     return this.verdictValue;
@@ -474,9 +543,13 @@ export class ScannedRecord {
     return this.str(F.cap);
   }
   get capNumber(): number | undefined {
-    if (this.m) {
-      const c = this.m[M_CAPNUMBER];
-      return c === undefined ? undefined : Number(c);
+    if (this.lazy) {
+      const t = this.text;
+      let i = this.cn;
+      if (t.charCodeAt(i + 1) !== 99 /* "capNumber" */) return undefined;
+      let v = 0;
+      for (let c = t.charCodeAt((i += 12)); c !== C.COMMA; c = t.charCodeAt(++i)) v = v * 10 + c - C.D0;
+      return v;
     }
     return this.int(F.capNumber);
   }
@@ -496,12 +569,16 @@ export class ScannedRecord {
     return this.req(F.reason);
   }
   get tid(): number {
-    if (this.m) return Number(this.m[M_TID]);
     this.locate(F.tid);
     return this.N[F.tid]!;
   }
   get tgid(): number {
-    if (this.m) return Number(this.m[M_TGID]);
+    if (this.lazy) {
+      const t = this.text;
+      let v = 0;
+      for (let i = this.tg, c = t.charCodeAt(i); c !== C.COMMA; c = t.charCodeAt(++i)) v = v * 10 + c - C.D0;
+      return v;
+    }
     this.locate(F.tgid);
     return this.N[F.tgid]!;
   }
@@ -509,10 +586,7 @@ export class ScannedRecord {
     return this.int(F.euid);
   }
   get seq(): number | undefined {
-    if (this.m) {
-      const q = this.m[M_SEQ];
-      return q === undefined ? undefined : Number(q);
-    }
+    if (this.lazy) return this.seqValue === 0 ? undefined : this.seqValue;
     return this.int(F.seq);
   }
   get comm(): string | undefined {
@@ -533,12 +607,12 @@ export class ScannedRecord {
       : undefined;
   }
   /**
-   * For a line in the writer's shape, the text from `"syscall"` to `,"errno"`: syscall, op, cap,
-   * capNumber, priv and privNumber — what the operation needed — as one string, so a summary
-   * can cache its work per distinct value instead of reading six fields per record.
+   * For a line in the writer's shape, the text from `"syscall"` to just before `"errno"`:
+   * syscall, op, cap, capNumber, priv and privNumber — what the operation needed — as one
+   * string (see needsStart/needsEnd to compare it without making one).
    */
   needs(): string | undefined {
-    return this.m ? this.m[M_NEEDS] : undefined;
+    return this.lazy ? this.text.slice(this.sk, this.ne) : undefined;
   }
 
   /**
@@ -547,7 +621,7 @@ export class ScannedRecord {
    * so a query can print it without parsing it.
    */
   canonicalLine(): string | undefined {
-    return this.m ? this.text.slice(this.start, this.end) : undefined;
+    return this.lazy ? this.text.slice(this.start, this.end) : undefined;
   }
 
   /** `syscall` equals `s`, without making a string. */

@@ -2,50 +2,17 @@
 /**
  * capctl entry point: builds the commander program from the registry and runs it. Errors from
  * commands arrive here as values (CapctlError) and leave as one line plus an exit code.
+ * (bin/capctl.js starts `capctl audit ...` through audit-main.ts instead, which loads only the
+ * audit commands.)
  */
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { COMMANDS } from './commands.js';
-import { reportError } from './output.js';
+import { rootProgram, runProgram } from './program.js';
 
 export function buildProgram(): Command {
-  const program = new Command();
-  program
-    .name('capctl')
-    .description(
-      'Linux capabilities and FreeBSD priv(9) in one policy engine: libcap-exact capability text, live ' +
-        'process and file inspection, strace replay through a per-thread Linux capability model, ' +
-        'jail-aware priv_check, and YAML profiles. Run `capctl COMMAND --help` for examples.',
-    )
-    .version('0.1.0')
-    .showSuggestionAfterError(true)
-    .configureOutput({ outputError: (str, write) => write(str) })
-    .exitOverride();
-  for (const register of COMMANDS) register(program);
-  return program;
+  return rootProgram(COMMANDS);
 }
 
-let stdoutGuarded = false;
-
 export async function main(argv: string[]): Promise<void> {
-  // A reader that closes the pipe early (`capctl ps | head`) ends output quietly, as the C
-  // tools do, instead of an unhandled EPIPE stack trace. Once per process: tests call main()
-  // many times in one process.
-  if (!stdoutGuarded) {
-    stdoutGuarded = true;
-    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      reportError(err);
-    });
-  }
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // commander already printed its message (usage errors) or the help text.
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
-      return;
-    }
-    reportError(err);
-  }
+  await runProgram(buildProgram(), argv);
 }
