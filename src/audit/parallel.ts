@@ -63,7 +63,8 @@ export function segmentRunner(job: SegmentJob, reader: AuditLogReader): (p: Segm
         if (keep(r)) rows.add(r);
       };
       const outcome = reader.readSegment(p.file, start, end);
-      return outcome.contextual ? { k, outcome } : { k, outcome, data: rows.take() };
+      const data = rows.take(); // taken either way: rows of a segment read again must not stay
+      return outcome.contextual ? { k, outcome } : { k, outcome, data };
     }
     const summary = new Summary();
     reader.each = (r) => {

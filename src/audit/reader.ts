@@ -20,7 +20,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { KernelLineParser } from './kernel.js';
 import { type AuditRecord, checkRecord } from './record.js';
-import { own, ScannedRecord } from './scan.js';
+import { canonicalUntil, own, ScannedRecord } from './scan.js';
 
 export interface ReadProblem {
   /** file:line */
@@ -326,8 +326,21 @@ export class AuditLogReader {
   /** Apply a segment read on its own (readSegment) as if it had been read here, in order. */
   absorb(o: SegmentOutcome): void {
     const before = this.line;
+    if (o.firstSeq !== 0) {
+      // The segment's first seq against the last one before it, reported where one thread
+      // would have: before the problems of that line and the lines after it.
+      const problems = this.report.problems;
+      this.report.problems = [];
+      this.followSeq(o.firstSeq, before + o.firstSeqLine);
+      const gap = this.report.problems;
+      this.report.problems = problems;
+      if (gap.length) {
+        const at = o.report.problems.findIndex((p) => p.line >= o.firstSeqLine);
+        const rel = gap.map((p) => ({ ...p, line: p.line - before }));
+        o.report.problems.splice(at < 0 ? o.report.problems.length : at, 0, ...rel);
+      }
+    }
     mergeReports(this.report, o.report, before);
-    if (o.firstSeq !== 0) this.followSeq(o.firstSeq, before + o.firstSeqLine);
     if (o.lastSeq !== 0) this.prevSeq = o.lastSeq;
     this.line += o.report.lines;
   }
@@ -494,12 +507,16 @@ export class AuditLogReader {
     v.newText(src, off);
     let p = 0;
     const n = t.length;
+    // Lines before `canon` are in the writer's shape: checked a run at a time (canonicalUntil),
+    // nearly every line of a capctl log.
+    let canon = 0;
     while (p < n) {
       let nl = t.indexOf('\n', p);
       if (nl < 0) nl = n;
-      // The writer's own shape first, inline: it is nearly every line of a capctl log.
-      if (v.fast(t, p, nl)) {
+      if (p >= canon) canon = canonicalUntil(t, p);
+      if (p < canon) {
         this.line++;
+        v.canonicalAt(t, p, nl);
         this.accept(v);
       } else this.lineAt(t, p, nl);
       p = nl + 1;
