@@ -16,11 +16,10 @@
  * Only where it pays: plain files of SEGMENTED_MIN_BYTES or more (a worker's start-up is ~40 ms
  * of the other core), not stdin or .gz (no random access), and only with a second CPU.
  */
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { type AuditFilter, compileFilter, Summary, type SummaryState } from './query.js';
 import { QueryRows } from './query-rows.js';
 import { AuditLogReader, type ReadOptions, type SegmentOutcome } from './reader.js';
+import { takeSegmentWorker } from './segment-pool.js';
 
 /** Segment size: small enough to keep both threads busy to the end, large enough that the
  * per-segment merge is noise. CAPCTL_AUDIT_SEGMENT_BYTES overrides it (tests use tiny ones). */
@@ -97,15 +96,12 @@ export type HelperFactory = (
 
 /** The worker thread helper (compiled code only: under a TypeScript loader there is no .js worker). */
 export const workerHelper: HelperFactory = (job, onResult, onGone) => {
-  if (availableParallelism() < 2 || !import.meta.url.endsWith('.js')) return undefined;
-  const w = new Worker(new URL('./segment-worker.js', import.meta.url), {
-    workerData: { job },
-    // A small young generation: chunks die young, and the process stays within its RSS budget.
-    resourceLimits: { maxYoungGenerationSizeMb: 8 },
-  });
+  const w = takeSegmentWorker();
+  if (!w) return undefined;
   w.on('message', (m: SegmentResult) => onResult(m));
   w.once('error', (e) => onGone(e));
   w.once('exit', () => onGone());
+  w.postMessage({ job });
   return {
     assign: (plan, k) => w.postMessage({ plan, k }),
     close: () => {

@@ -21,6 +21,7 @@ import { createGunzip } from 'node:zlib';
 import { KernelLineParser } from './kernel.js';
 import { type AuditRecord, checkRecord } from './record.js';
 import { canonicalUntil, own, ScannedRecord } from './scan.js';
+import { segmentedMinBytes } from './segment-pool.js';
 
 export interface ReadProblem {
   /** file:line */
@@ -149,9 +150,6 @@ export function orderRotated(paths: readonly string[]): string[] {
  * BENCHMARKS.md).
  */
 const CHUNK = 96 << 10;
-
-/** Files at least this big may be read in segments on two threads (parallel.ts decides). */
-export const SEGMENTED_MIN_BYTES = 32 << 20;
 
 /** A regular file's size, or undefined for anything else (stdin, .gz, a pipe, a missing file). */
 function plainFileSize(source: string | Readable): number | undefined {
@@ -615,12 +613,6 @@ export class AuditLogReader {
     this.report.records++;
     this.each(r);
   }
-}
-
-/** SEGMENTED_MIN_BYTES, or CAPCTL_AUDIT_SEGMENT_BYTES's when set (tests read small logs in segments). */
-export function segmentedMinBytes(): number {
-  const v = Number(process.env.CAPCTL_AUDIT_SEGMENT_BYTES);
-  return Number.isInteger(v) && v > 0 ? 0 : SEGMENTED_MIN_BYTES;
 }
 
 /** Add `b` (a later share of the same log, `lineOffset` lines in) into `a`; not its lines (the caller numbers them). */

@@ -2,10 +2,17 @@
  * `capctl audit ...` with only the audit commands loaded: module loading was ~60% of the start-up
  * of `audit query` (~0.25 s of CPU, most of it the other commands' modules), which is a large
  * part of reading a log of a few hundred MB. Same root program and error handling as main.ts.
+ * For a query or summary of a large file the segment worker starts first, so its start-up runs
+ * on the other core while this thread loads its modules.
  */
-import { register } from './audit-cmd.js';
-import { rootProgram, runProgram } from './program.js';
+import { startSegmentWorkerFor } from '../audit/segment-pool.js';
 
 export async function main(argv: string[]): Promise<void> {
+  if (argv[3] === 'query' || argv[3] === 'summary')
+    startSegmentWorkerFor(argv.slice(4).filter((a) => !a.startsWith('-')));
+  const [{ register }, { rootProgram, runProgram }] = await Promise.all([
+    import('./audit-cmd.js'),
+    import('./program.js'),
+  ]);
   await runProgram(rootProgram([register]), argv);
 }
