@@ -84,7 +84,8 @@ export class QueryRows {
     if (this.n === 0) return;
     const view = this.buf.subarray(0, this.n);
     this.n = 0;
-    if (use(view)) this.buf = Buffer.allocUnsafeSlow(this.buf.length);
+    // Held by the caller (a pipe's queue): go on in a new, small one (it grows if it must).
+    if (use(view)) this.buf = Buffer.allocUnsafeSlow(1 << 16);
   }
 }
 

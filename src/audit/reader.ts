@@ -168,9 +168,10 @@ function plainFileSize(source: string | Readable): number | undefined {
 }
 
 /** The offset of the first line that starts at or after `start` (Infinity: none). */
+const probe = Buffer.allocUnsafe(1 << 12);
 function lineStartFrom(fd: number, start: number): number {
   if (start <= 0) return 0;
-  const buf = Buffer.allocUnsafe(1 << 16);
+  const buf = probe; // one for the process: segments start often, and a line is rarely longer
   for (let pos = start - 1; ; ) {
     const n = readSync(fd, buf, 0, buf.length, pos);
     if (n === 0) return Number.POSITIVE_INFINITY;

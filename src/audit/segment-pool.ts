@@ -1,6 +1,6 @@
 /**
- * The worker thread that reads segments of a large log (parallel.ts), started as early as
- * possible: `capctl audit query|summary` starts it before loading its own modules, so the
+ * The worker threads that read segments of a large log (parallel.ts), started as early as
+ * possible: `capctl audit query|summary` starts them before loading its own modules, so a
  * worker's start-up (~0.1 s) overlaps the main thread's instead of following it. This module
  * loads nothing else, for that reason.
  */
@@ -22,19 +22,18 @@ function canHelp(): boolean {
   return availableParallelism() >= 2 && import.meta.url.endsWith('.js');
 }
 
-let early: Worker | undefined;
-let earlyGone = false;
+const early: { w: Worker; gone: boolean }[] = [];
 
 function spawn(): Worker {
   return new Worker(new URL('./segment-worker.js', import.meta.url), {
     // A small young generation: chunks die young, and the process stays within its RSS budget.
-    resourceLimits: { maxYoungGenerationSizeMb: 8 },
+    resourceLimits: { maxYoungGenerationSizeMb: 4 },
   });
 }
 
-/** Start the worker now if any of `paths` is a plain file big enough to be read in segments. */
-export function startSegmentWorkerFor(paths: readonly string[]): void {
-  if (early || !canHelp()) return;
+/** Start `n` workers now if any of `paths` is a plain file big enough to be read in segments. */
+export function startSegmentWorkersFor(paths: readonly string[], n: number): void {
+  if (early.length || !canHelp()) return;
   const big = paths.some((p) => {
     if (p === '-' || p.endsWith('.gz')) return false;
     try {
@@ -45,20 +44,22 @@ export function startSegmentWorkerFor(paths: readonly string[]): void {
     }
   });
   if (!big) return;
-  early = spawn();
-  early.unref(); // an unused worker must not keep the process alive
-  early.once('exit', () => {
-    earlyGone = true;
-  });
+  for (let i = 0; i < n; i++) {
+    const slot = { w: spawn(), gone: false };
+    slot.w.unref(); // an unused worker must not keep the process alive
+    slot.w.once('exit', () => {
+      slot.gone = true;
+    });
+    early.push(slot);
+  }
 }
 
-/** The worker started early, else a new one; undefined where none can run. */
+/** A worker started early, else a new one; undefined where none can run. */
 export function takeSegmentWorker(): Worker | undefined {
-  const w = early && !earlyGone ? early : undefined;
-  early = undefined;
-  if (w) {
-    w.ref();
-    return w;
-  }
+  for (let slot = early.shift(); slot; slot = early.shift())
+    if (!slot.gone) {
+      slot.w.ref();
+      return slot.w;
+    }
   return canHelp() ? spawn() : undefined;
 }
