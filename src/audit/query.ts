@@ -66,6 +66,11 @@ type RecordLike = Pick<
 
 export function compileFilter(f: AuditFilter, now = Date.now()): (r: RecordLike) => boolean {
   const tests: ((r: RecordLike) => boolean)[] = [];
+  // The verdict first: a scanned line has it at hand, the others are looked up.
+  if (f.verdict !== undefined) {
+    const v = f.verdict;
+    tests.push((r) => r.verdict === v);
+  }
   if (f.cap !== undefined) {
     const n = parseCapName(f.cap);
     tests.push((r) => r.capNumber === n);
@@ -73,10 +78,6 @@ export function compileFilter(f: AuditFilter, now = Date.now()): (r: RecordLike)
   if (f.syscall !== undefined) {
     const s = f.syscall;
     tests.push((r) => r.syscall === s);
-  }
-  if (f.verdict !== undefined) {
-    const v = f.verdict;
-    tests.push((r) => r.verdict === v);
   }
   if (f.tgid !== undefined) {
     const p = f.tgid;

@@ -303,13 +303,20 @@ export class ScannedRecord {
     this.sk = hs + (t.charCodeAt(hs) === 108 /* linux */ ? 5 : 7) + 2;
   }
 
-  /** cn and ne, stepping over syscall, op, cap, capNumber, priv, privNumber (LINE's order). */
-  private numbers(): void {
+  /** cn, stepping over syscall, op and cap (LINE's order). */
+  private capNumberAt(): number {
     const t = this.text;
     let x = t.indexOf('"', this.sk + 11) + 2; // after the syscall value's '",'
     if (t.charCodeAt(x + 1) === 111 /* "op" */) x = t.indexOf('"', x + 6) + 2;
     if (t.charCodeAt(x + 1) === 99 && t.charCodeAt(x + 4) === C.QUOTE /* "cap" */) x = t.indexOf('"', x + 7) + 2;
     this.cn = x;
+    return x;
+  }
+
+  /** ne, stepping on from cn over capNumber, priv and privNumber. */
+  private numbers(): void {
+    const t = this.text;
+    let x = this.cn < 0 ? this.capNumberAt() : this.cn;
     if (t.charCodeAt(x + 1) === 99 /* "capNumber" */) x = t.indexOf(',', x + 12) + 1;
     if (t.charCodeAt(x + 1) === 112 && t.charCodeAt(x + 5) === C.QUOTE /* "priv" */) x = t.indexOf('"', x + 8) + 2;
     if (t.charCodeAt(x + 1) === 112 /* "privNumber" */) x = t.indexOf(',', x + 13) + 1;
@@ -558,8 +565,7 @@ export class ScannedRecord {
   get capNumber(): number | undefined {
     if (this.lazy) {
       const t = this.text;
-      if (this.cn < 0) this.numbers();
-      let i = this.cn;
+      let i = this.cn < 0 ? this.capNumberAt() : this.cn;
       if (t.charCodeAt(i + 1) !== 99 /* "capNumber" */) return undefined;
       let v = 0;
       for (let c = t.charCodeAt((i += 12)); c !== C.COMMA; c = t.charCodeAt(++i)) v = v * 10 + c - C.D0;
