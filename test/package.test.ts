@@ -47,6 +47,15 @@ describe.skipIf(!BUILT || !hasTool('npm'))('npm pack (needs the build and npm)',
     expect(files.some((f) => f.startsWith('data/') && f.endsWith('.tsv'))).toBe(true);
   });
 
+  // The shim's native fast path is built at `npm run build` (prepare); a registry install runs
+  // no build, so the tarball carries the binary (static, x86-64 like everything `run` does).
+  it.skipIf(!existsSync(join(ROOT, 'dist', 'native', 'capctl-oci-fast')))(
+    'ships the OCI shim fast path built here (skipped when this machine had no C compiler)',
+    () => {
+      expect(files).toContain('dist/native/capctl-oci-fast');
+    },
+  );
+
   it('ships no bench or test output, no TypeScript sources and no source maps', () => {
     expect(
       files.filter((f) => /^dist\/(bench|test)\//.test(f) || f.endsWith('.map') || /^(src|test|bench)\//.test(f)),

@@ -17,7 +17,7 @@
  * Only where it pays: plain files of SEGMENTED_MIN_BYTES or more (a worker's start-up is ~40 ms
  * of the other core), not stdin or .gz (no random access), and only with a second CPU.
  */
-import { type AuditFilter, compileFilter, Summary, type SummaryState } from './query.js';
+import { type AuditFilter, compileAttachFilter, compileFilter, Summary, type SummaryState } from './query.js';
 import { QueryRows } from './query-rows.js';
 import { AuditLogReader, type ReadOptions, type SegmentOutcome } from './reader.js';
 import { takeSegmentWorker } from './segment-pool.js';
@@ -55,12 +55,16 @@ function range(p: SegmentPlan, k: number): [number, number] {
 /** A reader of segments on their own, for one job: what the worker runs (and tests, in-process). */
 export function segmentRunner(job: SegmentJob, reader: AuditLogReader): (p: SegmentPlan, k: number) => SegmentResult {
   const keep = compileFilter(job.filter, job.now);
+  const keepAttached = compileAttachFilter(job.filter, job.now);
   const rows = job.kind === 'query' ? new QueryRows(job.json) : undefined;
   return (p, k) => {
     const [start, end] = range(p, k);
     if (rows) {
       reader.each = (r) => {
         if (keep(r)) rows.add(r);
+      };
+      reader.onAttached = (a) => {
+        if (keepAttached(a)) rows.addAttached(a);
       };
       const outcome = reader.readSegment(p.file, start, end);
       const data = rows.take(); // taken either way: rows of a segment read again must not stay
@@ -69,6 +73,9 @@ export function segmentRunner(job: SegmentJob, reader: AuditLogReader): (p: Segm
     const summary = new Summary();
     reader.each = (r) => {
       if (keep(r)) summary.add(r);
+    };
+    reader.onAttached = (a) => {
+      if (keepAttached(a)) summary.addAttached(a);
     };
     const outcome = reader.readSegment(p.file, start, end);
     return outcome.contextual ? { k, outcome } : { k, outcome, data: summary.state() };

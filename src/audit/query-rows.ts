@@ -3,6 +3,7 @@
  * matching record. In the audit layer (not the CLI) because a worker thread reading a segment
  * of a log (parallel.ts) formats its rows where it finds them, exactly as the main thread does.
  */
+import type { AttachRecord } from './attach-record.js';
 import type { RecordView } from './reader.js';
 import { own, ScannedRecord } from './scan.js';
 
@@ -29,6 +30,12 @@ export function queryRow(r: RecordView): string {
     r.errno || '-',
     `${r.stage}: ${r.reason}`,
   ]);
+}
+
+/** A container started under a profile, in the same columns: no process, syscall or errno. */
+export function attachRow(r: AttachRecord): string {
+  const who = r.containerName ? `${r.containerName} (${r.containerId.slice(0, 12)})` : r.containerId.slice(0, 12);
+  return cells([r.time, r.verdict, '-', '-', '-', `profile ${r.profile}`, '-', `container ${who} via ${r.via}`]);
 }
 
 /**
@@ -64,6 +71,14 @@ export class QueryRows {
       return;
     }
     const text = this.json ? `,\n${JSON.stringify(own(r))}` : queryRow(r);
+    this.room(Buffer.byteLength(text));
+    this.n += this.buf.write(text, this.n, 'utf8');
+  }
+
+  /** An attach record's row (see attachRow; --json: the record as parsed). */
+  addAttached(r: AttachRecord): void {
+    this.count++;
+    const text = this.json ? `,\n${JSON.stringify(r)}` : attachRow(r);
     this.room(Buffer.byteLength(text));
     this.n += this.buf.write(text, this.n, 'utf8');
   }

@@ -6,6 +6,7 @@
 import parseDuration from 'parse-duration';
 import { parseCapName } from '../caps/capset.js';
 import { inputError } from '../caps/errors.js';
+import type { AttachRecord } from './attach-record.js';
 import { IntSet } from './int-set.js';
 import { type AuditRecord, RFC3339, type Verdict } from './record.js';
 import { ScannedRecord } from './scan.js';
@@ -13,7 +14,8 @@ import { ScannedRecord } from './scan.js';
 export interface AuditFilter {
   cap?: string;
   syscall?: string;
-  verdict?: Verdict;
+  /** 'attached': only containers started under a profile (capctl-oci-runtime's records). */
+  verdict?: Verdict | 'attached';
   tgid?: number;
   profile?: string;
   comm?: string;
@@ -112,12 +114,34 @@ export function compileFilter(f: AuditFilter, now = Date.now()): (r: RecordLike)
   return (r) => tests.every((t) => t(r));
 }
 
+/**
+ * The same filter for attach records (a container started under a profile): they have a
+ * verdict, a profile and a time, and none of a decision's fields, so a filter on a capability,
+ * syscall, process, command or executable leaves them out.
+ */
+export function compileAttachFilter(f: AuditFilter, now = Date.now()): (r: AttachRecord) => boolean {
+  if (f.cap !== undefined || f.syscall !== undefined || f.tgid !== undefined || f.comm !== undefined)
+    return () => false;
+  if (f.exe !== undefined || (f.verdict !== undefined && f.verdict !== 'attached')) return () => false;
+  const since = f.since !== undefined ? parseTime(f.since, now) : undefined;
+  const until = f.until !== undefined ? parseTime(f.until, now) : undefined;
+  const profile = f.profile;
+  return (r) =>
+    (profile === undefined || r.profile === profile) &&
+    (since === undefined || Date.parse(r.time) >= since) &&
+    (until === undefined || Date.parse(r.time) <= until);
+}
+
 export interface SummaryRow {
-  /** What was needed: a capability, a privilege, or (neither known) the syscall. */
+  /**
+   * What was needed: a capability, a privilege, or (neither known) the syscall; for verdict
+   * 'attached', `profile NAME`.
+   */
   key: string;
   verdict: string;
   count: number;
   syscalls: string[];
+  /** Distinct processes (tgid); for 'attached', distinct containers. */
   processes: number;
   first: string;
   last: string;
@@ -193,6 +217,8 @@ export class Summary {
   private readonly groups = new Map<string, Map<string, Group>>();
   /** cap -> priv -> "cap (priv)" */
   private readonly pairs = new Map<string, Map<string, string>>();
+  /** Attach records by profile: how many, which containers, when. */
+  private readonly attached = new Map<string, AttachedGroup>();
   total = 0;
 
   /**
@@ -205,6 +231,20 @@ export class Summary {
   /** The chunk text pending first/last positions point into, and the groups that have some. */
   private cur = '';
   private touched: Group[] = [];
+
+  /** A container started under a profile: one row per profile, PROCS counting containers. */
+  addAttached(r: AttachRecord): void {
+    this.total++;
+    let g = this.attached.get(r.profile);
+    if (g === undefined) {
+      g = { profile: r.profile, count: 0, containers: new Set(), first: r.time, last: r.time };
+      this.attached.set(r.profile, g);
+    }
+    g.count++;
+    g.containers.add(r.containerId);
+    if (r.time < g.first) g.first = r.time;
+    if (r.time > g.last) g.last = r.time;
+  }
 
   add(r: RecordLike): void {
     if (r instanceof ScannedRecord && r.canonical) this.addCanonical(r);
@@ -343,6 +383,17 @@ export class Summary {
   merge(rows: SummaryState): void {
     this.settle(this.cur);
     this.total += rows.total;
+    for (const a of rows.attached) {
+      const g = this.attached.get(a.profile);
+      if (g === undefined) {
+        this.attached.set(a.profile, { ...a, containers: new Set(a.containers) });
+        continue;
+      }
+      g.count += a.count;
+      for (const c of a.containers) g.containers.add(c);
+      if (a.first < g.first) g.first = a.first;
+      if (a.last > g.last) g.last = a.last;
+    }
     for (const s of rows.groups) {
       let byVerdict = this.groups.get(s.key);
       if (byVerdict === undefined) this.groups.set(s.key, (byVerdict = new Map()));
@@ -390,7 +441,8 @@ export class Summary {
           first: g.first,
           last: g.last,
         });
-    return { total: this.total, groups };
+    const attached = [...this.attached.values()].map((g) => ({ ...g, containers: [...g.containers] }));
+    return { total: this.total, groups, attached };
   }
 
   rows(): SummaryRow[] {
@@ -410,12 +462,31 @@ export class Summary {
           last: g.last,
         });
       }
+    for (const g of this.attached.values())
+      out.push({
+        key: `profile ${g.profile}`,
+        verdict: 'attached',
+        count: g.count,
+        syscalls: [],
+        processes: g.containers.size,
+        first: g.first,
+        last: g.last,
+      });
     return out.sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
   }
 }
 
+interface AttachedGroup {
+  profile: string;
+  count: number;
+  containers: Set<string>;
+  first: string;
+  last: string;
+}
+
 export interface SummaryState {
   total: number;
+  attached: { profile: string; count: number; containers: string[]; first: string; last: string }[];
   groups: {
     key: string;
     verdict: string;

@@ -18,6 +18,7 @@
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import type { AttachRecord } from './attach-record.js';
 import { KernelLineParser } from './kernel.js';
 import { type AuditRecord, checkRecord } from './record.js';
 import { canonicalUntil, own, ScannedRecord } from './scan.js';
@@ -44,6 +45,8 @@ export interface ReadReport {
   /** Rate-limit summaries (`"verdict":"suppressed"`) and the records they stand for. */
   suppressedLines: number;
   suppressedRecords: number;
+  /** Containers started under a profile (`"verdict":"attached"`, capctl-oci-runtime). */
+  attached: number;
   /** Loss lines (`"verdict":"lost"`, audit follow) and the events they say were lost. */
   lostLines: number;
   lostEvents: number;
@@ -109,6 +112,7 @@ export function emptyReport(): ReadReport {
     other: 0,
     suppressedLines: 0,
     suppressedRecords: 0,
+    attached: 0,
     lostLines: 0,
     lostEvents: 0,
     torn: [],
@@ -216,9 +220,17 @@ export class AuditLogReader {
   /** What each record is handed to (a segment read out of order may hand them elsewhere). */
   each: (r: RecordView) => void;
   private buf: Buffer | undefined;
+  /** What attach records are handed to (likewise). */
+  onAttached: ((r: AttachRecord) => void) | undefined;
 
-  constructor(each: (r: RecordView) => void) {
+  /**
+   * `each` gets the decision records (denied, complain, allowed); `onAttached`, if given, the
+   * records of containers started under a profile, which have none of a decision's fields
+   * (no syscall, capability or thread). Without it they are only counted.
+   */
+  constructor(each: (r: RecordView) => void, onAttached?: (r: AttachRecord) => void) {
     this.each = each;
+    this.onAttached = onAttached;
   }
 
   async read(sources: readonly (string | Readable)[], opts: ReadOptions = {}): Promise<ReadReport> {
@@ -563,6 +575,13 @@ export class AuditLogReader {
         this.followSeq(r.seq);
         return undefined;
       }
+      if (c === 'attached') {
+        const r = parsed as AttachRecord & { seq?: number };
+        this.report.attached++;
+        this.followSeq(r.seq);
+        this.onAttached?.(r);
+        return undefined;
+      }
       if (c === 'lost') {
         const r = parsed as { lost: number; seq?: number };
         this.report.lostLines++;
@@ -628,6 +647,7 @@ export function mergeReports(a: ReadReport, b: ReadReport, lineOffset: number): 
     'suppressedRecords',
     'lostLines',
     'lostEvents',
+    'attached',
     'gaps',
     'missing',
   ] as const)

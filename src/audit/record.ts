@@ -6,6 +6,8 @@
  * Field names follow the kernel's terms and stay flat so that `jq`, Falco-style rules and
  * `capctl audit` can filter on them directly. schema/audit-record.schema.json is the contract.
  */
+import { ATTACH_KEY_ORDER } from './attach-record.js';
+
 export type Verdict = 'denied' | 'complain' | 'allowed';
 
 export interface AuditRecord {
@@ -143,11 +145,12 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInt
  * or why it is neither. Written out by hand rather than through ajv because it runs once per
  * line of logs with millions of lines; test/audit/reader-fast.test.ts checks it against ajv.
  */
-export function checkRecord(v: unknown): AuditRecord | 'suppressed' | 'lost' | { invalid: string } {
+export function checkRecord(v: unknown): AuditRecord | 'suppressed' | 'lost' | 'attached' | { invalid: string } {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return { invalid: 'not a JSON object' };
   const r = v as Record<string, unknown>;
   if (r.level !== undefined && !LEVELS.has(r.level as string)) return { invalid: 'level' };
   if (r.seq !== undefined && !(isInt(r.seq) && r.seq >= 1)) return { invalid: 'seq' };
+  if (r.verdict === 'attached') return checkAttached(r);
   if (r.verdict === 'suppressed') {
     if (typeof r.time !== 'string') return { invalid: 'time' };
     if (!(isInt(r.suppressed) && r.suppressed >= 1)) return { invalid: 'suppressed' };
@@ -197,6 +200,23 @@ export function checkRecord(v: unknown): AuditRecord | 'suppressed' | 'lost' | {
   }
   for (const key of Object.keys(r)) if (!KNOWN.has(key)) return { invalid: `unknown field ${key}` };
   return r as unknown as AuditRecord;
+}
+
+const ATTACH_KEYS: ReadonlySet<string> = new Set([...ATTACH_KEY_ORDER, 'seq']);
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** A container started under a profile (capctl-oci-runtime; audit/attach-record.ts). */
+function checkAttached(r: Record<string, unknown>): 'attached' | { invalid: string } {
+  if (typeof r.time !== 'string' || !RFC3339.test(r.time)) return { invalid: 'time' };
+  if (typeof r.profile !== 'string') return { invalid: 'profile' };
+  if (typeof r.containerId !== 'string' || r.containerId === '') return { invalid: 'containerId' };
+  if (r.via !== 'annotation' && r.via !== 'binding') return { invalid: 'via' };
+  for (const f of ['profileFile', 'containerName', 'bundle'])
+    if (r[f] !== undefined && typeof r[f] !== 'string') return { invalid: f };
+  if (r.sha256 !== undefined && !(typeof r.sha256 === 'string' && SHA256_HEX.test(r.sha256)))
+    return { invalid: 'sha256' };
+  for (const key of Object.keys(r)) if (!ATTACH_KEYS.has(key)) return { invalid: `unknown field ${key}` };
+  return 'attached';
 }
 
 export function isAuditRecord(v: unknown): v is AuditRecord {

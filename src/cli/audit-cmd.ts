@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import type { AttachRecord } from '../audit/attach-record.js';
 import { segmented } from '../audit/parallel.js';
-import { type AuditFilter, compileFilter, Summary, type SummaryState } from '../audit/query.js';
+import { type AuditFilter, compileAttachFilter, compileFilter, Summary, type SummaryState } from '../audit/query.js';
 import { QueryOut, QueryRows } from '../audit/query-rows.js';
 import {
   AuditLogReader,
@@ -34,10 +35,10 @@ function filterFrom(o: FilterOpts): AuditFilter {
   if (o.cap !== undefined) f.cap = o.cap;
   if (o.syscall !== undefined) f.syscall = o.syscall;
   if (o.verdict !== undefined) {
-    if (!['denied', 'complain', 'allowed'].includes(o.verdict)) {
-      throw inputError('bad-verdict', `--verdict must be denied, complain or allowed, not "${o.verdict}"`);
+    if (!['denied', 'complain', 'allowed', 'attached'].includes(o.verdict)) {
+      throw inputError('bad-verdict', `--verdict must be denied, complain, allowed or attached, not "${o.verdict}"`);
     }
-    f.verdict = o.verdict as Verdict;
+    f.verdict = o.verdict as Verdict | 'attached';
   }
   if (o.pid !== undefined) {
     f.tgid = parseIntFlag('--pid', o.pid, { min: 1, max: PID_MAX_LIMIT, what: 'a pid' });
@@ -54,7 +55,7 @@ function withFilterOptions(cmd: Command): Command {
   return cmd
     .option('--cap <CAP>', 'only records about this capability (CAP_NET_RAW, net_raw, 13)')
     .option('--syscall <NAME>', 'only records of this syscall')
-    .option('--verdict <V>', 'denied | complain | allowed')
+    .option('--verdict <V>', 'denied | complain | allowed | attached (containers started under a profile)')
     .option('--pid <PID>', 'only this process (tgid) or thread (tid)')
     .option('--profile <NAME>', 'only decisions made under this profile')
     .option('--comm <NAME>', 'only this command name (comm)')
@@ -73,9 +74,10 @@ async function scan(
   each: (r: RecordView) => void,
   afterChunk?: () => Promise<void> | void,
   segments?: ReadOptions['segments'],
+  onAttached?: (r: AttachRecord) => void,
 ): Promise<ReadReport> {
   if (files.filter((f) => f === '-').length > 1) throw inputError('usage', 'stdin ("-") can be given once');
-  const reader = new AuditLogReader(each);
+  const reader = new AuditLogReader(each, onAttached);
   let progressShown = false;
   try {
     return await reader.read(files, {
@@ -143,11 +145,15 @@ Examples:
   withFilterOptions(
     audit.command('query').description('print matching records').argument('<LOG...>', 'log files, "-" for stdin'),
   )
-    .addHelpText('after', '\nExample:\n  capctl audit query audit.log --verdict denied --syscall socket --json | jq .')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  capctl audit query audit.log --verdict denied --syscall socket --json | jq .\n  capctl audit query audit.log --verdict attached --profile ping',
+    )
     .action(async (files: string[], o: FilterOpts) => {
       const filter = filterFrom(o);
       const now = Date.now();
       const keep = compileFilter(filter, now);
+      const keepAttached = compileAttachFilter(filter, now);
       const json = o.json === true;
       // Rows go out after each chunk read (so from a pipe as it arrives), never all at the end.
       const rows = new QueryRows(json);
@@ -176,6 +182,9 @@ Examples:
             await out.rows(bytes as Uint8Array);
           },
         }),
+        (a) => {
+          if (keepAttached(a)) rows.addAttached(a);
+        },
       );
       await flush();
       await out.end();
@@ -185,7 +194,9 @@ Examples:
   withFilterOptions(
     audit
       .command('summary')
-      .description('group records by capability/privilege and verdict')
+      .description(
+        'group records by capability/privilege and verdict (containers started under a profile: by profile, PROCS counting containers)',
+      )
       .argument('<LOG...>', 'log files, "-" for stdin'),
   )
     .addHelpText('after', '\nExample:\n  capctl audit summary audit.log --since 1d')
@@ -193,6 +204,7 @@ Examples:
       const filter = filterFrom(o);
       const now = Date.now();
       const keep = compileFilter(filter, now);
+      const keepAttached = compileAttachFilter(filter, now);
       const summary = new Summary();
       const report = await scan(
         files,
@@ -204,6 +216,9 @@ Examples:
           job: { kind: 'summary', filter, now },
           apply: (state) => summary.merge(state as SummaryState),
         }),
+        (a) => {
+          if (keepAttached(a)) summary.addAttached(a);
+        },
       );
       const rows = summary.rows();
       if (o.json) printJson({ total: summary.total, groups: rows });

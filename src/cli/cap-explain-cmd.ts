@@ -72,7 +72,9 @@ export function register(program: Command): void {
       'after',
       `
 capget on the bridge reports a capability only if every high-confidence privilege it maps to
-would pass in the jail (the illumos LX rule); see docs/priv.md.
+would pass in the jail (the illumos LX rule, judged against the jail's parameters, not a
+profile's privilege rules: a profile limits reporting through its capability sets only);
+see docs/priv.md.
 
 Examples:
   capctl cap explain CAP_NET_RAW
@@ -100,10 +102,10 @@ Examples:
           : d.capget.rule === 'suser'
             ? 'allow.suser=0'
             : d.capget.failing.length
-              ? `fails: ${d.capget.failing.join(', ')}`
+              ? `the jail refuses: ${d.capget.failing.join(', ')}`
               : d.capget.rule === 'all-high'
-                ? 'all high-confidence privileges pass'
-                : 'a mapped privilege passes';
+                ? 'the jail passes all high-confidence privileges'
+                : 'the jail passes a mapped privilege';
       out.push(`  capget in ${where}: ${d.capget.reportable ? 'reported' : 'not reported'} (${why})`);
       process.stdout.write(`${out.join('\n')}\n`);
     });

@@ -1,6 +1,11 @@
 /**
  * What capctl-oci-runtime does on `create` and `run`: find the container's profile, write it
- * into the bundle's config.json exactly as `capctl oci apply` does, and append a line to the attach log (STATE/attach.log).
+ * into the bundle's config.json exactly as `capctl oci apply` does, and append a `verdict: "attached"`
+ * record to the audit log (`--capctl-audit LOG`, default STATE/audit.log; audit/attach-record.ts).
+ *
+ * This is the reference implementation: the native fast path (native/oci-fast.c) does the
+ * annotation case with a stored compiled profile without starting Node and hands every other
+ * case here.
  *
  * Which profile: the annotation io.capctl.profile (a stock name or an absolute path); else a
  * container binding (`capctl attach --container X`) whose target is the container id or one of
@@ -15,7 +20,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ATTACH_LOG, appendAttachRecord } from '../audit/attach-log.js';
+import { appendAttachRecord, defaultAuditLog } from '../audit/attach-record.js';
 import { CapctlError } from '../caps/errors.js';
 import { PROFILE_ANNOTATION } from '../container/oci.js';
 import { type Binding, noteContainerStart, readBindings, resolveStateDir } from '../policy/bindings.js';
@@ -115,7 +120,7 @@ export async function attachOnCreate(args: ShimArgs, env: NodeJS.ProcessEnv): Pr
     );
   }
   applyProfileToBundle(b.dir, stored.profile);
-  appendAttachRecord(join(stateDir, ATTACH_LOG), {
+  appendAttachRecord(args.auditLog ? resolve(args.auditLog) : defaultAuditLog(stateDir), {
     time: new Date().toISOString(),
     verdict: 'attached',
     profile: stored.profile.name,

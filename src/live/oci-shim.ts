@@ -8,7 +8,7 @@
  * command needs (argument parsing, the runtime lookup, execve); the profile machinery is loaded
  * for create/run only, and even there no YAML parser, ajv, casbin or pino (see oci-attach.ts).
  */
-import { accessSync, constants, realpathSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, realpathSync } from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
 import { CapctlError } from '../caps/errors.js';
 import { execve } from '../sys/creds.js';
@@ -31,9 +31,14 @@ export interface ShimArgs {
   command?: string;
   runtimeBinary?: string;
   stateDir?: string;
+  /** --capctl-audit: where the attach record goes (default STATE/audit.log). */
+  auditLog?: string;
   bundle?: string;
   containerId?: string;
   preserveFds: number;
+  /** runc's --log file and --log-format: where engines read a failed command's reason. */
+  log?: string;
+  logFormat?: string;
 }
 
 function flagValue(args: readonly string[], i: number): { name: string; value?: string; used: number } {
@@ -51,13 +56,16 @@ export function parseShimArgs(argv: readonly string[]): ShimArgs {
     const a = argv[i]!;
     if (!a.startsWith('-')) break;
     const f = flagValue(argv, i);
-    if (f.name === '--runtime-binary' || f.name === '--capctl-state-dir') {
+    if (f.name === '--runtime-binary' || f.name === '--capctl-state-dir' || f.name === '--capctl-audit') {
       if (f.name === '--runtime-binary') out.runtimeBinary = f.value;
-      else out.stateDir = f.value;
+      else if (f.name === '--capctl-state-dir') out.stateDir = f.value;
+      else out.auditLog = f.value;
       i += f.used - 1;
       continue;
     }
     out.pass.push(a);
+    if (f.name === '--log') out.log = f.value;
+    if (f.name === '--log-format') out.logFormat = f.value;
     if (GLOBAL_VALUE_FLAGS.has(f.name) && f.used === 2) {
       out.pass.push(argv[i + 1]!);
       i++;
@@ -145,7 +153,35 @@ export async function shimMain(
       .map(([k, v]) => `${k}=${v}`);
     execve(real, [basename(real), ...args.pass], envp, keep);
   } catch (err) {
-    process.stderr.write(`capctl-oci-runtime: ${(err as Error).message.replace(/\n/g, '; ')}\n`);
+    const line = `capctl-oci-runtime: ${(err as Error).message.replace(/\n/g, '; ')}`;
+    process.stderr.write(`${line}\n`);
+    reportToLog(argv, line);
     return err instanceof CapctlError && err.kind === 'input' ? 2 : 1;
+  }
+}
+
+/**
+ * Also write the failure where runc would: containerd's runc shim (docker, Kubernetes) shows
+ * its user the last error in the `--log` file, not the runtime's stderr, and without it says
+ * only "unable to retrieve OCI runtime error". The format is runc's (logrus): one JSON object
+ * per line for `--log-format json`, else logrus text.
+ */
+function reportToLog(argv: readonly string[], msg: string): void {
+  let args: ShimArgs;
+  try {
+    args = parseShimArgs(argv);
+  } catch {
+    return;
+  }
+  if (args.log === undefined || args.log === '') return;
+  const time = new Date().toISOString();
+  const line =
+    args.logFormat === 'json'
+      ? `${JSON.stringify({ level: 'error', msg, time })}\n`
+      : `time="${time}" level=error msg=${JSON.stringify(msg)}\n`;
+  try {
+    appendFileSync(args.log, line, { mode: 0o600 });
+  } catch {
+    // stderr already has the reason; an unwritable log must not hide it behind a second error.
   }
 }

@@ -9,12 +9,16 @@
  * validate is an error, never a stale entry.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { type ContainerProfile, containerProfileFromJson, containerProfileToJson } from '../container/profile.js';
 import { atomicWrite, checkProfileFileModes, hashFiles } from '../policy/bindings.js';
 import { findProfile, isProfileName } from '../policy/resolve.js';
+import { readTrustedFile } from '../policy/trust.js';
+
+/** A compiled entry is a few KiB (five masks, the rules' shape); the C fast path reads up to 16 MiB. */
+const COMPILED_MAX_BYTES = 16 << 20;
 
 export function compiledDir(stateDir: string): string {
   return join(stateDir, 'compiled');
@@ -50,7 +54,13 @@ export interface StoredProfile {
 function readEntry(stateDir: string, profileFile: string): StoredProfile | undefined {
   let text: string;
   try {
-    text = readFileSync(join(compiledDir(stateDir), entryName(profileFile)), 'utf8');
+    // The stored sets are applied as they are: as root, an entry someone else could have
+    // written (or replaced through a writable directory) is not used, but recompiled over.
+    text = readTrustedFile(join(compiledDir(stateDir), entryName(profileFile)), {
+      what: 'compiled profile',
+      maxBytes: COMPILED_MAX_BYTES,
+      noFollow: true,
+    }).text;
   } catch {
     return undefined;
   }

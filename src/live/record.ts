@@ -37,20 +37,12 @@ import {
 import type { ReplayOptions } from '../runtime/replay.js';
 import { decodeRecord } from '../runtime/strace/decode.js';
 import { StraceReader } from '../runtime/strace/reader.js';
+import { readSysctls } from '../sys/proc.js';
 import { getSecurebits } from '../sys/securebits.js';
 import { getXattr } from '../sys/xattr.js';
 
 /** strace options the reader handles best: follow children, descriptor paths, long strings. */
 export const STRACE_DEFAULT_ARGS = ['-f', '-y', '-s', '256'];
-
-/** The sysctls the runtime consults, by name → /proc/sys path. */
-const SYSCTLS: Record<string, string> = {
-  'net.ipv4.ping_group_range': '/proc/sys/net/ipv4/ping_group_range',
-  'net.ipv4.ip_unprivileged_port_start': '/proc/sys/net/ipv4/ip_unprivileged_port_start',
-  'fs.suid_dumpable': '/proc/sys/fs/suid_dumpable',
-  'fs.nr_open': '/proc/sys/fs/nr_open',
-  'kernel.yama.ptrace_scope': '/proc/sys/kernel/yama/ptrace_scope',
-};
 
 export interface RecordOptions {
   /** Output directory (created; must be empty or absent). */
@@ -218,11 +210,7 @@ export function record(opts: RecordOptions): RecordResult {
   // namespaces and working directory.
   const status = readFileSync('/proc/self/status', 'utf8');
   const cwd = process.cwd();
-  const sysctl: Record<string, string> = {};
-  for (const [name, path] of Object.entries(SYSCTLS)) {
-    const v = readMaybe(path);
-    if (v !== undefined) sysctl[name] = v.trim().replace(/\s+/g, ' ');
-  }
+  const sysctl = readSysctls();
   const base: Omit<Recording, 'exitCode' | 'files'> = {
     format: RECORDING_FORMAT,
     command: opts.command,

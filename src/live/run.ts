@@ -5,8 +5,8 @@
  * records the worker reports, and returns the program's exit status.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -20,6 +20,7 @@ import type { FreeBSDHost } from '../runtime/freebsd-host.js';
 import type { DecisionEvent } from '../runtime/host.js';
 import { capsetWords, type LaunchSpec as LaunchPlanSpec, planLaunch } from '../runtime/launch.js';
 import { closeFd, pidfdGetfd, pidfdOpen } from '../sys/seccomp.js';
+import { resolveCommand } from './exec.js';
 import { hostFor } from './hosts.js';
 import type { LaunchSpec, WireStep } from './seccomp-exec.js';
 import { STAT_NAMES, TRAPPED_PRCTL_OPTIONS, TRAPPED_SYSCALLS } from './supervisor.js';
@@ -31,8 +32,10 @@ export interface RunOptions {
   user?: { uid: number; gid: number };
   host: string;
   jailParams: string[];
-  profilePath?: string;
+  /** The profile (from --profile, or bound to --jail/--chroot); the worker loads the same file and checks its sha256. */
   profile?: CompiledProfile;
+  /** --chroot: the program runs with this directory as its root (planLaunch's chroot step). */
+  chroot?: string;
   complain: boolean;
   onDecision?: (ev: DecisionEvent) => void;
   onNote?: (text: string) => void;
@@ -46,15 +49,25 @@ export interface RunResult {
 }
 
 /**
- * The launch steps (planLaunch) from capctl's credential to the program's start: the bridged
- * sets with --host freebsd, and --user's ids (keeping no capability, as a login would).
+ * The launch steps (planLaunch) from capctl's credential to the program's start: --chroot's
+ * chroot, the bridged sets with --host freebsd, and --user's ids (keeping no capability, as a
+ * login would).
  */
 function launchSteps(o: RunOptions, freebsd: FreeBSDHost | undefined): WireStep[] {
-  if (!freebsd && !o.user) return [];
+  if (!freebsd && !o.user && o.chroot === undefined) return [];
   const start = Credential.fromStatus(parseProcStatus(readFileSync('/proc/self/status', 'utf8')));
   const uid = o.user?.uid ?? start.euid;
   const none = CapSet.fromWords(0, 0);
-  let sets = { bounding: start.bounding, permitted: none, effective: none, inheritable: none, ambient: none };
+  // Without --user or a jail the program keeps capctl's sets (a chroot alone changes no set).
+  let sets = o.user
+    ? { bounding: start.bounding, permitted: none, effective: none, inheritable: none, ambient: none }
+    : {
+        bounding: start.bounding,
+        permitted: start.permitted,
+        effective: start.effective,
+        inheritable: start.inheritable,
+        ambient: start.ambient,
+      };
   if (freebsd) {
     const s = initialCapSets(freebsd.prison, uid);
     const set = (w: { lo: number; hi: number }) => CapSet.fromWords(w.lo, w.hi);
@@ -66,7 +79,8 @@ function launchSteps(o: RunOptions, freebsd: FreeBSDHost | undefined): WireStep[
       ambient: set(s.ambient),
     };
   }
-  const spec: LaunchPlanSpec = o.user ? { ...sets, uid: o.user.uid, gid: o.user.gid, groups: [] } : sets;
+  const ids = o.user ? { uid: o.user.uid, gid: o.user.gid, groups: [] } : {};
+  const spec: LaunchPlanSpec = { ...sets, ...ids, ...(o.chroot !== undefined ? { chroot: o.chroot } : {}) };
   return planLaunch(spec, start).map((st): WireStep => {
     switch (st.call) {
       case 'capset':
@@ -81,27 +95,6 @@ function launchSteps(o: RunOptions, freebsd: FreeBSDHost | undefined): WireStep[
         return { call: st.call, id: st.id };
     }
   });
-}
-
-/** execvp's search: a name without a slash is looked up in PATH. */
-export function resolveCommand(cmd: string): string {
-  const ok = (p: string) => {
-    try {
-      accessSync(p, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (cmd.includes('/')) {
-    if (!ok(cmd)) throw inputError('no-command', `${cmd}: not an executable file`);
-    return isAbsolute(cmd) ? cmd : join(process.cwd(), cmd);
-  }
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
-    const p = join(dir || '.', cmd);
-    if (ok(p)) return p;
-  }
-  throw inputError('no-command', `${cmd}: command not found`);
 }
 
 function readLine(s: Readable): Promise<string> {
@@ -134,7 +127,18 @@ const SIGNALS: Record<string, number> = {
 
 export async function runSupervised(o: RunOptions): Promise<RunResult> {
   if (o.argv.length === 0) throw inputError('usage', 'capctl run needs a command after --');
-  const path = resolveCommand(o.argv[0]!);
+  if (o.chroot !== undefined) {
+    o.chroot = resolve(o.chroot);
+    let dir = false;
+    try {
+      dir = statSync(o.chroot).isDirectory();
+    } catch {
+      // reported below
+    }
+    if (!dir) throw inputError('bad-chroot', `--chroot ${o.chroot}: not a directory`);
+  }
+  // As execvp(3) would search, inside the new root with --chroot (exec's one resolver).
+  const path = resolveCommand(o.argv[0]!, process.env.PATH, o.chroot ?? '/').path;
   // Validate flags (and compile the jail) here, so bad input fails before anything starts.
   const { freebsd } = hostFor(o.host, o.jailParams, o.profile);
   const spec: LaunchSpec = {
@@ -193,7 +197,10 @@ export async function runSupervised(o: RunOptions): Promise<RunResult> {
     audit: o.profile?.audit.log ?? 'denied',
     stats,
   };
-  if (o.profilePath !== undefined) input.profile = o.profilePath;
+  if (o.profile !== undefined) {
+    input.profile = o.profile.profile.file;
+    input.profileSha256 = o.profile.profile.sha256;
+  }
   const worker = new Worker(new URL('./supervisor-worker.js', import.meta.url), { workerData: input });
   // The worker blocks in NOTIF_RECV for good once the program is gone: never wait for it.
   worker.unref();

@@ -19,9 +19,9 @@
  *   node seccomp-exec.js SPEC_JSON
  */
 import { closeSync, readSync, writeSync } from 'node:fs';
-import { chrootSelf, execve, setgroupsSelf, setresgidSelf, setresuidSelf } from '../sys/creds.js';
+import { capset, chrootSelf, execve, prctl, setgroupsSelf, setresgidSelf, setresuidSelf } from '../sys/creds.js';
 import { enterNosuidMountNamespace } from '../sys/mounts.js';
-import { buildFilter, capsetSelf, closeFd, type FilterSpec, installListenerFilter, prctl } from '../sys/seccomp.js';
+import { buildFilter, closeFd, type FilterSpec, installListenerFilter } from '../sys/seccomp.js';
 
 /** A launch step (src/runtime/launch.ts LaunchStep) as JSON: capability sets as kernel words. */
 export type WireStep =
@@ -70,7 +70,7 @@ function applyStep(step: WireStep): void {
       setresuidSelf(step.id, step.id, step.id);
       return;
     case 'capset':
-      capsetSelf(step.words);
+      capset(Uint32Array.from(step.words));
       return;
   }
 }

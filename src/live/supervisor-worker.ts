@@ -11,7 +11,9 @@ import { parseProcStatus } from '../caps/procstatus.js';
 import { resolveProfile } from '../policy/index.js';
 import { Credential } from '../runtime/credential.js';
 import { linuxHost, type PrivilegeHost } from '../runtime/host.js';
+import { sysctlOptions } from '../runtime/recording.js';
 import { createRuntime } from '../runtime/runtime.js';
+import { readSysctls } from '../sys/proc.js';
 import { Listener } from '../sys/seccomp.js';
 import { hostFor } from './hosts.js';
 import { Supervisor } from './supervisor.js';
@@ -27,6 +29,8 @@ export interface SupervisorWorkerInput {
   host: string;
   jailParams: string[];
   profile?: string;
+  /** The sha256 of the profile capctl checked (and, for --jail/--chroot, the binding records). */
+  profileSha256?: string;
   complain: boolean;
   audit: 'denied' | 'all' | 'none';
   stats: SharedArrayBuffer;
@@ -41,6 +45,11 @@ export type SupervisorMessage =
 const d = workerData as SupervisorWorkerInput;
 const post = (m: SupervisorMessage) => parentPort!.postMessage(m);
 const policy = d.profile !== undefined ? resolveProfile(d.profile) : undefined;
+// The worker loads the profile again (a CompiledProfile does not cross threads): it must be the
+// one capctl checked, or a profile edited in between would supervise an unreviewed run.
+if (policy !== undefined && d.profileSha256 !== undefined && policy.profile.sha256 !== d.profileSha256) {
+  throw new Error(`profile ${d.profile} changed while capctl run was starting`);
+}
 const { host, freebsd } = hostFor(d.host, d.jailParams, policy);
 // The launch steps (bounding drops, --user's ids, capset to the bridged sets) are capctl acting
 // as the jail's creator before CMD exists, so Linux's own rules decide them; from CMD's exec on,
@@ -51,7 +60,9 @@ const phased: PrivilegeHost = {
   kind: host.kind,
   capable: (cred, cap, op) => (launched ? host : linuxHost).capable(cred, cap, op),
 };
-const rt = createRuntime({ host: phased });
+// The host's own tunables (ip_unprivileged_port_start, nr_open, ptrace_scope, ...): the program
+// runs here, so the model decides with what this kernel will check.
+const rt = createRuntime({ host: phased, sysctl: sysctlOptions(readSysctls()) });
 rt.spawn(Credential.fromStatus(parseProcStatus(d.status), d.securebits), { tid: d.pid });
 const l = new Listener(d.fd);
 const sup = new Supervisor(
@@ -61,6 +72,7 @@ const sup = new Supervisor(
     jailed: freebsd !== undefined,
     nosuid: freebsd !== undefined,
     complain: d.complain,
+    profiled: policy !== undefined && freebsd === undefined,
     onDecision: (ev) => {
       if (wanted(ev, d.audit)) post({ type: 'decision', ev });
     },

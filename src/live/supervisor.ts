@@ -17,17 +17,41 @@
 import type { ProcStatus } from '../caps/procstatus.js';
 import { CLONE_FS, CLONE_THREAD, CLONE_VM } from '../runtime/abi.js';
 import type { Observed } from '../runtime/call.js';
+import {
+  CAP_KILL,
+  CAP_NET_BIND_SERVICE,
+  CAP_SYS_ADMIN,
+  CAP_SYS_NICE,
+  CAP_SYS_PTRACE,
+  CAP_SYS_RESOURCE,
+} from '../runtime/caps-const.js';
 import { Credential } from '../runtime/credential.js';
 import { type Dispatched, dispatch, RuntimeSession } from '../runtime/dispatch.js';
-import { EFAULT, ESRCH } from '../runtime/errno.js';
+import { EACCES, EBADF, EFAULT, ENOTSOCK, EPERM, ESRCH } from '../runtime/errno.js';
 import type { DecisionEvent } from '../runtime/host.js';
+import type { SetnsTarget } from '../runtime/privileged.js';
 import { BAD_ADDRESS, type SyscallResult } from '../runtime/result.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Thread } from '../runtime/task.js';
-import { readAuxv, readProcStatus, statExe } from '../sys/proc.js';
-import { type Listener, X86_64_SYSCALLS } from '../sys/seccomp.js';
+import { clockAdjtime, TIMEX_SIZE } from '../sys/clock.js';
+import { OsError } from '../sys/libc.js';
+import { bindSocket } from '../sys/net.js';
+import {
+  listPids,
+  procOwner,
+  readAuxv,
+  readFdNamespace,
+  readLimit,
+  readNamespace,
+  readNice,
+  readProcStatus,
+  readTracerPid,
+  statExe,
+} from '../sys/proc.js';
+import { prlimit } from '../sys/rlimit.js';
+import { closeFd, type Listener, pidfdGetfd, pidfdOpen, socketKind, X86_64_SYSCALLS } from '../sys/seccomp.js';
 import { getFileCaps } from '../sys/xattr.js';
-import { capDataBytes, decodeNotification, type LiveCall } from './seccomp-decode.js';
+import { capDataBytes, decodeNotification, type LiveCall, lastSockaddr } from './seccomp-decode.js';
 
 const ENOENT = 2;
 /** An exec settled after the fact: the kernel ran it. */
@@ -43,7 +67,25 @@ const PRIVILEGED: ReadonlySet<string> = new Set([
   'sethostname',
   'setdomainname',
   'unshare',
+  'setpriority',
+  'mount',
+  'umount2',
+  'ptrace',
+  'setrlimit',
+  'settimeofday',
+  'clock_settime',
+  'setns',
+  'adjtimex',
 ]);
+const CLOCK_REALTIME = 0;
+const SETNS_KINDS: ReadonlySet<string> = new Set(['net', 'uts', 'ipc', 'mnt', 'user']);
+const AF_INET = 2;
+const AF_INET6 = 10;
+const RLIMIT_NICE = 13;
+/** The capability a call on another task needs when the kernel's ownership test fails. */
+const OUTSIDE_CAP = { ptrace: CAP_SYS_PTRACE, setpriority: CAP_SYS_NICE, setrlimit: CAP_SYS_RESOURCE } as const;
+const PTRACE_ATTACH = 16;
+const PTRACE_SEIZE = 0x4206;
 const EINTR = 4;
 const SIGCHLD = 17;
 
@@ -61,6 +103,8 @@ export interface SupervisorOptions {
   nosuid: boolean;
   /** Complain mode: a refused privileged operation continues and is reported as `complain`. */
   complain: boolean;
+  /** A profile is attached (Linux host): calls on tasks outside the tree are decided without the target. */
+  profiled?: boolean;
   /** Decisions worth an audit record (the caller filters by audit level). */
   onDecision: (ev: DecisionEvent) => void;
   /** Something a person should know (divergence between model and kernel, a killed thread). */
@@ -79,7 +123,13 @@ interface PendingClone {
 const COMPLAIN_STAGE = 'profile-complain';
 
 export const STAT_NAMES = ['notifications', 'emulated', 'continued', 'refused', 'attached', 'divergences'] as const;
-const STAT = Object.fromEntries(STAT_NAMES.map((n, i) => [n, i])) as Record<(typeof STAT_NAMES)[number], number>;
+// Indices into STAT_NAMES as constants: a counter update is one typed-array store.
+const STAT_NOTIFICATIONS = 0;
+const STAT_EMULATED = 1;
+const STAT_CONTINUED = 2;
+const STAT_REFUSED = 3;
+const STAT_ATTACHED = 4;
+const STAT_DIVERGENCES = 5;
 
 export class Supervisor {
   /**
@@ -93,6 +143,8 @@ export class Supervisor {
   /** Threads whose credential change was continued: compare with the kernel at their next call. */
   private readonly dirty = new Set<number>();
   private inPrivileged = false;
+  /** The inet socket of the bind being decided, duplicated from the program (-1: none). */
+  private bindDup = -1;
   private readonly session: RuntimeSession;
 
   constructor(
@@ -114,7 +166,7 @@ export class Supervisor {
       const e = this.l.receive();
       if (e === ENOENT || e === EINTR) continue;
       if (e !== 0) return;
-      this.stats[STAT.notifications]! += 1;
+      this.stats[STAT_NOTIFICATIONS]! += 1;
       this.handleOne();
     }
   }
@@ -157,13 +209,19 @@ export class Supervisor {
 
   /** Answer with the model's result; returns NOTIF_SEND's errno (ENOENT: the caller is gone). */
   private reply(id: bigint, r: SyscallResult): number {
-    this.stats[STAT.emulated]! += 1;
+    this.stats[STAT_EMULATED]! += 1;
     return this.l.respond(id, r.errno === 0 ? r.ret : -1, r.errno);
+  }
+
+  /** A refused privileged operation: the engine's errno, counted (refusals are rare: no hot path). */
+  private refuse(id: bigint, r: SyscallResult): number {
+    this.stats[STAT_REFUSED]! += 1;
+    return this.reply(id, r);
   }
 
   /** Let the kernel run the call; returns NOTIF_SEND's errno. */
   private proceed(id: bigint): number {
-    this.stats[STAT.continued]! += 1;
+    this.stats[STAT_CONTINUED]! += 1;
     return this.l.continueCall(id);
   }
 
@@ -199,8 +257,37 @@ export class Supervisor {
         const target = call.sys === 'kill' ? call.pid : call.tid;
         if (target > 0 && !this.visible(target)) {
           if (this.opts.jailed) return this.reply(id, { ret: -1, errno: ESRCH });
-          return this.proceed(id);
+          return this.outside(id, t, CAP_KILL, call.sys);
         }
+        break;
+      }
+      case 'bind': {
+        const early = this.prepareBind(id, t, call.fd, call.addrDecoded);
+        if (early !== undefined) return early < 0 ? this.proceed(id) : this.reply(id, { ret: -1, errno: early });
+        break;
+      }
+      case 'setns': {
+        const target = this.setnsTarget(t, call.fd);
+        // Not the namespace of a supervised task: as a call on a task outside the tree.
+        // In a jail the FreeBSD host decides setns without a target (PRIV_JAIL_ATTACH).
+        if (target === undefined) return this.outside(id, t, CAP_SYS_ADMIN, 'setns', this.opts.jailed);
+        call.target = target;
+        break;
+      }
+      case 'ptrace':
+      case 'setpriority':
+      case 'setrlimit': {
+        // A task outside the supervised tree: the kernel's answer on Linux, invisible in a jail.
+        const target = this.targetOf(call);
+        if (target > 0 && target !== tid && !this.visible(target)) {
+          if (this.opts.jailed) return this.reply(id, { ret: -1, errno: ESRCH });
+          return this.outside(id, t, OUTSIDE_CAP[call.sys], call.sys);
+        }
+        // prlimit64 of another supervised process: not modelled (the kernel's prlimit permission check).
+        if (call.sys === 'setrlimit' && target > 0 && this.tgidOf(target) !== t.tgid)
+          return this.outside(id, t, CAP_SYS_RESOURCE, 'prlimit64');
+        const own = call.sys === 'setpriority' && call.which === 0 && call.who === 0;
+        if (target > 0 || own) this.syncTarget(call, own ? tid : target);
         break;
       }
       default:
@@ -213,6 +300,8 @@ export class Supervisor {
     } finally {
       this.inPrivileged = false;
     }
+    if (this.bindDup >= 0) return this.bindFor(id, t, call, d);
+    if (call.sys === 'adjtimex' && d.kind === 'ignored') return this.readClock(id, t, call.modes);
     if (d.kind !== 'result') return this.proceed(id);
     const r = d.result;
     switch (call.sys) {
@@ -233,10 +322,19 @@ export class Supervisor {
         this.dirty.add(tid);
         return this.proceed(id);
       }
+      case 'setns':
+        if (r.errno !== 0 && !this.opts.complain) return this.refuse(id, r);
+        // Joining a user namespace changes the credential: compare with the kernel at the next call.
+        if (r.errno === 0) this.dirty.add(tid);
+        return this.proceed(id);
+      case 'setrlimit':
+        if (r.errno === 0 && call.lim !== null && call.lim !== BAD_ADDRESS) return this.setrlimitFor(id, t, lc);
+        if (r.errno !== 0 && !this.opts.complain) return this.refuse(id, r);
+        return this.proceed(id);
       default:
         if (privileged) {
           if (r.errno !== 0 && !this.opts.complain) {
-            this.stats[STAT.refused]! += 1;
+            this.stats[STAT_REFUSED]! += 1;
             return this.reply(id, r);
           }
           return this.proceed(id);
@@ -246,6 +344,197 @@ export class Supervisor {
         this.dirty.add(tid);
         return this.proceed(id);
     }
+  }
+
+  /**
+   * Before deciding a bind: the socket behind the program's fd, duplicated (pidfd_getfd), so
+   * that the bind capctl makes is on the file the program named at the call. Returns an errno
+   * to answer at once (the kernel's own, in __sys_bind's order: EBADF, ENOTSOCK, then EFAULT
+   * for an unreadable address), -1 to let the kernel run it (not an inet socket: no port, and a unix
+   * socket's path must be created with the program's root, cwd and credential), or undefined
+   * to decide it (inet: the socket is remembered for the model, `bindDup` holds it).
+   */
+  private prepareBind(id: bigint, t: Thread, fd: number | undefined, addrDecoded: boolean): number | undefined {
+    if (fd === undefined || fd < 0) return EBADF;
+    let dup: number;
+    try {
+      const pidfd = pidfdOpen(t.tgid);
+      try {
+        // The caller still waits in bind: its process is the one the pidfd names (no pid reuse).
+        if (!this.l.idValid(id)) return ESRCH;
+        dup = pidfdGetfd(pidfd, fd);
+      } finally {
+        closeFd(pidfd);
+      }
+    } catch (err) {
+      return err instanceof OsError ? err.errno : EBADF;
+    }
+    const kind = socketKind(dup);
+    if (kind === null || (kind.family !== AF_INET && kind.family !== AF_INET6)) {
+      closeFd(dup);
+      return kind === null ? ENOTSOCK : -1;
+    }
+    if (!addrDecoded) {
+      closeFd(dup);
+      return EFAULT;
+    }
+    this.session.rememberSocket(t.tid, fd, kind.family, kind.type & 0xf);
+    this.bindDup = dup;
+    return undefined;
+  }
+
+  /**
+   * Answer an inet bind: a refusal with the model's errno (complain mode: the kernel runs it);
+   * otherwise — allowed, or outside what the model predicts (EADDRINUSE and the like) — capctl
+   * binds the duplicated socket with the address it read, and the program gets that result.
+   */
+  private bindFor(id: bigint, t: Thread, call: LiveCall['call'], d: Dispatched): number {
+    const dup = this.bindDup;
+    this.bindDup = -1;
+    try {
+      let refusal = d.kind === 'result' && d.result.errno !== 0 ? d.result : undefined;
+      // A socket type the model does not cover (SCTP's SEQPACKET, ...) still takes its port
+      // through the kernel's reserved-port test: decide that capability before capctl binds.
+      const port = call.sys === 'bind' ? (call.port ?? 0) : 0;
+      if (d.kind !== 'result' && port !== 0 && port < this.rt.sysctl.ipUnprivilegedPortStart) {
+        this.inPrivileged = true;
+        try {
+          const detail = `port ${port} < ip_unprivileged_port_start ${this.rt.sysctl.ipUnprivilegedPortStart}`;
+          const e = this.rt.privileged(t, CAP_NET_BIND_SERVICE, { syscall: 'bind', detail }, EACCES, t.ns.net);
+          if (e !== 0) refusal = { ret: -1, errno: e };
+        } finally {
+          this.inPrivileged = false;
+        }
+      }
+      if (refusal !== undefined) return this.opts.complain ? this.proceed(id) : this.refuse(id, refusal);
+      const errno = bindSocket(dup, lastSockaddr.bytes, lastSockaddr.len);
+      if (!this.l.idValid(id)) return ENOENT;
+      return this.reply(id, errno === 0 ? { ret: 0, errno: 0 } : { ret: -1, errno });
+    } finally {
+      closeFd(dup);
+    }
+  }
+
+  /**
+   * A read-only adjtimex/clock_adjtime (modes 0 or ADJ_OFFSET_SS_READ: no capability). Without
+   * a profile or a jail the kernel runs it: the real credential is the model's, so a modes word
+   * rewritten after the check meets the same decision. Otherwise capctl reads the clock itself
+   * with its own copy of the struct (modes 0) and writes the answer back; a dynamic clock (a
+   * descriptor, negative id) names the program's file and is continued (adjusting it needs
+   * write access to the file, not a capability).
+   */
+  private readClock(id: bigint, t: Thread, modes: number): number {
+    const n = this.l.notif;
+    const adjtimex = n.nr === X86_64_SYSCALLS.adjtimex;
+    const clock = adjtimex ? CLOCK_REALTIME : Number(BigInt.asIntN(32, n.args[0]!));
+    if ((!this.opts.profiled && !this.opts.jailed) || clock < 0) return this.proceed(id);
+    const addr = adjtimex ? n.args[0]! : n.args[1]!;
+    if (this.l.read(t.tid, addr, TIMEX_SIZE) < TIMEX_SIZE) return this.reply(id, { ret: -1, errno: EFAULT });
+    // capctl's copy, with the read-only modes word that was decided, whatever the program writes now.
+    const tx = Buffer.from(this.l.mem.subarray(0, TIMEX_SIZE));
+    tx.writeUInt32LE(modes >>> 0, 0);
+    const r = clockAdjtime(clock, tx);
+    if (!this.l.idValid(id)) return ENOENT;
+    if (r < 0) return this.reply(id, { ret: -1, errno: -r });
+    this.l.mem.set(tx);
+    if (this.l.write(t.tid, addr, TIMEX_SIZE) !== TIMEX_SIZE) return this.reply(id, { ret: -1, errno: EFAULT });
+    return this.reply(id, { ret: r, errno: 0 });
+  }
+
+  /**
+   * A kill, ptrace, setpriority or prlimit64 of a task the model does not know (outside the
+   * supervised tree; Linux host). Without a profile the kernel answers: the real credential is
+   * the model's. A profile is stricter than the credential, and its answer cannot wait for the
+   * target's credential: the capability that would let the call past the kernel's permission
+   * check is decided now, and a refusal stands even where the kernel would have needed none
+   * (same-user targets) — deny when unsure.
+   */
+  private outside(id: bigint, t: Thread, cap: number, syscall: string, always = false): number {
+    if (!this.opts.profiled && !always) return this.proceed(id);
+    this.inPrivileged = true;
+    let e: number;
+    try {
+      e = this.rt.privileged(t, cap, { syscall, detail: 'a task outside the supervised tree' }, EPERM);
+    } finally {
+      this.inPrivileged = false;
+    }
+    if (e === 0 || this.opts.complain) return this.proceed(id);
+    return this.refuse(id, { ret: -1, errno: e });
+  }
+
+  /**
+   * The supervised task whose namespace the caller's descriptor `fd` names, found by inode: the
+   * caller's own, then each supervised process's. Undefined for a pidfd, a kind the model does
+   * not cover (pid, cgroup, time) or a namespace no supervised task is in.
+   */
+  private setnsTarget(t: Thread, fd: number): SetnsTarget | undefined {
+    const ns = readFdNamespace(t.tid, fd);
+    if (ns === null || !SETNS_KINDS.has(ns.kind)) return undefined;
+    const kind = ns.kind as SetnsTarget['kind'];
+    if (readNamespace(t.tid, kind) === ns.inode) return { kind, ofTid: t.tid };
+    for (const pid of listPids()) {
+      if (this.session.taskOf(pid) !== undefined && readNamespace(pid, kind) === ns.inode) return { kind, ofTid: pid };
+    }
+    return undefined;
+  }
+
+  private tgidOf(pid: number): number | undefined {
+    const mapped = this.session.taskOf(pid);
+    return mapped === undefined ? undefined : this.rt.findThread(mapped)?.tgid;
+  }
+
+  /** The pid a ptrace attach, setpriority(PRIO_PROCESS) or prlimit64 acts on (0: none / the caller). */
+  private targetOf(call: LiveCall['call']): number {
+    if (call.sys === 'ptrace') return call.request === PTRACE_ATTACH || call.request === PTRACE_SEIZE ? call.pid : 0;
+    if (call.sys === 'setpriority') return call.which === 0 ? call.who : 0;
+    if (call.sys === 'setrlimit') return call.pid;
+    return 0;
+  }
+
+  /**
+   * State the model does not follow because the calls that change it are not trapped: a
+   * target's nice value (sched_setattr, another process's setpriority) and whether it is
+   * traced already (the tracer's exit or PTRACE_DETACH). Read from /proc just before deciding.
+   */
+  private syncTarget(call: LiveCall['call'], pid: number): void {
+    const mapped = this.session.taskOf(pid);
+    const th = mapped === undefined ? undefined : this.rt.findThread(mapped);
+    if (th === undefined) return;
+    if (call.sys === 'ptrace') {
+      th.process.tracerTgid = readTracerPid(pid) ?? th.process.tracerTgid;
+      // prctl(PR_SET_DUMPABLE) is not trapped; /proc/PID belongs to root while a process is not
+      // dumpable (task_dump_owner), which tells for a target whose euid is not 0.
+      const owner = procOwner(pid);
+      if (owner !== null && th.cred.euid !== 0) th.process.dumpable = owner === th.cred.euid ? 1 : 0;
+    } else if (call.sys === 'setpriority') {
+      th.nice = readNice(pid) ?? th.nice;
+      const nice = readLimit(th.tgid, RLIMIT_NICE)?.soft;
+      // RLIM_INFINITY allows every nice value, as any limit of 40 or more does.
+      if (nice !== undefined) this.session.rlimitNice = typeof nice === 'bigint' ? 40 : nice;
+    }
+  }
+
+  /**
+   * An allowed setrlimit/prlimit64 of the caller's own process, made by capctl with the limits
+   * the engine decided on (prlimit on the caller's process): continuing would let the kernel
+   * read the limits again, and another thread could raise them in between. prlimit64's old
+   * limits are written back as the kernel would (a fault there is EFAULT, the new limits set).
+   */
+  private setrlimitFor(id: bigint, t: Thread, lc: LiveCall): number {
+    const call = lc.call;
+    if (call.sys !== 'setrlimit' || call.lim === null || call.lim === BAD_ADDRESS) return this.proceed(id);
+    const n = this.l.notif;
+    const res = prlimit(t.tgid, call.resource, BigInt(call.lim.cur), BigInt(call.lim.max));
+    if (!this.l.idValid(id)) return ENOENT;
+    if (res.errno !== 0) return this.reply(id, { ret: -1, errno: res.errno });
+    const oldAddr = n.nr === X86_64_SYSCALLS.prlimit64 ? n.args[3]! : 0n;
+    if (oldAddr !== 0n) {
+      const dv = new DataView(this.l.mem.buffer, this.l.mem.byteOffset, 16);
+      dv.setBigUint64(0, res.oldCur, true);
+      dv.setBigUint64(8, res.oldMax, true);
+      if (this.l.write(t.tid, oldAddr, 16) !== 16) return this.reply(id, { ret: -1, errno: EFAULT });
+    }
+    return this.reply(id, { ret: 0, errno: 0 });
   }
 
   /**
@@ -259,7 +548,7 @@ export class Supervisor {
     if (call.sys !== 'capget' && call.sys !== 'capset') return r;
     const h = call.header;
     if (h !== null && h !== BAD_ADDRESS && h.version !== lc.version) {
-      new DataView(l.mem.buffer).setUint32(0, h.version, true);
+      l.memView.setUint32(0, h.version, true);
       if (l.write(tid, lc.hdrAddr, 4) !== 4) return { ret: -1, errno: EFAULT };
     }
     if (
@@ -272,7 +561,7 @@ export class Supervisor {
     ) {
       const bytes = capDataBytes(h.version);
       if (bytes > 0) {
-        const dv = new DataView(l.mem.buffer);
+        const dv = l.memView;
         for (let i = 0; i < bytes >>> 2; i++) dv.setUint32(i * 4, call.data.words[i]!, true);
         if (l.write(tid, lc.dataAddr, bytes) !== bytes) return { ret: -1, errno: EFAULT };
       }
@@ -313,7 +602,7 @@ export class Supervisor {
   }
 
   private attach(tid: number, st: ProcStatus): Thread {
-    this.stats[STAT.attached]! += 1;
+    this.stats[STAT_ATTACHED]! += 1;
     const rt = this.rt;
     const isThread = st.tgid !== tid;
     const parentTgid = isThread ? st.tgid : st.ppid;
@@ -428,7 +717,7 @@ export class Supervisor {
     ];
     for (const [name, model, real] of ids) if (model !== real) diffs.push(`${name} model ${model} kernel ${real}`);
     if (diffs.length === 0) return true;
-    this.stats[STAT.divergences]! += 1;
+    this.stats[STAT_DIVERGENCES]! += 1;
     if (grew) {
       this.opts.onNote(`tid ${t.tid} (${when}): the kernel credential exceeds the model (${diffs.join(', ')}); killed`);
       this.kill(t.tgid);
@@ -469,7 +758,7 @@ function sameCaps(a: Credential, b: Credential): boolean {
   );
 }
 
-export const TRAPPED_SYSCALLS = Object.keys(X86_64_SYSCALLS).filter((s) => s !== 'prctl' && s !== 'bind') as Exclude<
+export const TRAPPED_SYSCALLS = Object.keys(X86_64_SYSCALLS).filter((s) => s !== 'prctl') as Exclude<
   keyof typeof X86_64_SYSCALLS,
-  'prctl' | 'bind'
+  'prctl'
 >[];

@@ -191,3 +191,15 @@ export function privRuleText(p: CompiledProfile, priv: number): string {
   const r = p.privRuleFor(priv);
   return r < 0 ? 'no rule' : describeRule(p.rules[r]!);
 }
+
+/**
+ * The priv(9)-relevant parameters `capctl jail create` gives this profile's jail, as
+ * `--jail-param` strings: what `capctl run --jail NAME` starts from, so a program run "in" the
+ * jail meets the allow.* values the jail really has. Parameters the privilege model does not
+ * read (persist, path, addresses) are left out.
+ */
+export function jailParamArgs(p: CompiledProfile, name: string): string[] {
+  return planJail(p, name, '/')
+    .params.filter((q) => jailParamDef(q.key.replace(/^(.*\.)no([a-z_].*)$/, '$1$2')) !== undefined)
+    .map((q) => (q.value === null ? q.key : `${q.key}=${q.value}`));
+}

@@ -14,6 +14,7 @@
  */
 import type { FileCaps } from '../caps/xattr.js';
 import type { ULong } from './prctl.js';
+import type { Rlimit, SetnsTarget } from './privileged.js';
 import type { BadAddress, CapUserData, CapUserHeader } from './result.js';
 
 export type RuntimeCall =
@@ -115,7 +116,27 @@ export type RuntimeCall =
   | { readonly sys: 'kill'; readonly pid: number; readonly sig: number }
   | { readonly sys: 'tgkill'; readonly tgid: number; readonly tid: number; readonly sig: number }
   | { readonly sys: 'sethostname' | 'setdomainname'; readonly len: number; readonly readable: boolean }
-  | { readonly sys: 'unshare'; readonly flags: number };
+  | { readonly sys: 'unshare'; readonly flags: number }
+  /**
+   * setns(fd, nstype) with a namespace file: `target` names the kind and a task (front-end pid)
+   * whose namespace it is; undefined when the front end could not tell (a pidfd, another kind,
+   * a namespace of no task it knows). A live front end fills `target` in after decoding.
+   */
+  | { readonly sys: 'setns'; readonly fd: number; readonly nstype: number; target?: SetnsTarget }
+  /** ptrace: `request` and target `pid`; only PTRACE_ATTACH and PTRACE_SEIZE are decided (the others act on a tracee already attached). */
+  | { readonly sys: 'ptrace'; readonly request: number; readonly pid: number }
+  /**
+   * setrlimit, or prlimit64 of process `pid` (0: the caller's; front-end numbering): the new
+   * limits (null: none given, BAD_ADDRESS: unreadable) and the current hard limit of `resource`
+   * (undefined: not known). Only the caller's own process is modelled.
+   */
+  | {
+      readonly sys: 'setrlimit';
+      readonly pid: number;
+      readonly resource: number;
+      readonly lim: Rlimit | BadAddress | null;
+      readonly oldMax: bigint | number | undefined;
+    };
 
 export type RuntimeCallName = RuntimeCall['sys'];
 

@@ -87,6 +87,9 @@ const DECIDES_HOSTNAME = [EPERM, EINVAL, EFAULT];
 const DECIDES_EPERM_EINVAL = [EPERM, EINVAL];
 const DECIDES_SETPRIORITY = [EPERM, EACCES, ESRCH, EINVAL];
 const DECIDES_EPERM = [EPERM];
+const DECIDES_PTRACE = [EPERM, ESRCH];
+const PTRACE_ATTACH = 16;
+const PTRACE_SEIZE = 0x4206;
 
 /** Calls about bookkeeping that do not depend on the caller's credential. */
 const CRED_FREE: ReadonlySet<RuntimeCall['sys']> = new Set<RuntimeCall['sys']>([
@@ -171,7 +174,8 @@ export class RuntimeSession {
   private readonly startCwd: string | undefined;
   /** Descriptor table per process (runtime tgid): fd -> path. */
   private readonly fds = new Map<number, Map<number, string>>();
-  readonly rlimitNice: number;
+  /** RLIMIT_NICE's soft limit (a live front end sets it from the target before each setpriority). */
+  rlimitNice: number;
 
   constructor(rt: Runtime, opts: SessionOptions = {}) {
     this.rt = rt;
@@ -788,6 +792,35 @@ export function dispatch(
       // The kernel refused for a reason outside the model; the model's new namespaces are wrong.
       if (p.errno === 0 && observed?.failed) s.markUnknown(tid);
       return privileged(p, DECIDES_UNSHARE);
+    }
+    case 'setns': {
+      if (call.target === undefined) return notModelledResult('setns into a namespace of no task in the trace');
+      if (s.otherPidNs.has(tid)) return notModelledResult(PIDNS);
+      const of = s.tidOf(call.target.ofTid);
+      if (of === undefined) return notModelledResult('setns into a namespace of a task outside the trace');
+      if (s.credUnknown(of)) return notModelledResult(UNKNOWN_TARGET);
+      return privileged(rt.setns(tid, { kind: call.target.kind, ofTid: of }, call.nstype), DECIDES_EPERM_EINVAL);
+    }
+    case 'ptrace': {
+      if (call.request !== PTRACE_ATTACH && call.request !== PTRACE_SEIZE) return IGNORED;
+      if (s.otherPidNs.has(tid)) return notModelledResult(PIDNS);
+      const target = call.pid > 0 ? s.tidOf(call.pid) : undefined;
+      if (target === undefined) return notModelledResult('ptrace of a pid outside the trace');
+      if (s.credUnknown(target)) return notModelledResult(UNKNOWN_TARGET);
+      return privileged(rt.ptraceAttach(tid, target), DECIDES_PTRACE);
+    }
+    case 'setrlimit': {
+      // No new limits: a read (getrlimit through prlimit64), nothing to decide.
+      if (call.lim === null) return IGNORED;
+      if (call.lim === BAD_ADDRESS) return exact(fail(EFAULT));
+      if (call.pid !== 0) {
+        const target = call.pid > 0 ? s.tidOf(call.pid) : undefined;
+        const self = rt.findThread(tid)?.tgid;
+        if (target === undefined || rt.findThread(target)?.tgid !== self)
+          return notModelledResult('prlimit64 of another process');
+      }
+      if (call.oldMax === undefined) return notModelledResult('current hard limit not known');
+      return privileged(rt.setrlimit(tid, call.resource, call.lim, call.oldMax), DECIDES_EPERM_EINVAL);
     }
   }
 }

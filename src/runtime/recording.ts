@@ -87,8 +87,8 @@ export function parseRecording(text: string): Recording {
   return j;
 }
 
-/** A sysctl value as the runtime wants it; undefined (the default) when absent or unreadable. */
-function sysctlOptions(s: Record<string, string>): Partial<Sysctl> {
+/** Sysctl values (name → text, as /proc/sys shows them) as the runtime wants them; an absent one keeps the default. */
+export function sysctlOptions(s: Record<string, string>): Partial<Sysctl> {
   const out: Partial<Sysctl> = {};
   const nums = (k: string) => {
     const v = s[k];

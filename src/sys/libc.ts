@@ -57,6 +57,16 @@ export function libcFunc<F extends (...args: never[]) => unknown>(prototype: str
   }) as F;
 }
 
+/**
+ * Declare and bind a libc function now (loading libc if needed): koffi's own function, with no
+ * wrapper in between. For hot paths only (the seccomp supervisor's per-notification calls),
+ * where `libcFunc`'s rest-arguments trampoline is one more frame per call; elsewhere prefer
+ * `libcFunc`, which costs nothing until first used.
+ */
+export function libcFuncNow<F extends (...args: never[]) => unknown>(prototype: string): F {
+  return libc().func(prototype) as unknown as F;
+}
+
 /** errno as left by the last koffi call on this thread. */
 export function lastErrno(): number {
   return koffi().errno();

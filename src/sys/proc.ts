@@ -145,3 +145,115 @@ export function readProcRoot(pid: number, root = PROC_ROOT): string | null {
     return null;
   }
 }
+
+function readMaybe(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw new CapctlError('proc-unreadable', `cannot read ${path}: ${(err as Error).message}`, 'io');
+  }
+}
+
+const RLIM_INFINITY = 0xffffffffffffffffn;
+
+/**
+ * The soft and hard limits of `resource` (RLIMIT_* number) for process `pid`, from
+ * /proc/PID/limits, whose rows are the limits in RLIMIT_* order; RLIM_INFINITY as a bigint.
+ * Null when the process is gone or the row is not understood.
+ */
+export function readLimit(
+  pid: number,
+  resource: number,
+  root = PROC_ROOT,
+): { soft: bigint | number; hard: bigint | number } | null {
+  const text = readMaybe(`${root}/${pid}/limits`);
+  if (text === null) return null;
+  // The header line, then one row per resource: "Max cpu time  unlimited  unlimited  seconds".
+  const row = text.split('\n')[resource + 1];
+  if (row === undefined || !row.startsWith('Max ')) return null;
+  const value = (v: string | undefined) =>
+    v === 'unlimited' ? RLIM_INFINITY : v !== undefined && /^\d+$/.test(v) ? Number(v) : null;
+  const cols = row.slice(26).trim().split(/\s+/);
+  const soft = value(cols[0]);
+  const hard = value(cols[1]);
+  return soft === null || hard === null ? null : { soft, hard };
+}
+
+/** /proc/PID/stat's 19th field: the task's nice value. Null when gone. */
+export function readNice(tid: number, root = PROC_ROOT): number | null {
+  const text = readMaybe(`${root}/${tid}/stat`);
+  if (text === null) return null;
+  // The command name (field 2) may hold spaces and parentheses: fields count from its last ')'.
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const nice = Number(f[16]);
+  return Number.isInteger(nice) ? nice : null;
+}
+
+/** /proc/PID/status's TracerPid (0: not traced). Null when gone. */
+export function readTracerPid(pid: number, root = PROC_ROOT): number | null {
+  const text = readMaybe(`${root}/${pid}/status`);
+  if (text === null) return null;
+  const m = /^TracerPid:\s+(\d+)$/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/** The owner uid of /proc/PID (root while the process is not dumpable). Null when gone. */
+export function procOwner(pid: number, root = PROC_ROOT): number | null {
+  try {
+    return statSync(`${root}/${pid}`).uid;
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw new CapctlError('proc-unreadable', `cannot stat ${root}/${pid}: ${(err as Error).message}`, 'io');
+  }
+}
+
+/** The sysctls the runtime consults, by name → /proc/sys path. */
+const SYSCTLS: Record<string, string> = {
+  'net.ipv4.ping_group_range': 'net/ipv4/ping_group_range',
+  'net.ipv4.ip_unprivileged_port_start': 'net/ipv4/ip_unprivileged_port_start',
+  'fs.suid_dumpable': 'fs/suid_dumpable',
+  'fs.nr_open': 'fs/nr_open',
+  'kernel.yama.ptrace_scope': 'kernel/yama/ptrace_scope',
+};
+
+/**
+ * Those sysctls as this process sees them (the net ones in its network namespace), one space
+ * between fields; an absent one (no Yama) or an unreadable one is left out.
+ */
+export function readSysctls(root = PROC_ROOT): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, path] of Object.entries(SYSCTLS)) {
+    try {
+      out[name] = readFileSync(`${root}/sys/${path}`, 'utf8').trim().replace(/\s+/g, ' ');
+    } catch {
+      // absent or unreadable: the runtime keeps its default
+    }
+  }
+  return out;
+}
+
+/**
+ * The namespace behind descriptor `fd` of task `tid` ("net:[4026531840]" as kind and inode), or
+ * null when it is not a namespace file (a pidfd, a regular file) or the task is gone.
+ */
+export function readFdNamespace(tid: number, fd: number, root = PROC_ROOT): { kind: string; inode: number } | null {
+  let link: string;
+  try {
+    link = readlinkSync(`${root}/${tid}/fd/${fd}`);
+  } catch {
+    return null;
+  }
+  const m = /^([a-z_]+):\[(\d+)\]$/.exec(link);
+  return m && m[1] !== 'socket' && m[1] !== 'pipe' ? { kind: m[1]!, inode: Number(m[2]) } : null;
+}
+
+/** The inode of namespace `kind` of task `tid` (`/proc/TID/ns/KIND`), or null when gone. */
+export function readNamespace(tid: number, kind: string, root = PROC_ROOT): number | null {
+  try {
+    const m = /\[(\d+)\]$/.exec(readlinkSync(`${root}/${tid}/ns/${kind}`));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}

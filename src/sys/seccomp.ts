@@ -4,13 +4,13 @@
  * The layers above see numbers and typed results, never ioctl codes or struct layouts.
  *
  * Hot path: `Listener` keeps one native buffer per struct (koffi.alloc + koffi.view), so a
- * notification round trip allocates no JS objects beyond the numbers it returns.
+ * notification round trip allocates no JS objects beyond the id and the pointers it decodes.
  *
  * ioctl(2) and syscall(2) are variadic in C; they are declared here with fixed integer/pointer
  * parameters, which on x86_64 is the same calling convention (no vector registers involved),
  * and lets koffi bind them without per-call type annotations.
  */
-import { lastErrno, libcFunc, koffi as loadKoffi, OsError, strerror } from './libc.js';
+import { lastErrno, libcFunc, libcFuncNow, koffi as loadKoffi, OsError, strerror } from './libc.js';
 
 // ---------------------------------------------------------------- ABI constants (x86_64)
 
@@ -40,7 +40,6 @@ const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP = 1;
 const SYS_SECCOMP = 317;
 const SYS_PIDFD_OPEN = 434;
 const SYS_PIDFD_GETFD = 438;
-const SYS_CAPSET = 126;
 
 /** x86_64 syscall numbers for the calls capctl can trap (arch/x86/entry/syscalls/syscall_64.tbl). */
 export const X86_64_SYSCALLS = {
@@ -51,6 +50,7 @@ export const X86_64_SYSCALLS = {
   vfork: 58,
   execve: 59,
   kill: 62,
+  ptrace: 101,
   setuid: 105,
   setgid: 106,
   setreuid: 113,
@@ -63,14 +63,24 @@ export const X86_64_SYSCALLS = {
   capget: 125,
   capset: 126,
   mknod: 133,
+  setpriority: 141,
   prctl: 157,
+  adjtimex: 159,
+  setrlimit: 160,
   chroot: 161,
+  settimeofday: 164,
+  mount: 165,
+  umount2: 166,
   sethostname: 170,
   setdomainname: 171,
   tkill: 200,
+  clock_settime: 227,
   tgkill: 234,
   mknodat: 259,
   unshare: 272,
+  prlimit64: 302,
+  clock_adjtime: 305,
+  setns: 308,
   execveat: 322,
   clone3: 435,
 } as const;
@@ -178,18 +188,11 @@ const syscall3 = libcFunc<(nr: number, a: number, b: number, c: Ptr) => number>(
 const syscall6 = libcFunc<(nr: number, a: number, b: number, c: number, d: number, e: number, f: number) => number>(
   'long syscall(long nr, long a, long b, long c, long d, long e, long f)',
 );
-const ioctl = libcFunc<(fd: number, req: number, arg: Ptr) => number>(
-  'int ioctl(int fd, unsigned long req, void *arg)',
-);
-const prctlFn = libcFunc<(opt: number, a2: number, a3: number, a4: number, a5: number) => number>(
-  'int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)',
-);
-const processVmReadv = libcFunc<(pid: number, l: Ptr, ln: number, r: Ptr, rn: number, f: number) => number>(
-  'long process_vm_readv(int pid, void *local, unsigned long liovcnt, void *remote, unsigned long riovcnt, unsigned long flags)',
-);
-const processVmWritev = libcFunc<(pid: number, l: Ptr, ln: number, r: Ptr, rn: number, f: number) => number>(
-  'long process_vm_writev(int pid, void *local, unsigned long liovcnt, void *remote, unsigned long riovcnt, unsigned long flags)',
-);
+const IOCTL_PROTO = 'int ioctl(int fd, unsigned long req, void *arg)';
+const PROCESS_VM_READV_PROTO =
+  'long process_vm_readv(int pid, void *local, unsigned long liovcnt, void *remote, unsigned long riovcnt, unsigned long flags)';
+const PROCESS_VM_WRITEV_PROTO =
+  'long process_vm_writev(int pid, void *local, unsigned long liovcnt, void *remote, unsigned long riovcnt, unsigned long flags)';
 const closeFn = libcFunc<(fd: number) => number>('int close(int fd)');
 const getsockoptFn = libcFunc<(fd: number, level: number, name: number, val: Buffer, len: Buffer) => number>(
   'int getsockopt(int fd, int level, int name, _Out_ void *val, _Inout_ void *len)',
@@ -198,35 +201,6 @@ const getsockoptFn = libcFunc<(fd: number, level: number, name: number, val: Buf
 function fail(syscall: string, what: string): never {
   const e = lastErrno();
   throw new OsError(syscall, e, `${what}: ${strerror(e)}`);
-}
-
-/** prctl(2) on the calling thread; throws OsError on -1. */
-export function prctl(option: number, a2 = 0, a3 = 0, a4 = 0, a5 = 0): number {
-  const r = prctlFn(option, a2, a3, a4, a5);
-  if (r < 0) fail('prctl', `prctl(${option})`);
-  return r;
-}
-
-/**
- * capset(2) on the calling thread with a v3 header: `words` = [E0, P0, I0, E1, P1, I1].
- * Used by the launcher to start a program already reduced to the engine's sets.
- */
-export function capsetSelf(words: readonly number[]): void {
-  const k = loadKoffi();
-  const hdr = k.alloc('uint8_t', 8);
-  const data = k.alloc('uint8_t', 24);
-  const hv = new DataView(k.view(hdr, 8) as ArrayBuffer);
-  const dv = new DataView(k.view(data, 24) as ArrayBuffer);
-  hv.setUint32(0, 0x20080522, true);
-  hv.setInt32(4, 0, true);
-  for (let i = 0; i < words.length; i++) dv.setUint32(i * 4, words[i]! >>> 0, true);
-  try {
-    const r = syscall6(SYS_CAPSET, Number(k.address(hdr)), Number(k.address(data)), 0, 0, 0, 0);
-    if (r < 0) fail('capset', 'capset(v3)');
-  } finally {
-    k.free(hdr);
-    k.free(data);
-  }
 }
 
 /**
@@ -294,26 +268,75 @@ export interface Notification {
   pid: number;
   nr: number;
   arch: number;
-  /** args[0..5] as unsigned 64-bit values. */
-  args: bigint[];
+  /** args[0..5] as unsigned 64-bit values (decoded on first use: see `arg`). */
+  readonly args: readonly bigint[];
+  /** args[i] alone, as an unsigned 64-bit value. */
+  arg(i: number): bigint;
+}
+
+/**
+ * struct seccomp_notif in the listener's native buffer. id, pid, nr and arch are copied out at
+ * each receive; the six arguments stay in the buffer until asked for, so a call that needs two
+ * of them (capget) makes two BigInts, not six.
+ */
+class NotificationBuffer implements Notification {
+  id = 0n;
+  pid = 0;
+  nr = 0;
+  arch = 0;
+  private readonly decoded: bigint[] = [0n, 0n, 0n, 0n, 0n, 0n];
+  private fresh = false;
+  constructor(private readonly v: DataView) {}
+
+  /** NOTIF_RECV has just filled the buffer. */
+  received(): void {
+    const v = this.v;
+    this.id = v.getBigUint64(0, true);
+    this.pid = v.getUint32(8, true);
+    this.nr = v.getInt32(16, true);
+    this.arch = v.getUint32(20, true);
+    this.fresh = false;
+  }
+
+  get args(): readonly bigint[] {
+    if (!this.fresh) {
+      for (let i = 0; i < 6; i++) this.decoded[i] = this.v.getBigUint64(32 + i * 8, true);
+      this.fresh = true;
+    }
+    return this.decoded;
+  }
+
+  arg(i: number): bigint {
+    return this.v.getBigUint64(32 + i * 8, true);
+  }
 }
 
 /** Memory transfer buffer size: the largest read a decoder asks for at once. */
 export const MEM_MAX = 4096;
 
+type IoctlFn = (fd: number, req: number, arg: Ptr) => number;
+type VmFn = (pid: number, l: Ptr, ln: number, r: Ptr, rn: number, f: number) => number;
+
 /**
  * The supervisor's side of a listener fd. Not thread-safe: one receive loop per listener.
  * All buffers are native (koffi.alloc) so ioctls and process_vm_* read and write them in place.
+ *
+ * Hot path (one notification = receive, read, idValid, write, respond): the libc functions are
+ * bound once (no trampoline), struct fields are set through preallocated views, and no BigInt
+ * is made beyond the notification id and the pointer arguments a decoder asks for.
  */
 export class Listener {
   readonly fd: number;
-  readonly notif: Notification = { id: 0n, pid: 0, nr: 0, arch: 0, args: [0n, 0n, 0n, 0n, 0n, 0n] };
+  readonly notif: Notification;
   /** The last memory read or to be written, MEM_MAX bytes. */
   readonly mem: Uint8Array;
+  /** `mem` as a little-endian DataView (decoders read and write words through it). */
+  readonly memView: DataView;
   private readonly k = loadKoffi();
+  private readonly nb: NotificationBuffer;
   private readonly notifPtr: unknown;
-  private readonly notifView: DataView;
-  private readonly notifBytes: Uint8Array;
+  /** The notification buffer as 20 words: zeroed before each receive (the kernel insists). */
+  private readonly notifWords: Uint32Array;
   private readonly respPtr: unknown;
   private readonly respView: DataView;
   private readonly idPtr: unknown;
@@ -323,6 +346,9 @@ export class Listener {
   private readonly localView: DataView;
   private readonly remoteIov: unknown;
   private readonly remoteView: DataView;
+  private readonly ioctl: IoctlFn;
+  private readonly vmRead: VmFn;
+  private readonly vmWrite: VmFn;
 
   constructor(fd: number) {
     this.fd = fd;
@@ -331,21 +357,28 @@ export class Listener {
       const p = k.alloc('uint8_t', n);
       return [p, new DataView(k.view(p, n) as ArrayBuffer)] as const;
     };
-    [this.notifPtr, this.notifView] = alloc(80);
-    this.notifBytes = new Uint8Array(this.notifView.buffer);
+    let notifView: DataView;
+    [this.notifPtr, notifView] = alloc(80);
+    this.notifWords = new Uint32Array(notifView.buffer, notifView.byteOffset, 20);
+    this.nb = new NotificationBuffer(notifView);
+    this.notif = this.nb;
     [this.respPtr, this.respView] = alloc(24);
     [this.idPtr, this.idView] = alloc(8);
-    let memView: DataView;
-    [this.memPtr, memView] = alloc(MEM_MAX);
-    this.mem = new Uint8Array(memView.buffer);
+    [this.memPtr, this.memView] = alloc(MEM_MAX);
+    this.mem = new Uint8Array(this.memView.buffer, this.memView.byteOffset, MEM_MAX);
     [this.localIov, this.localView] = alloc(16);
     [this.remoteIov, this.remoteView] = alloc(16);
     this.localView.setBigUint64(0, BigInt(k.address(this.memPtr) as bigint), true);
+    this.ioctl = libcFuncNow<IoctlFn>(IOCTL_PROTO);
+    this.vmRead = libcFuncNow<VmFn>(PROCESS_VM_READV_PROTO);
+    this.vmWrite = libcFuncNow<VmFn>(PROCESS_VM_WRITEV_PROTO);
   }
 
   /** Ask the kernel to wake callers on this CPU (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP); false if unsupported. */
   syncWakeup(): boolean {
-    return ioctl(this.fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP as unknown as Ptr) === 0;
+    return (
+      this.ioctl(this.fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP as unknown as Ptr) === 0
+    );
   }
 
   /**
@@ -353,22 +386,17 @@ export class Listener {
    * (the caller died before we read it) and EINTR are for the loop to retry.
    */
   receive(): number {
-    this.notifBytes.fill(0); // the kernel refuses a non-zeroed struct (EINVAL)
-    if (ioctl(this.fd, SECCOMP_IOCTL_NOTIF_RECV, this.notifPtr) !== 0) return lastErrno();
-    const v = this.notifView;
-    const n = this.notif;
-    n.id = v.getBigUint64(0, true);
-    n.pid = v.getUint32(8, true);
-    n.nr = v.getInt32(16, true);
-    n.arch = v.getUint32(20, true);
-    for (let i = 0; i < 6; i++) n.args[i] = v.getBigUint64(32 + i * 8, true);
+    const w = this.notifWords;
+    for (let i = 0; i < 20; i++) w[i] = 0; // the kernel refuses a non-zeroed struct (EINVAL)
+    if (this.ioctl(this.fd, SECCOMP_IOCTL_NOTIF_RECV, this.notifPtr) !== 0) return lastErrno();
+    this.nb.received();
     return 0;
   }
 
   /** Is the notification still pending (its caller alive and waiting)? */
   idValid(id: bigint): boolean {
     this.idView.setBigUint64(0, id, true);
-    return ioctl(this.fd, SECCOMP_IOCTL_NOTIF_ID_VALID, this.idPtr) === 0;
+    return this.ioctl(this.fd, SECCOMP_IOCTL_NOTIF_ID_VALID, this.idPtr) === 0;
   }
 
   /** Answer: `error` 0 and `val` the return value, or `error` a positive errno. Returns 0 or errno. */
@@ -384,10 +412,12 @@ export class Listener {
   private send(id: bigint, val: number, error: number, flags: number): number {
     const v = this.respView;
     v.setBigUint64(0, id, true);
-    v.setBigInt64(8, BigInt(val), true);
+    // val as a 64-bit two's complement integer, without a BigInt: low word, then high word.
+    v.setUint32(8, val >>> 0, true);
+    v.setInt32(12, Math.floor(val / 0x100000000), true);
     v.setInt32(16, error === 0 ? 0 : -error, true);
     v.setUint32(20, flags, true);
-    return ioctl(this.fd, SECCOMP_IOCTL_NOTIF_SEND, this.respPtr) === 0 ? 0 : lastErrno();
+    return this.ioctl(this.fd, SECCOMP_IOCTL_NOTIF_SEND, this.respPtr) === 0 ? 0 : lastErrno();
   }
 
   /**
@@ -395,19 +425,22 @@ export class Listener {
    * of bytes read (short at an unmapped page) or -1 when nothing was readable.
    */
   read(tid: number, addr: bigint, len: number): number {
-    return this.xfer(processVmReadv, tid, addr, len);
+    return this.xfer(this.vmRead, tid, addr, len);
   }
 
   /** Write the first `len` bytes of `this.mem` to `addr` of `tid`; bytes written or -1. */
   write(tid: number, addr: bigint, len: number): number {
-    return this.xfer(processVmWritev, tid, addr, len);
+    return this.xfer(this.vmWrite, tid, addr, len);
   }
 
-  private xfer(fn: typeof processVmReadv, tid: number, addr: bigint, len: number): number {
+  private xfer(fn: VmFn, tid: number, addr: bigint, len: number): number {
     if (len > MEM_MAX) throw new Error(`memory transfer of ${len} bytes exceeds ${MEM_MAX}`);
-    this.localView.setBigUint64(8, BigInt(len), true);
+    // iov_len: len < 2^32, so the high words stay 0.
+    this.localView.setUint32(8, len, true);
+    this.localView.setUint32(12, 0, true);
     this.remoteView.setBigUint64(0, addr, true);
-    this.remoteView.setBigUint64(8, BigInt(len), true);
+    this.remoteView.setUint32(8, len, true);
+    this.remoteView.setUint32(12, 0, true);
     const r = fn(tid, this.localIov, 1, this.remoteIov, 1, 0);
     return r < 0 ? -1 : r;
   }

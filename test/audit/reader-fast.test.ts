@@ -12,8 +12,15 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type HelperFactory, segmented, segmentRunner } from '../../src/audit/parallel.js';
-import { compileFilter, Summary, type SummaryRow, type SummaryState } from '../../src/audit/query.js';
+import {
+  compileAttachFilter,
+  compileFilter,
+  Summary,
+  type SummaryRow,
+  type SummaryState,
+} from '../../src/audit/query.js';
 import { QueryOut, QueryRows } from '../../src/audit/query-rows.js';
+import { attachRecordLine } from '../../src/audit/attach-record.js';
 import { AuditLogReader } from '../../src/audit/reader.js';
 import { type AuditRecord, checkRecord } from '../../src/audit/record.js';
 import { own, ScannedRecord } from '../../src/audit/scan.js';
@@ -220,9 +227,21 @@ describe('segmented read = one-thread read', () => {
   const kernelLines = readFileSync(join(ROOT, 'test', 'fixtures', 'auditd', 'auditd-caps.log'), 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '');
+  const attachLines = ['ping', 'strict'].map((profile, i) =>
+    attachRecordLine({
+      time: `2026-11-0${i + 1}T10:00:00.000Z`,
+      verdict: 'attached',
+      profile,
+      profileFile: `/etc/capctl/${profile}.yaml`,
+      sha256: 'a'.repeat(64),
+      containerId: `${i}`.repeat(64),
+      via: 'annotation',
+    }).trimEnd(),
+  );
   const anyLine = fc.oneof(
     { weight: 10, arbitrary: logLine },
     { weight: 3, arbitrary: fc.constantFrom(...kernelLines) },
+    { weight: 1, arbitrary: fc.constantFrom(...attachLines) },
   );
 
   /** A helper answering after a random delay (so out of order), dying after `dieAfter` answers. */
@@ -257,23 +276,31 @@ describe('segmented read = one-thread read', () => {
   }
 
   async function query(file: string, helper?: HelperFactory): Promise<{ out: string; report: unknown }> {
-    const keep = compileFilter({ cap: 'CAP_NET_RAW', verdict: 'denied' });
+    // Decision records and attach records of one profile: both kinds of row.
+    const filter = { profile: 'ping' };
+    const keep = compileFilter(filter);
     const chunks: Buffer[] = [];
     const rows = new QueryRows(true);
     const out = new QueryOut(true, (b) => {
       chunks.push(Buffer.from(b));
     });
     const flush = () => out.rows(rows.take());
-    const reader = new AuditLogReader((r) => {
-      if (keep(r)) rows.add(r);
-    });
+    const keepAttached = compileAttachFilter(filter);
+    const reader = new AuditLogReader(
+      (r) => {
+        if (keep(r)) rows.add(r);
+      },
+      (a) => {
+        if (keepAttached(a)) rows.addAttached(a);
+      },
+    );
     const report = await reader.read([file], {
       afterChunk: flush,
       ...(helper
         ? {
             segments: segmented(
               {
-                job: { kind: 'query', filter: { cap: 'CAP_NET_RAW', verdict: 'denied' }, now: 0, json: true },
+                job: { kind: 'query', filter, now: 0, json: true },
                 afterChunk: flush,
                 apply: async (b) => {
                   await flush();
@@ -292,7 +319,10 @@ describe('segmented read = one-thread read', () => {
 
   async function summary(file: string, helper?: HelperFactory): Promise<{ rows: SummaryRow[]; report: unknown }> {
     const s = new Summary();
-    const reader = new AuditLogReader((r) => s.add(r));
+    const reader = new AuditLogReader(
+      (r) => s.add(r),
+      (a) => s.addAttached(a),
+    );
     const report = await reader.read(
       [file],
       helper

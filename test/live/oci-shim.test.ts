@@ -120,6 +120,8 @@ describe('capctl-oci-runtime create', () => {
       '--runtime-binary',
       r.bin,
       '--capctl-state-dir=/x',
+      '--capctl-audit',
+      '/y.log',
       '--log',
       '/x.log',
       'delete',
@@ -130,6 +132,28 @@ describe('capctl-oci-runtime create', () => {
     const [argv, fds] = readFileSync(r.log, 'utf8').split('\n');
     expect(argv).toBe('--log /x.log delete --force abc');
     expect(fds!.trim().split(' ').slice(0, 3)).toEqual(['0', '1', '2']);
+  });
+
+  it('the front keeps arguments whole (spaces, empty ones) and only removes its own flags before the command', () => {
+    const dir = fresh();
+    const log = join(dir, 'argv');
+    const bin = join(dir, 'echo-runc');
+    writeFileSync(bin, `#!/bin/sh\nfor a do printf '[%s]' "$a"; done > ${log}\n`);
+    chmodSync(bin, 0o755);
+    const out = runShim([
+      `--runtime-binary=${bin}`,
+      '--capctl-audit',
+      '/y',
+      '--root',
+      '/r x',
+      'kill',
+      'a b',
+      '',
+      '--capctl-audit',
+      'z',
+    ]);
+    expect(out.status).toBe(0);
+    expect(readFileSync(log, 'utf8')).toBe('[--root][/r x][kill][a b][][--capctl-audit][z]');
   });
 
   it('a container without a profile: config.json is left byte for byte', () => {
@@ -169,14 +193,40 @@ describe('capctl-oci-runtime create', () => {
       inheritable: [],
       ambient: [],
     });
-    const rec = JSON.parse(readFileSync(join(state, 'attach.log'), 'utf8').trim());
+    const rec = JSON.parse(readFileSync(join(state, 'audit.log'), 'utf8').trim());
     expect(rec).toMatchObject({ verdict: 'attached', profile: 'ping', containerId: 'c2', via: 'annotation' });
+    // The record is an audit record: audit query finds it by its verdict.
+    const q = spawnSync(
+      process.execPath,
+      [join(root, 'bin', 'capctl.js'), 'audit', 'query', join(state, 'audit.log'), '--verdict', 'attached', '--json'],
+      { encoding: 'utf8' },
+    );
+    expect(q.stderr).toBe('');
+    expect(JSON.parse(q.stdout)).toEqual([rec]);
+    // --capctl-audit names another log (the flag never reaches the real runtime).
+    const other = join(fresh(), 'sub', 'containers.log');
+    const b2 = bundle({ 'io.capctl.profile': 'ping' });
+    const out2 = runShim([
+      '--runtime-binary',
+      r.bin,
+      '--capctl-state-dir',
+      state,
+      '--capctl-audit',
+      other,
+      'create',
+      '--bundle',
+      b2,
+      'c2b',
+    ]);
+    expect(out2.status).toBe(0);
+    expect(JSON.parse(readFileSync(other, 'utf8'))).toMatchObject({ verdict: 'attached', containerId: 'c2b' });
+    expect(readFileSync(r.log, 'utf8')).toMatch(/^create --bundle \S+ c2b\n/);
     expect(readdirSync(join(state, 'compiled'))).toHaveLength(1);
     expect(existsSync(r.log)).toBe(true);
   });
 
   it.skipIf(!has('strace'))(
-    'start path with a stored profile loads no YAML parser, ajv, casbin or pino (strace openat)',
+    'Node start path (CAPCTL_OCI_FAST=0) with a stored profile loads no YAML parser, ajv, casbin or pino (strace openat)',
     () => {
       const r = recorder();
       const state = fresh();
@@ -186,6 +236,7 @@ describe('capctl-oci-runtime create', () => {
       const trace = join(fresh(), 'trace');
       const t = spawnSync('strace', ['-f', '-e', 'trace=openat', '-o', trace, shim, ...args], {
         encoding: 'utf8',
+        env: { ...process.env, CAPCTL_OCI_FAST: '0' },
       });
       expect(t.status).toBe(0);
       const opened = readFileSync(trace, 'utf8');

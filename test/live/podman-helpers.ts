@@ -55,10 +55,11 @@ export interface TestImage {
   remove(): void;
 }
 
-/** busybox-static's /bin/busybox with the applets the tests use, imported as an image. */
-export function buildImage(): TestImage {
-  const prefix = `capctl-i10-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
-  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+/**
+ * DIR/rootfs: busybox-static's /bin/busybox with the applets the tests use, a passwd and group
+ * naming root and nobody; and DIR/rootfs.tar of it, for an engine's `import`.
+ */
+export function buildRootfsTar(dir: string): { rootfs: string; tar: string } {
   const rootfs = join(dir, 'rootfs');
   mkdirSync(join(rootfs, 'bin'), { recursive: true });
   mkdirSync(join(rootfs, 'etc'));
@@ -68,6 +69,14 @@ export function buildImage(): TestImage {
   writeFileSync(join(rootfs, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
   const tar = join(dir, 'rootfs.tar');
   execFileSync('tar', ['-C', rootfs, '-cf', tar, '.']);
+  return { rootfs, tar };
+}
+
+/** busybox-static's /bin/busybox with the applets the tests use, imported as an image. */
+export function buildImage(): TestImage {
+  const prefix = `capctl-i10-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  const { rootfs, tar } = buildRootfsTar(dir);
   const image = `localhost/${prefix}:1`;
   const r = podman(['import', '-q', tar, image]);
   if (r.status !== 0) throw new Error(`podman import failed: ${r.stderr}`);

@@ -6,7 +6,7 @@
  * those five lines. The kernel is the oracle for the prediction.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -25,6 +25,7 @@ import {
 } from './podman-helpers.js';
 
 const unusable = podmanUnusable();
+const fastBin = join(root, 'dist', 'native', 'capctl-oci-fast');
 
 describe.skipIf(unusable !== undefined)(
   `podman through capctl-oci-runtime${unusable ? ` (skipped: ${unusable})` : ''}`,
@@ -43,11 +44,11 @@ describe.skipIf(unusable !== undefined)(
       'grep Cap /proc/self/status; if ping -c1 -W2 127.0.0.1 >/dev/null 2>&1; then echo PING-OK; else echo PING-FAIL; fi';
 
     /** Run SCRIPT in a fresh container through the shim; returns its output and its bundle's config. */
-    function viaShim(opts: string[]) {
+    function viaShim(opts: string[], runtime = shim) {
       const name = `${img.prefix}-${++n}`;
       const r = podman([
         '--runtime',
-        shim,
+        runtime,
         '--runtime-flag',
         `capctl-state-dir=${img.stateDir}`,
         'run',
@@ -78,7 +79,7 @@ describe.skipIf(unusable !== undefined)(
       expect(r.stdout).toContain('PING-OK');
       expectPredicted(r.name, r.stdout);
       // One audit record for the container, with the profile and its name.
-      const audit = readFileSync(join(img.stateDir, 'attach.log'), 'utf8')
+      const audit = readFileSync(join(img.stateDir, 'audit.log'), 'utf8')
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l));
@@ -89,6 +90,33 @@ describe.skipIf(unusable !== undefined)(
         containerName: r.name,
       });
     });
+
+    it.skipIf(!existsSync(fastBin))(
+      'the native fast path under podman: ping containers without Node, the same lines and the same record',
+      () => {
+        // podman passes the runtime no environment of ours: a wrapper sets the debug log.
+        const dbg = join(dirname(img.rootfs), 'fast-debug.log');
+        const wrap = join(dirname(img.rootfs), 'shim-debug');
+        writeFileSync(wrap, `#!/bin/sh\nCAPCTL_OCI_FAST_DEBUG=${dbg} exec ${shim} "$@"\n`, { mode: 0o755 });
+        viaShim(['--annotation', 'io.capctl.profile=ping'], wrap); // stores the compiled form if not yet
+        const r = viaShim(['--annotation', 'io.capctl.profile=ping'], wrap);
+        expect(readFileSync(dbg, 'utf8').trim().split('\n').at(-1)).toBe(
+          'capctl-oci-fast: fast path: profile ping applied',
+        );
+        expect(r.stdout).toContain('CapEff:\t0000000000002000');
+        expect(r.stdout).toContain('PING-OK');
+        const id = podman(['inspect', '--format', '{{.Id}}', r.name]).stdout.trim();
+        expectPredicted(r.name, r.stdout);
+        const last = JSON.parse(readFileSync(join(img.stateDir, 'audit.log'), 'utf8').trim().split('\n').at(-1)!);
+        expect(last).toMatchObject({
+          verdict: 'attached',
+          profile: 'ping',
+          via: 'annotation',
+          containerId: id,
+          containerName: r.name, // read from containers-storage by the C program
+        });
+      },
+    );
 
     it('strict: the same ping fails and every cap line is 0, as predicted', () => {
       const r = viaShim(['--annotation', 'io.capctl.profile=strict']);

@@ -8,6 +8,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CapSet } from '../../src/caps/capset.js';
+import { parseCapText } from '../../src/caps/text.js';
+import { reportableCaps } from '../../src/priv/bridge.js';
+import { compilePrison } from '../../src/priv/check.js';
+import { makeJailConfig } from '../../src/priv/jail.js';
 import { CLI, canSupervise, capctl, has, ROOT, superviseSkip } from './run-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'capctl-i14-run-'));
@@ -77,6 +82,61 @@ describe.runIf(canSupervise)(`capctl run${superviseSkip}`, () => {
     const raw = capctl(['run', '--host', 'freebsd', '--jail-param', 'allow.raw_sockets=1', '--', 'capsh', '--print']);
     expect(/^Current: (.*)$/m.exec(raw.out)?.[1]).toContain('cap_net_raw');
   });
+
+  it.runIf(has('capsh'))(
+    `freebsd host, ping.yaml + allow.raw_sockets=1: capsh --print shows only cap_net_raw; strict.yaml none; no profile what the bridge reports${has('capsh') ? '' : ' — skipped: capsh not installed'}`,
+    () => {
+      const capsh = (extra: string[]) => {
+        const r = capctl(['run', '--host', 'freebsd', ...extra, '--', 'capsh', '--print']);
+        expect(r.code, r.err).toBe(0);
+        const current = parseCapText(/^Current: (.*)$/m.exec(r.out)?.[1] ?? 'x');
+        const bounding = (/^Bounding set =(.*)$/m.exec(r.out)?.[1] ?? 'x').split(',').filter((x) => x !== '');
+        return { current, bounding };
+      };
+      const raw = ['--jail-param', 'allow.raw_sockets=1'];
+      // ping.yaml allows PRIV_NETINET_RAW only in socket(2) and vetoes PRIV_*: reporting asks the
+      // jail, the profile's set is {NET_RAW} (docs/priv.md, "capget reporting").
+      const ping = capsh([...raw, '--profile', join(ROOT, 'policies', 'ping.yaml')]);
+      expect(ping.current.effective.toNames()).toEqual(['CAP_NET_RAW']);
+      expect(ping.current.permitted.toNames()).toEqual(['CAP_NET_RAW']);
+      expect(ping.current.inheritable.size).toBe(0);
+      expect(ping.bounding).toEqual(['cap_net_raw']);
+      const strict = capsh([...raw, '--profile', join(ROOT, 'policies', 'strict.yaml')]);
+      expect(strict.current.permitted.size).toBe(0);
+      expect(strict.bounding).toEqual([]);
+      // No profile: exactly the bridge's reportable set for this jail.
+      const w = reportableCaps(compilePrison(makeJailConfig({ 'allow.raw_sockets': '1' })));
+      const bridge = CapSet.fromWords(w.lo, w.hi);
+      const none = capsh(raw);
+      expect(none.current.effective.toNames()).toEqual(bridge.toNames());
+      expect(none.current.permitted.toNames()).toEqual(bridge.toNames());
+      expect(none.bounding).toEqual(bridge.toNames().map((n) => n.toLowerCase()));
+      expect(bridge.has(13)).toBe(true);
+    },
+  );
+
+  it.runIf(canPing)(
+    'freebsd host, ping.yaml + allow.raw_sockets=1: ping works with exactly the one capability it was reported',
+    () => {
+      const log = join(dir, 'ping-yaml.log');
+      const args = ['--host', 'freebsd', '--profile', join(ROOT, 'policies', 'ping.yaml')];
+      const r = capctl([
+        'run',
+        ...args,
+        '--jail-param',
+        'allow.raw_sockets=1',
+        '--audit',
+        log,
+        '--',
+        'ping',
+        '-c1',
+        '127.0.0.1',
+      ]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toContain('1 received');
+      expect(records(log)).toEqual([]);
+    },
+  );
 
   const profile = join(dir, 'no-raw-socket.yaml');
   writeFileSync(

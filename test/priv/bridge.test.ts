@@ -1,14 +1,18 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CapSet } from '../../src/caps/capset.js';
 import { CAP_COUNT, capByName } from '../../src/caps/catalog.js';
+import { loadProfile } from '../../src/policy/index.js';
 import { capReport, initialCapSets, reportableCaps } from '../../src/priv/bridge.js';
-import { compilePrison } from '../../src/priv/check.js';
+import { bridgeCred, compilePrison, explainPrivCheck, FULL_HI, FULL_LO } from '../../src/priv/check.js';
 import { makeJailConfig } from '../../src/priv/jail.js';
 import { makePrivPolicy } from '../../src/priv/policy-hook.js';
 import { Credential } from '../../src/runtime/credential.js';
 import { createFreeBSDHost, initialCredentialFor, reportableCapsFor } from '../../src/runtime/freebsd-host.js';
 import { linuxHost } from '../../src/runtime/host.js';
 
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CAP = (n: string) => capByName(n)!;
 const names = (w: { lo: number; hi: number }) => CapSet.fromWords(w.lo, w.hi).toNames();
 const prison = (params: Record<string, string> = {}) => compilePrison(makeJailConfig(params));
@@ -66,8 +70,29 @@ describe('capget reporting (illumos rule)', () => {
     const r = names(reportableCaps(compilePrison(makeJailConfig(), pol)));
     expect(r).not.toContain('CAP_KILL');
     expect(r).toContain('CAP_CHOWN');
-    const veto = makePrivPolicy({ name: 'v', deny: [50] }); // PRIV_CRED_SETUID
-    expect(names(reportableCaps(compilePrison(makeJailConfig(), veto)))).not.toContain('CAP_SETUID');
+  });
+  it("a profile's privilege rules do not change what is reported (the jail decides), only each use", () => {
+    // capget reporting asks the jail alone; the profile's say is its capability sets (above).
+    const veto = compilePrison(makeJailConfig(), makePrivPolicy({ name: 'v', deny: [50] })); // PRIV_CRED_SETUID
+    expect(names(reportableCaps(veto))).toContain('CAP_SETUID');
+    expect(reportableCaps(veto)).toEqual(reportableCaps(prison()));
+    // ... but using it is vetoed at the policy stage.
+    const root = bridgeCred(veto, 0, FULL_LO, FULL_HI);
+    expect(explainPrivCheck(root, 50)).toMatchObject({ allowed: false, stage: 'policy' });
+  });
+  it('policies/ping.yaml with allow.raw_sockets=1 reports exactly CAP_NET_RAW; strict.yaml nothing', () => {
+    // ping.yaml allows PRIV_NETINET_RAW only in socket(2) and denies PRIV_* (so PRIV_NETINET_SETHDROPTS,
+    // high for NET_RAW, is vetoed): the jail allows both, the profile's set is {NET_RAW}.
+    const raw = makeJailConfig({ 'allow.raw_sockets': '1' });
+    const ping = compilePrison(raw, loadProfile(join(ROOT, 'policies', 'ping.yaml')));
+    expect(names(reportableCaps(ping))).toEqual(['CAP_NET_RAW']);
+    expect(capReport(ping, CAP('CAP_NET_RAW'))).toMatchObject({ reportable: true, rule: 'all-high', failing: [] });
+    // Without the parameter the jail refuses PRIV_NETINET_RAW: nothing.
+    const pingNoRaw = compilePrison(makeJailConfig(), loadProfile(join(ROOT, 'policies', 'ping.yaml')));
+    expect(capReport(pingNoRaw, CAP('CAP_NET_RAW'))).toMatchObject({ reportable: false, rule: 'all-high' });
+    const strict = compilePrison(raw, loadProfile(join(ROOT, 'policies', 'strict.yaml')));
+    expect(reportableCaps(strict)).toEqual({ lo: 0, hi: 0 });
+    expect(capReport(strict, CAP('CAP_NET_RAW')).rule).toBe('profile');
   });
   it('initial sets: root gets P = E = B = reportable; other uids only B', () => {
     const pr = prison();
