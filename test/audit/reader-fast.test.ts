@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { attachRecordLine } from '../../src/audit/attach-record.js';
 import { type HelperFactory, segmented, segmentRunner } from '../../src/audit/parallel.js';
 import {
   compileAttachFilter,
@@ -20,7 +21,6 @@ import {
   type SummaryState,
 } from '../../src/audit/query.js';
 import { QueryOut, QueryRows } from '../../src/audit/query-rows.js';
-import { attachRecordLine } from '../../src/audit/attach-record.js';
 import { AuditLogReader } from '../../src/audit/reader.js';
 import { type AuditRecord, checkRecord } from '../../src/audit/record.js';
 import { own, ScannedRecord } from '../../src/audit/scan.js';
