@@ -186,7 +186,7 @@ describe.skipIf(!CLI_BUILT)('capctl audit on hostile logs (built CLI; npm run bu
   }, 180_000);
 
   it('summary of a log big enough to split between two threads = the one-thread answer, gaps and bad lines included', async () => {
-    const log = join(dir, 'big.log'); // from the test above (130k records, > 48 MiB)
+    const log = join(dir, 'big.log'); // from the test above (130k records, > 32 MiB: read in segments by two workers)
     const lines = readFileSync(log, 'utf8').split('\n');
     lines.splice(100_000, 1, '{corrupt'); // seq 100001 gone, a corrupt line in its place
     lines.splice(120_000, 0, JSON.stringify({ ...base, cap: 13, time: '2026-01-01T00:00:00Z' })); // wrongly typed, no seq
