@@ -1,7 +1,7 @@
 /**
  * The second core for `audit summary` and `audit query`: a large plain log is cut into segments
- * (SEGMENT_BYTES, at line starts) and read by this thread and a worker thread at once; the
- * results are applied strictly in file order, so the answer — rows and their order, counts,
+ * (SEGMENT_BYTES, at line starts) read by two threads at once (see below which); the results
+ * are applied strictly in file order, so the answer — rows and their order, counts,
  * seq gaps, line numbers of problems — is the one a single thread reading the whole file gives.
  *
  * - A query: this thread reads the segment whose turn it is straight into the real consumer
@@ -12,9 +12,9 @@
  *   the one whose turn it is: a query's rows wait in memory for at most that many segments.
  * - A segment holding auditd lines that share context with earlier lines (kernel.ts) is read
  *   again here, in order, and its read-ahead result dropped.
- * - If the worker fails or exits, this thread reads what it had been given.
+ * - If a worker fails or exits, this thread reads what it had been given.
  *
- * Only where it pays: plain files of SEGMENTED_MIN_BYTES or more (a worker's start-up is ~40 ms
+ * Only where it pays: plain files of SEGMENTED_MIN_BYTES or more (a worker's start-up is ~0.1 s
  * of the other core), not stdin or .gz (no random access), and only with a second CPU.
  */
 import { type AuditFilter, compileAttachFilter, compileFilter, Summary, type SummaryState } from './query.js';
