@@ -85,6 +85,12 @@ interface SyscallContext {
 /** Parses kernel and LSM lines; keeps the last few SYSCALL records to attribute CAPSET/BPRM_FCAPS. */
 export class KernelLineParser {
   private readonly recent = new Map<string, SyscallContext>();
+  /**
+   * Lines whose reading depends on earlier lines or changes how later ones read (SYSCALL,
+   * CAPSET, BPRM_FCAPS share context by serial). A log read in segments on two threads must
+   * read a segment holding any such line again, in order (see reader.ts).
+   */
+  contextual = 0;
 
   /** Records from one line; 'other' for a recognised line that holds none; undefined when unknown. */
   parse(line: string): AuditRecord[] | 'other' | undefined {
@@ -101,6 +107,7 @@ export class KernelLineParser {
 
   private auditd(type: string, time: string, serial: string, body: string): AuditRecord[] | undefined {
     if (type !== 'SYSCALL' && type !== 'CAPSET' && type !== 'BPRM_FCAPS') return undefined;
+    this.contextual++;
     const f: Record<string, string> = {};
     for (const m of body.matchAll(FIELD)) f[m[1]!] = m[2]!;
     if (type === 'SYSCALL') {

@@ -7,6 +7,7 @@ import parseDuration from 'parse-duration';
 import { parseCapName } from '../caps/capset.js';
 import { inputError } from '../caps/errors.js';
 import type { AttachRecord } from './attach-record.js';
+import { IntSet } from './int-set.js';
 import { type AuditRecord, RFC3339, type Verdict } from './record.js';
 import { ScannedRecord } from './scan.js';
 
@@ -67,6 +68,11 @@ type RecordLike = Pick<
 
 export function compileFilter(f: AuditFilter, now = Date.now()): (r: RecordLike) => boolean {
   const tests: ((r: RecordLike) => boolean)[] = [];
+  // The verdict first: a scanned line has it at hand, the others are looked up.
+  if (f.verdict !== undefined) {
+    const v = f.verdict;
+    tests.push((r) => r.verdict === v);
+  }
   if (f.cap !== undefined) {
     const n = parseCapName(f.cap);
     tests.push((r) => r.capNumber === n);
@@ -74,10 +80,6 @@ export function compileFilter(f: AuditFilter, now = Date.now()): (r: RecordLike)
   if (f.syscall !== undefined) {
     const s = f.syscall;
     tests.push((r) => r.syscall === s);
-  }
-  if (f.verdict !== undefined) {
-    const v = f.verdict;
-    tests.push((r) => r.verdict === v);
   }
   if (f.tgid !== undefined) {
     const p = f.tgid;
@@ -159,10 +161,56 @@ interface Group {
   count: number;
   /** syscall -> ops seen with it ('' = none) */
   calls: Map<string, Set<string>>;
-  tgids: Set<number>;
+  tgids: IntSet;
   first: string;
   last: string;
+  /**
+   * A new first/last found in the chunk being read, as [start, end) of Summary.cur (-1: none):
+   * made a string once, when the chunk is done (settle), not per record — a slice per record
+   * would pin the chunk it came from, and copies cost an allocation each.
+   */
+  fs: number;
+  fe: number;
+  ls: number;
+  le: number;
 }
+
+/** t[s,e) against u, as JavaScript's < compares strings (by UTF-16 unit). */
+function cmpStr(t: string, s: number, e: number, u: string): number {
+  const n = e - s;
+  const m = u.length;
+  const k = Math.min(n, m);
+  for (let i = 0; i < k; i++) {
+    const d = t.charCodeAt(s + i) - u.charCodeAt(i);
+    if (d !== 0) return d;
+  }
+  return n - m;
+}
+
+/** t[s,e) against t[s2,e2). */
+function cmpIn(t: string, s: number, e: number, s2: number, e2: number): number {
+  const n = e - s;
+  const m = e2 - s2;
+  const k = Math.min(n, m);
+  for (let i = 0; i < k; i++) {
+    const d = t.charCodeAt(s + i) - t.charCodeAt(s2 + i);
+    if (d !== 0) return d;
+  }
+  return n - m;
+}
+
+/** What one distinct needs() text of writer-shape lines resolves to, and its group per verdict. */
+interface NeedsInfo {
+  needs: string;
+  key: string;
+  /** Absent in records that name no syscall (audit follow's). */
+  syscall: string | undefined;
+  op: string;
+  groups: (Group | undefined)[];
+}
+
+/** Buckets of Summary's needs() lookup (a power of two). */
+const NEEDS_BUCKETS = 1024;
 
 /** Group records by (capability or privilege, verdict); most frequent first. */
 export class Summary {
@@ -173,6 +221,17 @@ export class Summary {
   /** Attach records by profile: how many, which containers, when. */
   private readonly attached = new Map<string, AttachedGroup>();
   total = 0;
+
+  /**
+   * Writer-shape lines by needs() text, bucketed by its length and three of its characters
+   * (cheaper than hashing the whole text, as a Map would), then compared. Bounded: a log of
+   * ever-new operations must not grow it without end.
+   */
+  private byNeeds: (NeedsInfo[] | undefined)[] = new Array(NEEDS_BUCKETS);
+  private needsCount = 0;
+  /** The chunk text pending first/last positions point into, and the groups that have some. */
+  private cur = '';
+  private touched: Group[] = [];
 
   /** A container started under a profile: one row per profile, PROCS counting containers. */
   addAttached(r: AttachRecord): void {
@@ -188,39 +247,57 @@ export class Summary {
     if (r.time > g.last) g.last = r.time;
   }
 
-  /** ScannedRecord.needs() -> what it resolves to, and its group per verdict. */
-  private needsCache = new Map<
-    string,
-    { key: string; syscall: string | undefined; op: string; groups: (Group | undefined)[] }
-  >();
-
   add(r: RecordLike): void {
-    if (r instanceof ScannedRecord) {
-      const needs = r.needs();
-      if (needs !== undefined) {
-        this.addScanned(r, needs);
-        return;
-      }
-    }
-    this.addRecord(r);
+    if (r instanceof ScannedRecord && r.canonical) this.addCanonical(r);
+    else this.addRecord(r);
   }
 
-  /** The same as addRecord, with the key, call and group looked up once per distinct `needs`. */
-  private addScanned(r: ScannedRecord, needs: string): void {
+  /** The same as addRecord, for a line in the writer's shape, reading it in place. */
+  private addCanonical(r: ScannedRecord): void {
     this.total++;
-    let info = this.needsCache.get(needs);
+    const t = r.text;
+    if (t !== this.cur) this.settle(t);
+    const s = r.needsStart;
+    const e = r.needsEnd;
+    const len = e - s;
+    const h =
+      (len * 31 + t.charCodeAt(s + 11) * 7 + t.charCodeAt(s + (len >> 1)) * 3 + t.charCodeAt(e - 3)) &
+      (NEEDS_BUCKETS - 1);
+    let bucket = this.byNeeds[h];
+    let info: NeedsInfo | undefined;
+    if (bucket !== undefined) {
+      // A slice and === (a native compare) measured faster than startsWith or a char loop.
+      const needs = t.slice(s, e);
+      for (let i = 0; i < bucket.length; i++)
+        if (bucket[i]!.needs === needs) {
+          info = bucket[i];
+          break;
+        }
+    }
     if (info === undefined) {
-      // Bounded: a log of ever-new operations must not grow the cache without end.
-      if (this.needsCache.size >= 4096) this.needsCache.clear();
-      const syscall = r.syscall;
-      info = { key: this.keyOf(r), syscall: syscall && flat(syscall), op: flat(r.op || ''), groups: [] };
-      this.needsCache.set(flat(needs), info);
+      if (this.needsCount >= 4096) {
+        this.byNeeds = new Array(NEEDS_BUCKETS);
+        this.needsCount = 0;
+        bucket = undefined;
+      }
+      info = {
+        needs: flat(t.slice(s, e)),
+        key: this.keyOf(r),
+        syscall: r.syscall === undefined ? undefined : flat(r.syscall),
+        op: flat(r.op || ''),
+        groups: [],
+      };
+      if (bucket === undefined) this.byNeeds[h] = bucket = [];
+      bucket.push(info);
+      this.needsCount++;
     }
     const verdict = r.verdict;
     const vi = verdict === 'denied' ? 0 : verdict === 'complain' ? 1 : 2;
     let g = info.groups[vi];
+    const ts = r.timeStart();
+    const te = r.end - 2;
     if (g === undefined) {
-      g = this.group(info.key, verdict, r.time);
+      g = this.group(info.key, verdict, flat(t.slice(ts, te)));
       info.groups[vi] = g;
       // A record without its syscall (audit follow) names no call.
       if (info.syscall !== undefined) {
@@ -231,9 +308,27 @@ export class Summary {
     }
     g.count++;
     g.tgids.add(r.tgid);
-    const time = r.time;
-    if (time < g.first) g.first = flat(time);
-    if (time > g.last) g.last = time; // pins at most the current chunk per group
+    if (g.ls >= 0 ? cmpIn(t, ts, te, g.ls, g.le) > 0 : cmpStr(t, ts, te, g.last) > 0) {
+      if (g.ls < 0 && g.fs < 0) this.touched.push(g);
+      g.ls = ts;
+      g.le = te;
+    } else if (g.fs >= 0 ? cmpIn(t, ts, te, g.fs, g.fe) < 0 : cmpStr(t, ts, te, g.first) < 0) {
+      if (g.ls < 0 && g.fs < 0) this.touched.push(g);
+      g.fs = ts;
+      g.fe = te;
+    }
+  }
+
+  /** Pending first/last positions become strings; `next` is the text read from now on. */
+  private settle(next: string): void {
+    const t = this.cur;
+    for (const g of this.touched) {
+      if (g.ls >= 0) g.last = flat(t.slice(g.ls, g.le));
+      if (g.fs >= 0) g.first = flat(t.slice(g.fs, g.fe));
+      g.ls = g.le = g.fs = g.fe = -1;
+    }
+    this.touched.length = 0;
+    this.cur = next;
   }
 
   private keyOf(r: RecordLike): string {
@@ -254,17 +349,29 @@ export class Summary {
     if (byVerdict === undefined) this.groups.set(key, (byVerdict = new Map()));
     let g = byVerdict.get(verdict);
     if (g === undefined) {
-      const t = flat(time);
-      g = { key, verdict, count: 0, calls: new Map(), tgids: new Set(), first: t, last: t };
+      g = {
+        key,
+        verdict,
+        count: 0,
+        calls: new Map(),
+        tgids: new IntSet(),
+        first: time,
+        last: time,
+        fs: -1,
+        fe: -1,
+        ls: -1,
+        le: -1,
+      };
       byVerdict.set(verdict, g);
     }
     return g;
   }
 
   private addRecord(r: RecordLike): void {
+    if (this.touched.length) this.settle(this.cur);
     this.total++;
     const time = r.time;
-    const g = this.group(this.keyOf(r), r.verdict, time);
+    const g = this.group(this.keyOf(r), r.verdict, flat(time));
     g.count++;
     const syscall = r.syscall;
     if (syscall !== undefined) {
@@ -280,6 +387,7 @@ export class Summary {
 
   /** Fold another summary (a worker's share of the log) into this one. */
   merge(rows: SummaryState): void {
+    this.settle(this.cur);
     this.total += rows.total;
     for (const a of rows.attached) {
       const g = this.attached.get(a.profile);
@@ -302,9 +410,13 @@ export class Summary {
           verdict: s.verdict,
           count: s.count,
           calls: new Map(s.calls.map(([c, ops]) => [c, new Set(ops)])),
-          tgids: new Set(s.tgids),
+          tgids: IntSet.of(s.tgids),
           first: s.first,
           last: s.last,
+          fs: -1,
+          fe: -1,
+          ls: -1,
+          le: -1,
         });
         continue;
       }
@@ -322,6 +434,7 @@ export class Summary {
 
   /** The state as plain data (to send from a worker thread). */
   state(): SummaryState {
+    this.settle('');
     const groups: SummaryState['groups'] = [];
     for (const byVerdict of this.groups.values())
       for (const g of byVerdict.values())
@@ -330,7 +443,7 @@ export class Summary {
           verdict: g.verdict,
           count: g.count,
           calls: [...g.calls].map(([c, ops]) => [c, [...ops]]),
-          tgids: [...g.tgids],
+          tgids: g.tgids.values(),
           first: g.first,
           last: g.last,
         });
@@ -339,6 +452,7 @@ export class Summary {
   }
 
   rows(): SummaryRow[] {
+    this.settle('');
     const out: SummaryRow[] = [];
     for (const byVerdict of this.groups.values())
       for (const g of byVerdict.values()) {

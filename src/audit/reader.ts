@@ -2,10 +2,13 @@
  * Audit reader: streams logs chunk by chunk (memory stays flat on large logs, and a pipe is
  * read as it arrives) and hands each capability record to a callback.
  *
- * Per chunk: the bytes up to the last newline are decoded once (latin1, see utf8()), lines are found with
- * String.indexOf, and each capctl JSON line goes through the character scanner (scan.ts); only
- * lines it does not take (escapes, unusual numbers, unknown fields, invalid values) are
- * JSON.parse'd and type-checked with checkRecord. Other lines go to the kernel/LSM parser
+ * Per chunk: the bytes up to the last newline are decoded once (latin1, see utf8()), lines are
+ * found with String.indexOf, and each capctl JSON line goes through the writer-shape regex and
+ * the character scanner (scan.ts); only lines they do not take (escapes, unusual numbers,
+ * unknown fields, invalid values) are JSON.parse'd and type-checked with checkRecord. Plain
+ * files are read with synchronous reads into one reused buffer (no thread-pool round trip per
+ * chunk: on a busy machine those waits were most of a query's wall time), and a large one can be
+ * read in segments by two threads (ReadOptions.segments, parallel.ts). Other lines go to the kernel/LSM parser
  * (kernel.ts). Nothing is fatal: corrupt JSON, records failing the schema, a torn last line
  * and gaps in a writer's `seq` are counted, located and reported by the caller.
  *
@@ -13,13 +16,13 @@
  * zlib's stream, and `seq` continuity is followed across the files of one rotation set.
  */
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
-import { open as open_ } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { AttachRecord } from './attach-record.js';
 import { KernelLineParser } from './kernel.js';
 import { type AuditRecord, checkRecord } from './record.js';
-import { own, ScannedRecord } from './scan.js';
+import { canonicalUntil, own, ScannedRecord } from './scan.js';
+import { segmentedMinBytes } from './segment-pool.js';
 
 export interface ReadProblem {
   /** file:line */
@@ -58,19 +61,26 @@ export interface ReadReport {
 
 export type RecordView = AuditRecord | ScannedRecord;
 
-/** What a share of a log read elsewhere (a worker thread) reports back. */
-export interface ShareResult {
+/** What reading one segment of a log on its own reports (see AuditLogReader.readSegment). */
+export interface SegmentOutcome {
   report: ReadReport;
+  /** The first seq read and its line in the segment (0: none), and the last. */
   firstSeq: number;
+  firstSeqLine: number;
   lastSeq: number;
+  /**
+   * It holds auditd lines that share context with other lines (kernel.ts): its records are not
+   * known until the lines before it are read, so it must be read again, in order.
+   */
+  contextual: boolean;
 }
 
 export interface ReadOptions {
   /**
-   * Read bytes [start, end) of a large plain file elsewhere (a worker thread) while this reader
-   * reads the rest; the caller folds the share's records into its own answer.
+   * Read a large plain file in segments, some on another thread (parallel.ts). Called with
+   * the reader, which the callee drives through beginFile/readInOrder/absorb/endFile.
    */
-  share?: (file: string, start: number, end: number) => Promise<ShareResult>;
+  segments?: (reader: AuditLogReader, file: string, size: number) => Promise<void>;
   /** Called after each chunk: a consumer may wait here (stdout backpressure). */
   afterChunk?: () => Promise<void> | void;
   /** Progress callback, at most about once a second after the first second. */
@@ -137,31 +147,6 @@ export function orderRotated(paths: readonly string[]): string[] {
   return out;
 }
 
-/** Files at least this big are split between two threads (below it a worker's start-up costs more). */
-const SPLIT_BYTES = 48 << 20;
-
-/** Where to split a large plain file: the start of the first line after its middle. */
-async function splitPoint(file: string): Promise<{ mid: number; size: number } | undefined> {
-  if (file === '-' || file.endsWith('.gz')) return undefined;
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, 'r');
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size < SPLIT_BYTES) return undefined;
-    const buf = Buffer.alloc(1 << 16);
-    for (let at = Math.floor(st.size / 2); at < st.size; at += buf.length) {
-      const n = readSync(fd, buf, 0, buf.length, at);
-      const nl = buf.subarray(0, n).indexOf(10);
-      if (nl >= 0) return at + nl + 1 < st.size ? { mid: at + nl + 1, size: st.size } : undefined;
-    }
-    return undefined;
-  } catch {
-    return undefined; // the reader reports it when it opens the file
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 /**
  * Chunk size for reading. Below V8's largest regular object (128 KiB) on purpose: a chunk's
  * decoded string then dies young in a scavenge; 1 MiB chunks went to large-object space, freed
@@ -170,21 +155,33 @@ async function splitPoint(file: string): Promise<{ mid: number; size: number } |
  */
 const CHUNK = 96 << 10;
 
-/** A plain file's bytes through one reused buffer (no Buffer per chunk for the GC to find). */
-async function* fileChunks(file: string, range?: { start: number; end: number }): AsyncGenerator<Buffer> {
-  const fh = await open_(file, 'r');
+/** A regular file's size, or undefined for anything else (stdin, .gz, a pipe, a missing file). */
+function plainFileSize(source: string | Readable): number | undefined {
+  if (typeof source !== 'string' || source === '-' || source.endsWith('.gz')) return undefined;
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let pos = range?.start ?? 0;
-    const end = range?.end ?? Number.POSITIVE_INFINITY;
-    while (pos < end) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, end - pos), pos);
-      if (bytesRead === 0) break;
-      pos += bytesRead;
-      yield buf.subarray(0, bytesRead);
+    const fd = openSync(source, 'r');
+    try {
+      const st = fstatSync(fd);
+      return st.isFile() ? st.size : undefined;
+    } finally {
+      closeSync(fd);
     }
-  } finally {
-    await fh.close();
+  } catch {
+    return undefined; // the reader reports it when it opens the file
+  }
+}
+
+/** The offset of the first line that starts at or after `start` (Infinity: none). */
+const probe = Buffer.allocUnsafe(1 << 12);
+function lineStartFrom(fd: number, start: number): number {
+  if (start <= 0) return 0;
+  const buf = probe; // one for the process: segments start often, and a line is rarely longer
+  for (let pos = start - 1; ; ) {
+    const n = readSync(fd, buf, 0, buf.length, pos);
+    if (n === 0) return Number.POSITIVE_INFINITY;
+    const nl = buf.indexOf(10);
+    if (nl >= 0 && nl < n) return pos + nl + 1;
+    pos += n;
   }
 }
 
@@ -192,13 +189,10 @@ function rotationBase(p: string): string {
   return /^(.*?)(?:\.\d+)?(?:\.gz)?$/.exec(p)![1]!;
 }
 
-function open(source: string | Readable, range?: { start: number; end: number }): Readable {
+function open(source: string | Readable): Readable {
   if (typeof source !== 'string') return source;
   if (source === '-') return process.stdin;
-  const file = createReadStream(source, {
-    highWaterMark: CHUNK,
-    ...(range ? { start: range.start, end: range.end - 1 } : {}),
-  });
+  const file = createReadStream(source, { highWaterMark: CHUNK });
   if (!source.endsWith('.gz')) return file;
   const gunzip = createGunzip({ chunkSize: CHUNK });
   file.on('error', (e) => gunzip.destroy(e));
@@ -207,18 +201,15 @@ function open(source: string | Readable, range?: { start: number; end: number })
 
 /** Reads logs in order, calling `each` for every record; the returned report counts the rest. */
 export class AuditLogReader {
-  readonly report = emptyReport();
+  report = emptyReport();
   private readonly view = new ScannedRecord();
-  private readonly kernel = new KernelLineParser();
+  private kernel = new KernelLineParser();
   private prevSeq = 0;
-  /** The first seq read (0: none yet): where a worker's share of a log starts. */
+  /** The first seq read (0: none yet), and its line. */
   firstSeq = 0;
+  private firstSeqLine = 0;
   get lastSeq(): number {
     return this.prevSeq;
-  }
-  /** Continue a rotation set's seq from an earlier share of the log. */
-  set lastSeq(seq: number) {
-    this.prevSeq = seq;
   }
   private file = '';
   /** The file being read (for error messages). */
@@ -226,8 +217,11 @@ export class AuditLogReader {
     return this.file;
   }
   private line = 0;
-  private each: (r: RecordView) => void;
-  private onAttached: ((r: AttachRecord) => void) | undefined;
+  /** What each record is handed to (a segment read out of order may hand them elsewhere). */
+  each: (r: RecordView) => void;
+  private buf: Buffer | undefined;
+  /** What attach records are handed to (likewise). */
+  onAttached: ((r: AttachRecord) => void) | undefined;
 
   /**
    * `each` gets the decision records (denied, complain, allowed); `onAttached`, if given, the
@@ -247,61 +241,222 @@ export class AuditLogReader {
       const base = rotationBase(name);
       if (base !== group) this.prevSeq = 0;
       group = base;
-      const split = typeof source === 'string' && opts.share ? await splitPoint(source) : undefined;
-      if (split === undefined || !opts.share) {
-        await this.readOne(source, name, opts);
+      const size = plainFileSize(source);
+      if (size === undefined) {
+        await this.readStream(source, name, opts);
         continue;
       }
-      // The second half goes to another thread while this one reads the first.
-      const other = opts.share(source as string, split.mid, split.size);
-      await this.readOne(source, name, opts, { start: 0, end: split.mid });
-      const w = await other;
-      const linesBefore = this.line;
-      if (w.firstSeq !== 0) this.followSeq(w.firstSeq);
-      if (w.lastSeq !== 0) this.prevSeq = w.lastSeq;
-      mergeReports(this.report, w.report, linesBefore);
+      if (opts.segments && size >= segmentedMinBytes()) {
+        await opts.segments(this, name, size);
+        continue;
+      }
+      this.beginFile(name);
+      await this.readInOrder(name, 0, Number.POSITIVE_INFINITY, opts);
+      this.endFile();
     }
     return this.report;
   }
 
   /** One line on its own (its problems land in the report). */
   readLine(line: string): void {
-    const bytes = Buffer.from(line, 'utf8').toString('latin1');
-    this.view.newText();
+    const raw = Buffer.from(line, 'utf8');
+    const bytes = raw.toString('latin1');
+    this.view.newText(raw, 0);
     this.lineAt(bytes, 0, bytes.length);
   }
 
-  private problem(why: string): void {
+  private problem(why: string, line = this.line): void {
     if (this.report.problems.length < MAX_PROBLEMS)
-      this.report.problems.push({ where: `${this.file}:${this.line}`, line: this.line, why });
+      this.report.problems.push({ where: `${this.file}:${line}`, line, why });
   }
 
-  /** Read bytes [start, end) of one file (a share of a log split at a line boundary). */
-  async readRange(file: string, start: number, end: number, opts: ReadOptions = {}): Promise<ReadReport> {
-    await this.readOne(file, file, opts, { start, end });
-    return this.report;
-  }
-
-  private async readOne(
-    source: string | Readable,
-    name: string,
-    opts: ReadOptions,
-    range?: { start: number; end: number },
-  ): Promise<void> {
+  /** Start reading a file (lines are numbered from 1). */
+  beginFile(name: string): void {
     this.file = name;
     this.line = 0;
     this.report.files++;
+  }
+
+  /** The file is read: its lines count. */
+  endFile(): void {
+    this.report.lines += this.line;
+  }
+
+  /**
+   * The lines of a plain file that start in [start, end), read here after the lines before
+   * them (line numbers, seq and the kernel parser's context go on).
+   */
+  async readInOrder(file: string, start: number, end: number, opts: ReadOptions = {}): Promise<void> {
+    const fd = openSync(file, 'r');
+    try {
+      let lastProgress = Date.now();
+      for (const at of this.readFd(fd, lineStartFrom(fd, start), end)) {
+        const wait = opts.afterChunk?.();
+        if (wait) await wait;
+        if (opts.onProgress) {
+          const now = Date.now();
+          if (now - lastProgress >= 1000) {
+            lastProgress = now;
+            opts.onProgress(this.file, at, this.line);
+          }
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * The lines of a plain file that start in [start, end), read as if nothing came before them
+   * (numbered from 1, no seq or kernel context): what a worker thread, or this thread ahead of
+   * its turn, reads. absorb() then applies the outcome in its place.
+   */
+  readSegment(file: string, start: number, end: number): SegmentOutcome {
+    this.report = emptyReport();
+    this.kernel = new KernelLineParser();
+    this.prevSeq = 0;
+    this.firstSeq = 0;
+    this.firstSeqLine = 0;
+    this.beginFile(file);
+    const fd = openSync(file, 'r');
+    try {
+      for (const _ of this.readFd(fd, lineStartFrom(fd, start), end));
+    } finally {
+      closeSync(fd);
+    }
+    this.endFile();
+    return {
+      report: this.report,
+      firstSeq: this.firstSeq,
+      firstSeqLine: this.firstSeqLine,
+      lastSeq: this.prevSeq,
+      contextual: this.kernel.contextual > 0,
+    };
+  }
+
+  /** Apply a segment read on its own (readSegment) as if it had been read here, in order. */
+  absorb(o: SegmentOutcome): void {
+    const before = this.line;
+    if (o.firstSeq !== 0) {
+      // The segment's first seq against the last one before it, reported where one thread
+      // would have: before the problems of that line and the lines after it.
+      const problems = this.report.problems;
+      this.report.problems = [];
+      this.followSeq(o.firstSeq, before + o.firstSeqLine);
+      const gap = this.report.problems;
+      this.report.problems = problems;
+      if (gap.length) {
+        const at = o.report.problems.findIndex((p) => p.line >= o.firstSeqLine);
+        const rel = gap.map((p) => ({ ...p, line: p.line - before }));
+        o.report.problems.splice(at < 0 ? o.report.problems.length : at, 0, ...rel);
+      }
+    }
+    mergeReports(this.report, o.report, before);
+    if (o.lastSeq !== 0) this.prevSeq = o.lastSeq;
+    this.line += o.report.lines;
+  }
+
+  private buffer(): Buffer {
+    this.buf ??= Buffer.allocUnsafe(CHUNK);
+    return this.buf;
+  }
+
+  /**
+   * Lines of `fd` that start in [begin, end) (end Infinity: to the end of the file), through one
+   * reused buffer with synchronous reads; yields the file offset reached after each chunk (a
+   * caller may wait there). A line longer than the buffer grows it (to MAX_LINE: beyond that
+   * the line is counted corrupt and skipped to its newline).
+   */
+  private *readFd(fd: number, begin: number, end: number): Generator<number> {
+    const small = this.buffer();
+    let buf = small;
+    let base = begin; // file offset of buf[0], where a line starts (unless skipping)
+    let have = 0; // buf[0, have): the start of a line not yet read to its end
+    let skipping = false;
+    for (;;) {
+      if (!skipping && base >= end) return;
+      const n = readSync(fd, buf, have, buf.length - have, base + have);
+      if (n === 0) {
+        if (have > 0 && !skipping) {
+          this.report.bytes += have;
+          this.tail(buf.toString('latin1', 0, have), buf);
+        }
+        return;
+      }
+      const fill = have + n;
+      if (skipping) {
+        const nl = buf.indexOf(10);
+        const upTo = nl < 0 || nl >= fill ? fill : nl + 1;
+        this.report.bytes += upTo;
+        base += upTo;
+        buf.copyWithin(0, upTo, fill);
+        have = fill - upTo;
+        skipping = upTo === fill && nl !== fill - 1;
+        if (buf !== small && have <= small.length >> 1) {
+          small.set(buf.subarray(0, have));
+          buf = small;
+        }
+        continue;
+      }
+      const cut = buf.lastIndexOf(10, fill - 1);
+      if (cut < 0) {
+        if (fill < buf.length) {
+          have = fill;
+          continue;
+        }
+        if (fill >= MAX_LINE) {
+          this.line++;
+          this.report.corrupt++;
+          this.problem(`a line longer than ${MAX_LINE} bytes`);
+          this.report.bytes += fill;
+          base += fill;
+          have = 0;
+          skipping = true;
+          buf = small;
+          continue;
+        }
+        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, MAX_LINE));
+        bigger.set(buf.subarray(0, fill));
+        buf = bigger;
+        have = fill;
+        continue;
+      }
+      // Lines [0, cut] are whole; ours are those that start before `end`.
+      let last = cut;
+      const stop = base + cut + 1 >= end;
+      if (stop) last = buf.indexOf(10, end - 1 - base);
+      this.report.bytes += last + 1;
+      this.text(buf.toString('latin1', 0, last + 1), buf, 0);
+      if (stop) return;
+      have = fill - cut - 1;
+      buf.copyWithin(0, cut + 1, fill);
+      base += cut + 1;
+      if (buf !== small && have <= small.length >> 1) {
+        small.set(buf.subarray(0, have));
+        buf = small;
+      }
+      yield base;
+    }
+  }
+
+  /** A pipe, stdin or a .gz file, chunk by chunk as it arrives. */
+  private async readStream(source: string | Readable, name: string, opts: ReadOptions): Promise<void> {
+    this.beginFile(name);
     const start = Date.now();
     let lastProgress = start;
     let carry: Buffer | undefined;
+    let skipping = false;
     let bytes = 0;
-    const chunks =
-      typeof source === 'string' && source !== '-' && !source.endsWith('.gz')
-        ? fileChunks(source, range)
-        : (open(source, range) as AsyncIterable<Buffer | string>);
-    for await (const chunk of chunks) {
-      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    for await (const chunk of open(source) as AsyncIterable<Buffer | string>) {
+      let b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       bytes += b.length;
+      if (skipping) {
+        // The rest of a line longer than MAX_LINE, already counted.
+        const nl = b.indexOf(10);
+        if (nl < 0) continue;
+        skipping = false;
+        b = b.subarray(nl + 1);
+      }
       let from = 0;
       if (carry) {
         // The line cut at the previous chunk's end, completed from this one: decoded on its
@@ -314,12 +469,13 @@ export class AuditLogReader {
             this.report.corrupt++;
             this.problem(`a line longer than ${MAX_LINE} bytes`);
             carry = undefined;
+            skipping = true;
           }
           continue;
         }
-        const joined = Buffer.concat([carry, b.subarray(0, nl + 1)]).toString('latin1');
+        const joined = Buffer.concat([carry, b.subarray(0, nl + 1)]);
         carry = undefined;
-        this.text(joined);
+        this.text(joined.toString('latin1'), joined, 0);
         from = nl + 1;
       }
       const last = b.lastIndexOf(10);
@@ -327,7 +483,7 @@ export class AuditLogReader {
         if (from < b.length) carry = Buffer.from(b.subarray(from));
       } else {
         carry = last + 1 < b.length ? Buffer.from(b.subarray(last + 1)) : undefined;
-        this.text(b.toString('latin1', from, last + 1));
+        this.text(b.toString('latin1', from, last + 1), b, from);
       }
       if (opts.afterChunk) await opts.afterChunk();
       if (opts.onProgress) {
@@ -339,27 +495,41 @@ export class AuditLogReader {
       }
     }
     this.report.bytes += bytes;
-    if (carry && carry.length > 0) {
-      // No newline at the end: a whole record written without one is kept; anything else is
-      // the torn line a writer killed mid-write leaves, reported as such (not as corrupt).
-      const t = carry.toString('latin1');
-      this.view.newText();
-      this.line++;
-      const bad = this.classify(t, 0, t.length);
-      if (bad !== undefined) this.report.torn.push(`${name}:${this.line}`);
-    }
-    this.report.lines += this.line;
+    if (carry && carry.length > 0) this.tail(carry.toString('latin1'), carry);
+    this.endFile();
     if (opts.afterChunk) await opts.afterChunk();
   }
 
-  private text(t: string): void {
-    this.view.newText();
+  /**
+   * The last line of a file when it has no newline: a whole record written without one is
+   * kept; anything else is the torn line a writer killed mid-write leaves, reported as such
+   * (not as corrupt).
+   */
+  private tail(t: string, src: Buffer): void {
+    this.view.newText(src, 0);
+    this.line++;
+    const bad = this.classify(t, 0, t.length);
+    if (bad !== undefined) this.report.torn.push(`${this.file}:${this.line}`);
+  }
+
+  /** Whole lines `t`, decoded (latin1) from `src` at `off`. */
+  private text(t: string, src: Buffer, off: number): void {
+    const v = this.view;
+    v.newText(src, off);
     let p = 0;
     const n = t.length;
+    // Lines before `canon` are in the writer's shape: checked a run at a time (canonicalUntil),
+    // nearly every line of a capctl log.
+    let canon = 0;
     while (p < n) {
       let nl = t.indexOf('\n', p);
       if (nl < 0) nl = n;
-      this.lineAt(t, p, nl);
+      if (p >= canon) canon = canonicalUntil(t, p);
+      if (p < canon) {
+        this.line++;
+        v.canonicalAt(t, p, nl);
+        this.accept(v);
+      } else this.lineAt(t, p, nl);
       p = nl + 1;
     }
   }
@@ -438,9 +608,12 @@ export class AuditLogReader {
     return undefined;
   }
 
-  private followSeq(seq: number | undefined): void {
+  private followSeq(seq: number | undefined, line = this.line): void {
     if (seq === undefined) return;
-    if (this.firstSeq === 0) this.firstSeq = seq;
+    if (this.firstSeq === 0) {
+      this.firstSeq = seq;
+      this.firstSeqLine = line;
+    }
     const prev = this.prevSeq;
     this.prevSeq = seq;
     // 1 after anything: a new writer appended to the log.
@@ -451,6 +624,7 @@ export class AuditLogReader {
       seq > prev
         ? `seq jumps from ${prev} to ${seq}: ${seq - prev - 1} record(s) missing`
         : `seq goes back from ${prev} to ${seq}`,
+      line,
     );
   }
 
@@ -461,10 +635,9 @@ export class AuditLogReader {
   }
 }
 
-/** Add `b` (a later share of the same logs, `lineOffset` lines in) into `a`. */
+/** Add `b` (a later share of the same log, `lineOffset` lines in) into `a`; not its lines (the caller numbers them). */
 export function mergeReports(a: ReadReport, b: ReadReport, lineOffset: number): void {
   for (const k of [
-    'lines',
     'bytes',
     'records',
     'corrupt',
@@ -472,6 +645,8 @@ export function mergeReports(a: ReadReport, b: ReadReport, lineOffset: number): 
     'other',
     'suppressedLines',
     'suppressedRecords',
+    'lostLines',
+    'lostEvents',
     'attached',
     'gaps',
     'missing',

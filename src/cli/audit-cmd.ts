@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { AttachRecord } from '../audit/attach-record.js';
-import { summaryShare } from '../audit/parallel.js';
-import { type AuditFilter, compileAttachFilter, compileFilter, Summary } from '../audit/query.js';
+import { segmented } from '../audit/parallel.js';
+import { type AuditFilter, compileAttachFilter, compileFilter, Summary, type SummaryState } from '../audit/query.js';
+import { QueryOut, QueryRows } from '../audit/query-rows.js';
 import {
   AuditLogReader,
   formatReadReport,
@@ -10,14 +11,8 @@ import {
   type RecordView,
 } from '../audit/reader.js';
 import type { Verdict } from '../audit/record.js';
-import { own, ScannedRecord } from '../audit/scan.js';
-import { type SuggestBase, SuggestBuilder, suggestionYaml } from '../audit/suggest.js';
+import { own } from '../audit/scan.js';
 import { CapctlError, inputError } from '../caps/errors.js';
-import { CAP_ALLOW, type CompiledProfile, describeRule } from '../policy/compile.js';
-import { resolveProfile } from '../policy/index.js';
-import { keyMatches } from '../policy/names.js';
-import { profileSchema } from '../policy/schema.js';
-import { PRIORITY_MAX } from '../policy/types.js';
 import { registerFollow } from './audit-follow-cmd.js';
 import { PID_MAX_LIMIT, parseIntFlag } from './flags.js';
 import { formatTable, printJson } from './output.js';
@@ -78,7 +73,7 @@ async function scan(
   files: string[],
   each: (r: RecordView) => void,
   afterChunk?: () => Promise<void> | void,
-  share?: ReadOptions['share'],
+  segments?: ReadOptions['segments'],
   onAttached?: (r: AttachRecord) => void,
 ): Promise<ReadReport> {
   if (files.filter((f) => f === '-').length > 1) throw inputError('usage', 'stdin ("-") can be given once');
@@ -87,7 +82,7 @@ async function scan(
   try {
     return await reader.read(files, {
       ...(afterChunk ? { afterChunk } : {}),
-      ...(share ? { share } : {}),
+      ...(segments ? { segments } : {}),
       ...(process.stderr.isTTY
         ? {
             onProgress: (file: string, bytes: number, lines: number) => {
@@ -121,60 +116,10 @@ function reportProblems(report: ReadReport): void {
   for (const l of formatReadReport(report)) process.stderr.write(`capctl: ${l}\n`);
 }
 
-/** Writes to stdout as chunks are read; waits for a slow reader (pipe) instead of buffering. */
-class StreamOut {
-  private parts: string[] = [];
-  push(s: string): void {
-    this.parts.push(s);
-  }
-  async flush(): Promise<void> {
-    if (this.parts.length === 0) return;
-    const text = this.parts.join('');
-    this.parts = [];
-    if (!process.stdout.write(text)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
-  }
-}
-
-const QUERY_HEADER = ['TIME', 'VERDICT', 'PID', 'COMM', 'SYSCALL', 'NEEDS', 'ERRNO', 'WHY'];
-/** Column widths for a streamed table: rows are printed before the widest one is known. */
-const QUERY_WIDTHS = [24, 8, 7, 15, 28, 22, 6];
-
-function queryRow(r: RecordView): string {
-  const cells = [
-    r.time,
-    r.verdict,
-    String(r.tgid === r.tid ? r.tgid : `${r.tgid}/${r.tid}`),
-    r.comm ?? '-',
-    r.op ? `${r.syscall ?? '?'}(${r.op})` : (r.syscall ?? '-'),
-    r.cap ?? r.priv ?? '-',
-    r.errno || '-',
-    `${r.stage}: ${r.reason}`,
-  ];
-  return `${cells.map((c, i) => (i < QUERY_WIDTHS.length ? c.padEnd(QUERY_WIDTHS[i]!) : c)).join('  ')}\n`;
-}
-
-/** A container started under a profile, in the same columns: no process, syscall or errno. */
-function attachRow(r: AttachRecord): string {
-  const who = r.containerName ? `${r.containerName} (${r.containerId.slice(0, 12)})` : r.containerId.slice(0, 12);
-  const cells = [r.time, r.verdict, '-', '-', '-', `profile ${r.profile}`, '-', `container ${who} via ${r.via}`];
-  return `${cells.map((c, i) => (i < QUERY_WIDTHS.length ? c.padEnd(QUERY_WIDTHS[i]!) : c)).join('  ')}\n`;
-}
-
-/** What `audit suggest --extends` needs of the parent profile (the audit layer reads no profiles). */
-export function suggestBase(p: CompiledProfile): SuggestBase {
-  return {
-    name: p.name,
-    maxPriority: PRIORITY_MAX,
-    topDeny(object) {
-      let top: (typeof p.rules)[number] | undefined;
-      for (const r of p.rules) {
-        if (r.effect !== 'deny' || r.implicit || !r.objects.some((o) => keyMatches(object, o))) continue;
-        if (top === undefined || r.priority > top.priority) top = r;
-      }
-      return top && { priority: top.priority, rule: describeRule(top) };
-    },
-    allowsCapEverywhere: (cap) => p.decideCap(cap, 0, '') === CAP_ALLOW,
-  };
+/** Writes to stdout; waits for a slow reader (pipe) instead of buffering. */
+function stdoutWrite(text: Buffer | string): Promise<void> | undefined {
+  if (process.stdout.write(text)) return undefined;
+  return new Promise<void>((r) => process.stdout.once('drain', () => r()));
 }
 
 export function register(program: Command): void {
@@ -206,34 +151,43 @@ Examples:
     )
     .action(async (files: string[], o: FilterOpts) => {
       const filter = filterFrom(o);
-      const keep = compileFilter(filter);
-      const keepAttached = compileAttachFilter(filter);
-      const out = new StreamOut();
-      let n = 0;
-      if (!o.json)
-        out.push(
-          `${QUERY_HEADER.map((h, i) => (i < QUERY_WIDTHS.length ? h.padEnd(QUERY_WIDTHS[i]!) : h)).join('  ')}\n`,
-        );
+      const now = Date.now();
+      const keep = compileFilter(filter, now);
+      const keepAttached = compileAttachFilter(filter, now);
+      const json = o.json === true;
+      // Rows go out after each chunk read (so from a pipe as it arrives), never all at the end.
+      const rows = new QueryRows(json);
+      const out = new QueryOut(json, stdoutWrite);
+      await out.header();
+      const flush = async () => {
+        let wait: Promise<void> | undefined;
+        // Written from the rows' own buffer; if stdout queued them (a slow pipe) it keeps that one.
+        rows.drain((b) => {
+          wait = out.rows(b);
+          return process.stdout.writableLength > 0;
+        });
+        if (wait) await wait;
+      };
       const report = await scan(
         files,
         (r) => {
-          if (!keep(r)) return;
-          if (o.json) {
-            const line = r instanceof ScannedRecord ? r.canonicalLine() : undefined;
-            out.push(`${n === 0 ? '[\n' : ',\n'}${line ?? JSON.stringify(own(r))}`);
-          } else out.push(queryRow(r));
-          n++;
+          if (keep(r)) rows.add(r);
         },
-        () => out.flush(),
-        undefined,
+        flush,
+        segmented({
+          job: { kind: 'query', filter, now, json },
+          afterChunk: flush,
+          apply: async (bytes) => {
+            await flush();
+            await out.rows(bytes as Uint8Array);
+          },
+        }),
         (a) => {
-          if (!keepAttached(a)) return;
-          out.push(o.json ? `${n === 0 ? '[\n' : ',\n'}${JSON.stringify(a)}` : attachRow(a));
-          n++;
+          if (keepAttached(a)) rows.addAttached(a);
         },
       );
-      if (o.json) out.push(n === 0 ? '[]\n' : '\n]\n');
-      await out.flush();
+      await flush();
+      await out.end();
       reportProblems(report);
     });
 
@@ -258,7 +212,10 @@ Examples:
           if (keep(r)) summary.add(r);
         },
         undefined,
-        summaryShare(summary, filter, now),
+        segmented({
+          job: { kind: 'summary', filter, now },
+          apply: (state) => summary.merge(state as SummaryState),
+        }),
         (a) => {
           if (keepAttached(a)) summary.addAttached(a);
         },
@@ -311,6 +268,14 @@ Examples:
         files: string[],
         o: FilterOpts & { name: string; extends?: string; target?: string; complain: boolean },
       ) => {
+        // Loaded here, not with the module: `audit query` and `summary` start without profiles.
+        const [{ profileSchema }, { resolveProfile }, { SuggestBuilder, suggestionYaml }, { suggestBase }] =
+          await Promise.all([
+            import('../policy/schema.js'),
+            import('../policy/index.js'),
+            import('../audit/suggest.js'),
+            import('./suggest-base.js'),
+          ]);
         // The name goes into the profile: checked here against the schema's own pattern, so
         // the suggestion never fails `profile validate` for its name.
         const namePattern = (profileSchema().properties as { name: { pattern: string } }).name.pattern;

@@ -3,8 +3,6 @@ import type { Command } from 'commander';
 import { createAuditWriter } from '../audit/writer.js';
 import { capByName } from '../caps/catalog.js';
 import { inputError } from '../caps/errors.js';
-import { Follower } from '../live/follow.js';
-import { resolveStateDir } from '../policy/index.js';
 
 interface FollowCliOpts {
   out?: string;
@@ -64,6 +62,11 @@ Examples:
     .action(async (o: FollowCliOpts) => {
       const rate = positive(o.rate, '--rate', true);
       const bufferKb = positive(o.bufferKb, '--buffer-kb');
+      // Loaded here, not with the module: the other audit commands start without them.
+      const [{ Follower }, { resolveStateDir }] = await Promise.all([
+        import('../live/follow.js'),
+        import('../policy/index.js'),
+      ]);
       const writer = createAuditWriter({ dest: o.out ?? '-', ratePerSecond: rate });
       const follower = new Follower({
         writer,

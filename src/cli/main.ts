@@ -44,6 +44,12 @@ export async function main(argv: string[]): Promise<void> {
     });
   }
   try {
+    // audit query/summary of a large file: the segment workers start before this thread loads
+    // the audit modules, so their start-ups overlap on the other core (audit/segment-pool.ts).
+    if (argv[2] === 'audit' && (argv[3] === 'query' || argv[3] === 'summary')) {
+      const paths = argv.slice(4).filter((a) => !a.startsWith('-'));
+      (await import('../audit/segment-pool.js')).startSegmentWorkersFor(paths, argv[3] === 'query' ? 1 : 2);
+    }
     const program = await buildProgram(argv);
     await program.parseAsync(argv);
   } catch (err) {

@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileFilter, Summary, type SummaryRow } from '../../src/audit/query.js';
+import { attachRecordLine } from '../../src/audit/attach-record.js';
+import { type HelperFactory, segmented, segmentRunner } from '../../src/audit/parallel.js';
+import {
+  compileAttachFilter,
+  compileFilter,
+  Summary,
+  type SummaryRow,
+  type SummaryState,
+} from '../../src/audit/query.js';
+import { QueryOut, QueryRows } from '../../src/audit/query-rows.js';
 import { AuditLogReader } from '../../src/audit/reader.js';
 import { type AuditRecord, checkRecord } from '../../src/audit/record.js';
 import { own, ScannedRecord } from '../../src/audit/scan.js';
@@ -206,4 +215,161 @@ describe('fast reader = JSON.parse + schema reference', () => {
       { numRuns: 500 },
     );
   });
+});
+
+/**
+ * The two-thread read (parallel.ts): any segment size, the other thread answering in any order
+ * or dying midway, auditd lines that share context across a segment boundary — the rows (bytes
+ * and order), the summary and the whole read report (counts, gaps, torn line, located problems)
+ * are those of one thread reading the file. The helper here runs in-process (segmentRunner,
+ * what the worker runs); test/audit/reader-robust.test.ts runs the real worker through the CLI.
+ */
+describe('segmented read = one-thread read', () => {
+  const kernelLines = readFileSync(join(ROOT, 'test', 'fixtures', 'auditd', 'auditd-caps.log'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  const attachLines = ['ping', 'strict'].map((profile, i) =>
+    attachRecordLine({
+      time: `2026-11-0${i + 1}T10:00:00.000Z`,
+      verdict: 'attached',
+      profile,
+      profileFile: `/etc/capctl/${profile}.yaml`,
+      sha256: 'a'.repeat(64),
+      containerId: `${i}`.repeat(64),
+      via: 'annotation',
+    }).trimEnd(),
+  );
+  const anyLine = fc.oneof(
+    { weight: 10, arbitrary: logLine },
+    { weight: 3, arbitrary: fc.constantFrom(...kernelLines) },
+    { weight: 1, arbitrary: fc.constantFrom(...attachLines) },
+  );
+
+  /** A helper answering after a random delay (so out of order), dying after `dieAfter` answers. */
+  function fakeHelper(delays: number[], dieAfter: number): HelperFactory {
+    return (job, onResult, onGone) => {
+      const run = segmentRunner(job, new AuditLogReader(() => {}));
+      let answered = 0;
+      let dead = false;
+      const timers = new Set<NodeJS.Timeout>();
+      return {
+        assign(plan, k) {
+          const t = setTimeout(
+            () => {
+              timers.delete(t);
+              if (dead) return;
+              if (answered++ === dieAfter) {
+                dead = true;
+                onGone(new Error('helper died'));
+                return;
+              }
+              onResult(structuredClone(run(plan, k)));
+            },
+            delays[k % delays.length],
+          );
+          timers.add(t);
+        },
+        close() {
+          for (const t of timers) clearTimeout(t);
+        },
+      };
+    };
+  }
+
+  async function query(file: string, helper?: HelperFactory): Promise<{ out: string; report: unknown }> {
+    // Decision records and attach records of one profile: both kinds of row.
+    const filter = { profile: 'ping' };
+    const keep = compileFilter(filter);
+    const chunks: Buffer[] = [];
+    const rows = new QueryRows(true);
+    const out = new QueryOut(true, (b) => {
+      chunks.push(Buffer.from(b));
+    });
+    const flush = () => out.rows(rows.take());
+    const keepAttached = compileAttachFilter(filter);
+    const reader = new AuditLogReader(
+      (r) => {
+        if (keep(r)) rows.add(r);
+      },
+      (a) => {
+        if (keepAttached(a)) rows.addAttached(a);
+      },
+    );
+    const report = await reader.read([file], {
+      afterChunk: flush,
+      ...(helper
+        ? {
+            segments: segmented(
+              {
+                job: { kind: 'query', filter, now: 0, json: true },
+                afterChunk: flush,
+                apply: async (b) => {
+                  await flush();
+                  await out.rows(b as Uint8Array);
+                },
+              },
+              helper,
+            ),
+          }
+        : {}),
+    });
+    await flush();
+    await out.end();
+    return { out: Buffer.concat(chunks).toString(), report };
+  }
+
+  async function summary(file: string, helper?: HelperFactory): Promise<{ rows: SummaryRow[]; report: unknown }> {
+    const s = new Summary();
+    const reader = new AuditLogReader(
+      (r) => s.add(r),
+      (a) => s.addAttached(a),
+    );
+    const report = await reader.read(
+      [file],
+      helper
+        ? {
+            segments: segmented(
+              { job: { kind: 'summary', filter: {}, now: 0 }, apply: (st) => s.merge(st as SummaryState) },
+              helper,
+            ),
+          }
+        : {},
+    );
+    return { rows: s.rows(), report };
+  }
+
+  it('rows, summary and report agree for any segment size and any order of answers', async () => {
+    let n = 0;
+    const saved = process.env.CAPCTL_AUDIT_SEGMENT_BYTES;
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(anyLine, { maxLength: 80 }),
+          fc.boolean(),
+          fc.integer({ min: 1, max: 3000 }),
+          fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 5 }),
+          fc.integer({ min: 0, max: 40 }),
+          async (lines, torn, seg, delays, dieAfter) => {
+            const file = join(dir, `seg-${n++}`);
+            writeFileSync(file, lines.map((l) => `${l}\n`).join('') + (torn ? '{"level":"warn","seq":3,"verd' : ''));
+            delete process.env.CAPCTL_AUDIT_SEGMENT_BYTES;
+            const q1 = await query(file);
+            const s1 = await summary(file);
+            expect(JSON.parse(q1.out)).toBeInstanceOf(Array);
+            process.env.CAPCTL_AUDIT_SEGMENT_BYTES = String(seg);
+            const q2 = await query(file, fakeHelper(delays, dieAfter));
+            const s2 = await summary(file, fakeHelper(delays, dieAfter));
+            expect(q2.out).toBe(q1.out);
+            expect(q2.report).toEqual(q1.report);
+            expect(s2.rows).toEqual(s1.rows);
+            expect(s2.report).toEqual(s1.report);
+          },
+        ),
+        { numRuns: 150 },
+      );
+    } finally {
+      if (saved === undefined) delete process.env.CAPCTL_AUDIT_SEGMENT_BYTES;
+      else process.env.CAPCTL_AUDIT_SEGMENT_BYTES = saved;
+    }
+  }, 120_000);
 });

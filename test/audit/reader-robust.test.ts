@@ -186,7 +186,7 @@ describe.skipIf(!CLI_BUILT)('capctl audit on hostile logs (built CLI; npm run bu
   }, 180_000);
 
   it('summary of a log big enough to split between two threads = the one-thread answer, gaps and bad lines included', async () => {
-    const log = join(dir, 'big.log'); // from the test above (130k records, > 48 MiB)
+    const log = join(dir, 'big.log'); // from the test above (130k records, > 32 MiB: read in segments by two workers)
     const lines = readFileSync(log, 'utf8').split('\n');
     lines.splice(100_000, 1, '{corrupt'); // seq 100001 gone, a corrupt line in its place
     lines.splice(120_000, 0, JSON.stringify({ ...base, cap: 13, time: '2026-01-01T00:00:00Z' })); // wrongly typed, no seq
@@ -203,6 +203,39 @@ describe.skipIf(!CLI_BUILT)('capctl audit on hostile logs (built CLI; npm run bu
     expect(r.stderr).toContain(`${log}:120001: not a valid audit record: cap`);
     expect(reader.report).toMatchObject({ corrupt: 1, invalid: 1, gaps: 1, missing: 1 });
   }, 180_000);
+
+  it.skipIf(!CLI_BUILT)(
+    'query (--json and table) and summary read in segments by two threads = one thread, byte for byte, stderr included',
+    () => {
+      const log = join(dir, 'segments.log');
+      generateAuditLog(log, 20_000);
+      const lines = readFileSync(log, 'utf8').split('\n');
+      lines.splice(5_000, 1, '{corrupt'); // a gap and a corrupt line
+      lines.splice(9_000, 0, JSON.stringify({ ...base, cap: 13, time: '2026-01-01T00:00:00Z' })); // wrongly typed
+      const kernel = readFileSync(join(FIX, 'auditd-caps.log'), 'utf8').trim().split('\n');
+      lines.splice(15_000, 0, ...kernel); // auditd lines that share context: read again in order
+      writeFileSync(log, `${lines.join('\n').trimEnd()}\n{"level":"warn","seq":9`);
+      for (const args of [
+        ['audit', 'query', log, '--cap', 'CAP_NET_RAW', '--verdict', 'denied', '--json'],
+        ['audit', 'query', log, '--comm', 'ping'],
+        ['audit', 'summary', log, '--json'],
+        ['audit', 'summary', log, '--verdict', 'complain'],
+      ]) {
+        const one = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+        const two = spawnSync(process.execPath, [CLI, ...args], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 28,
+          env: { ...process.env, CAPCTL_AUDIT_SEGMENT_BYTES: '65536' }, // ~130 segments
+        });
+        expect(one.status, one.stderr).toBe(0);
+        expect(one.stderr).toContain('1 gap(s) in seq');
+        expect(two.status, two.stderr).toBe(0);
+        expect(two.stdout).toBe(one.stdout);
+        expect(two.stderr).toBe(one.stderr);
+      }
+    },
+    120_000,
+  );
 
   it('query streams from a pipe: the first row is out before the pipe closes', async () => {
     const child = spawn(process.execPath, [CLI, 'audit', 'query', '-', '--json'], { stdio: ['pipe', 'pipe', 'pipe'] });

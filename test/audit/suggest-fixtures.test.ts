@@ -17,7 +17,7 @@ import type { AuditRecord } from '../../src/audit/record.js';
 import { SuggestBuilder, suggestionYaml } from '../../src/audit/suggest.js';
 import { CAP_COUNT, CAPABILITIES } from '../../src/caps/catalog.js';
 import { SYSCALLS_X86_64 } from '../../src/caps/syscalls-x86_64.js';
-import { suggestBase } from '../../src/cli/audit-cmd.js';
+import { suggestBase } from '../../src/cli/suggest-base.js';
 import { CAP_ALLOW, CAP_DENY, type CompiledProfile } from '../../src/policy/compile.js';
 import { loadProfile } from '../../src/policy/index.js';
 import { privCatalog } from '../../src/policy/privdata.js';

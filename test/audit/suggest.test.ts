@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { SuggestBuilder, suggestionYaml } from '../../src/audit/suggest.js';
-import { suggestBase } from '../../src/cli/audit-cmd.js';
+import { suggestBase } from '../../src/cli/suggest-base.js';
 import { CAP_ALLOW, CAP_DENY } from '../../src/policy/compile.js';
 import { loadProfile } from '../../src/policy/index.js';
 import { PRIV_NETINET_RAW } from '../../src/priv/catalog.js';
