@@ -25,6 +25,7 @@ const CLI_BUILT = existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'));
 const dir = mkdtempSync(join(tmpdir(), 'capctl-i10-attached-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const ajv = new Ajv2020({ allErrors: true, strict: false });
+ajv.addFormat('date-time', (v: string) => !Number.isNaN(Date.parse(v)));
 const schemaValid = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'schema', 'audit-record.schema.json'), 'utf8')));
 const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
 
