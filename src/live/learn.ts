@@ -235,6 +235,21 @@ function auditCheck(w: AuditWriter, c: CapCheck): void {
   });
 }
 
+/**
+ * The capability-check source (tracepoint, or kprobes on cap_capable) and learn's own tracefs
+ * instance: the probes are created before the instance and removed after it, also when the
+ * instance cannot be made.
+ */
+function openTracing(root: string): { capEvents: CapEvents; inst: TraceInstance } {
+  const capEvents = new CapEvents(root);
+  try {
+    return { capEvents, inst: TraceInstance.create('capctl-learn') };
+  } catch (err) {
+    capEvents.remove();
+    throw err;
+  }
+}
+
 /** The events learn traces in `inst`: the checks (tracepoint or kprobes), sys_exit, fork, exec. */
 function enableEvents(inst: TraceInstance, capEvents: CapEvents): Formats {
   const kinds = ['exit', 'fork', 'exec'] as const;
@@ -272,15 +287,7 @@ export async function traceRun(opts: LearnOptions): Promise<{
   const root = ensureTracefs();
   const env = opts.env ?? process.env;
   const cmd = resolveCommand(opts.argv[0]!, env.PATH);
-  // The tracepoint, or kprobes on cap_capable; created before the instance, removed after it.
-  const capEvents = new CapEvents(root);
-  let inst: TraceInstance;
-  try {
-    inst = TraceInstance.create('capctl-learn');
-  } catch (err) {
-    capEvents.remove();
-    throw err;
-  }
+  const { capEvents, inst } = openTracing(root);
   const onSignal = (sig: NodeJS.Signals) => {
     child?.kill(sig);
   };
@@ -407,14 +414,7 @@ export async function observe(opts: {
   const root = ensureTracefs();
   const tids = treeTids(opts.pids);
   if (tids.length === 0) throw new CapctlError('no-process', 'no such process to learn from', 'input');
-  const capEvents = new CapEvents(root);
-  let inst: TraceInstance;
-  try {
-    inst = TraceInstance.create('capctl-learn');
-  } catch (err) {
-    capEvents.remove();
-    throw err;
-  }
+  const { capEvents, inst } = openTracing(root);
   let stop: () => void = () => {};
   try {
     inst.setTracing(false);

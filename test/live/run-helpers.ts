@@ -138,3 +138,12 @@ export function firstDifference(a: Sequences, b: Sequences): string | undefined 
   }
   return undefined;
 }
+
+/** The records of an audit log a test run wrote (none when it was never created). */
+export function records(log: string): Record<string, unknown>[] {
+  if (!existsSync(log)) return [];
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}

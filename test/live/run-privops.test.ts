@@ -7,11 +7,11 @@
  * audit record; --complain lets them through and records them.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canSupervise, capctl, has, ROOT, superviseSkip } from './run-helpers.js';
+import { canSupervise, capctl, has, ROOT, records, superviseSkip } from './run-helpers.js';
 
 const ready = canSupervise && has('gcc');
 const skip = canSupervise ? (has('gcc') ? '' : ' — skipped: gcc missing') : superviseSkip;
@@ -23,14 +23,6 @@ const profile = join(dir, 'deny-privops.yaml');
 let native = '';
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function records(log: string): Record<string, unknown>[] {
-  if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 /** "op: RESULT" lines as a map. */
 function results(out: string): Record<string, string> {

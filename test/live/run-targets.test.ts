@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { canSupervise, capctl, has, ROOT, superviseSkip } from './run-helpers.js';
+import { canSupervise, capctl, has, ROOT, records, superviseSkip } from './run-helpers.js';
 
 const BUSYBOX = '/bin/busybox';
 const ready = canSupervise && existsSync(BUSYBOX);
@@ -24,14 +24,6 @@ const skip = ready ? '' : existsSync(BUSYBOX) ? superviseSkip : ' — skipped: /
 
 const dir = mkdtempSync(join(tmpdir(), 'capctl-i14-targets-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function records(log: string): Record<string, unknown>[] {
-  if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 /** A chroot holding only a static busybox, a state directory, and a private copy of ping.yaml. */
 function setup(name: string) {

@@ -13,18 +13,10 @@ import { parseCapText } from '../../src/caps/text.js';
 import { reportableCaps } from '../../src/priv/bridge.js';
 import { compilePrison } from '../../src/priv/check.js';
 import { makeJailConfig } from '../../src/priv/jail.js';
-import { CLI, canSupervise, capctl, has, ROOT, superviseSkip } from './run-helpers.js';
+import { CLI, canSupervise, capctl, has, ROOT, records, superviseSkip } from './run-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'capctl-i14-run-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function records(log: string): Record<string, unknown>[] {
-  if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 const canPing = has('ping') && spawnSync('ping', ['-c1', '-W1', '127.0.0.1'], { stdio: 'ignore' }).status === 0;
 
