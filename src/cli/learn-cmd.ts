@@ -8,7 +8,6 @@ import { inputError } from '../caps/errors.js';
 import type { Format } from '../container/formats.js';
 import { lookupGroup, lookupUser } from '../live/ids.js';
 import { containerPids, type LearnOptions, learn, observe, profileYaml } from '../live/learn.js';
-import { atomicWrite, loadProfile } from '../policy/index.js';
 import { formatTable, printJson } from './output.js';
 import type { ExportReport } from './profile-format-cmd.js';
 
@@ -39,9 +38,10 @@ async function exportLearnt(
   lossy: boolean,
 ): Promise<ExportReport> {
   // Imported here: the container formats are learn's only with --format.
-  const [{ containerProfile }, { exportReport }] = await Promise.all([
+  const [{ containerProfile }, { exportReport }, { loadProfile }] = await Promise.all([
     import('../container/compile.js'),
     import('./profile-format-cmd.js'),
+    import('../policy/index.js'),
   ]);
   if (outPath !== undefined) return exportReport(containerProfile(loadProfile(outPath)), format, lossy);
   const dir = mkdtempSync(join(tmpdir(), 'capctl-learn-export-'));
@@ -146,6 +146,9 @@ checks in syscalls that succeeded), marked unverified.`,
       let outPath: string | undefined;
       if (o.out) {
         outPath = resolve(o.out);
+        // The profile layer (yaml, ajv) is loaded only now: while the command runs it is not
+        // needed, and loading it first would add its start-up to the traced run's wall time.
+        const { atomicWrite } = await import('../policy/index.js');
         atomicWrite(dirname(outPath), outPath.slice(dirname(outPath).length + 1), yamlText);
       }
       const exported = format ? await exportLearnt(yamlText, outPath, format, o.lossy === true) : undefined;

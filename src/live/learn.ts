@@ -341,7 +341,7 @@ export async function traceRun(opts: LearnOptions): Promise<{
     // Binary pages: the kernel's text formatting would dominate the cost of a syscall-heavy
     // command (two events per syscall).
     const reader = inst.openRaw();
-    const reading = reader.run((pages) => feedPages(pages, formats, capEvents, collector));
+    const reading = reader.run((pages) => feedPages(pages, formats, capEvents, collector), { paced: true });
     inst.setTracing(true);
     const go = child.stdio[3] as NodeJS.WritableStream;
     go.end('go\n');
@@ -425,7 +425,7 @@ export async function observe(opts: {
     const formats = enableEvents(inst, capEvents);
     const collector = new CheckCollector(tids[0]!, 0, opts.audit !== undefined);
     const reader = inst.openRaw();
-    const reading = reader.run((pages) => feedPages(pages, formats, capEvents, collector));
+    const reading = reader.run((pages) => feedPages(pages, formats, capEvents, collector), { paced: true });
     inst.setTracing(true);
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, opts.durationMs);

@@ -386,15 +386,24 @@ export class RawPipeReader {
    * Deliver pages until stop() and the buffers are empty. The pages passed to `onPages` are
    * reused afterwards: decode them before returning, keep none.
    */
-  async run(onPages: (pages: { cpu: number; page: Buffer }[]) => void, idleMs = 5): Promise<void> {
+  async run(
+    onPages: (pages: { cpu: number; page: Buffer }[]) => void,
+    opts: { idleMs?: number; paced?: boolean } = {},
+  ): Promise<void> {
+    const idleMs = opts.idleMs ?? 5;
     try {
       while (!this.closed) {
         const stopping = this.stopping;
         const pages = this.drain();
         if (pages.length > 0) onPages(pages);
         if (stopping && pages.length === 0) break;
-        if (pages.length === 0) await new Promise((r) => setTimeout(r, idleMs));
-        else await new Promise((r) => setImmediate(r));
+        // Paced (a buffer large enough to wait in): drain again at once only after a full batch,
+        // else let the writers fill pages first; a reader that comes back for every half-written
+        // page costs the traced program on the other CPU (learn: 1.32 -> 1.27 s on a chown -R of
+        // 150,000 files). Eager (follow's flood): come back at once while there is data.
+        const again = opts.paced === true ? pages.length >= 4096 : pages.length > 0;
+        if (again) await new Promise((r) => setImmediate(r));
+        else await new Promise((r) => setTimeout(r, idleMs));
       }
     } finally {
       this.closeNow();
