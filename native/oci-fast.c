@@ -402,6 +402,22 @@ static void ws(P *p) {
   while (p->p < p->end && (*p->p == ' ' || *p->p == '\t' || *p->p == '\n' || *p->p == '\r')) p->p++;
 }
 
+/* Step over a run of decimal digits; how many there were. */
+static size_t digit_run(P *p) {
+  const char *d = p->p;
+  while (p->p < p->end && *p->p >= '0' && *p->p <= '9') p->p++;
+  return (size_t)(p->p - d);
+}
+
+/* Step over `c` if it is next; whether it was. */
+static int eat(P *p, char c) {
+  if (p->p < p->end && *p->p == c) {
+    p->p++;
+    return 1;
+  }
+  return 0;
+}
+
 static int hex4(const char *s, unsigned *out) {
   unsigned v = 0;
   for (int i = 0; i < 4; i++) {
@@ -502,10 +518,7 @@ static J *pobj(P *p) {
   J *o = jnew(J_OBJ);
   p->p++;
   ws(p);
-  if (p->p < p->end && *p->p == '}') {
-    p->p++;
-    return o;
-  }
+  if (eat(p, '}')) return o;
   for (;;) {
     ws(p);
     if (p->p >= p->end || *p->p != '"') return p->why = "expected a key", NULL;
@@ -522,14 +535,8 @@ static J *pobj(P *p) {
     if (!v) return NULL;
     jpush(o, k, kn, v);
     ws(p);
-    if (p->p < p->end && *p->p == ',') {
-      p->p++;
-      continue;
-    }
-    if (p->p < p->end && *p->p == '}') {
-      p->p++;
-      return o;
-    }
+    if (eat(p, ',')) continue;
+    if (eat(p, '}')) return o;
     return p->why = "expected ',' or '}'", NULL;
   }
 }
@@ -538,23 +545,14 @@ static J *parr(P *p) {
   J *a = jnew(J_ARR);
   p->p++;
   ws(p);
-  if (p->p < p->end && *p->p == ']') {
-    p->p++;
-    return a;
-  }
+  if (eat(p, ']')) return a;
   for (;;) {
     J *v = pval(p);
     if (!v) return NULL;
     jpush(a, NULL, 0, v);
     ws(p);
-    if (p->p < p->end && *p->p == ',') {
-      p->p++;
-      continue;
-    }
-    if (p->p < p->end && *p->p == ']') {
-      p->p++;
-      return a;
-    }
+    if (eat(p, ',')) continue;
+    if (eat(p, ']')) return a;
     return p->why = "expected ',' or ']'", NULL;
   }
 }
@@ -568,28 +566,22 @@ static int lit(P *p, const char *w) {
 
 static J *pnum(P *p) {
   const char *s = p->p;
-  if (p->p < p->end && *p->p == '-') p->p++;
+  eat(p, '-');
   if (p->p >= p->end) return p->why = "bad number", NULL;
   if (*p->p == '0') p->p++;
   else if (*p->p >= '1' && *p->p <= '9')
-    while (p->p < p->end && *p->p >= '0' && *p->p <= '9') p->p++;
+    digit_run(p);
   else return p->why = "bad number", NULL;
   size_t digits = (size_t)(p->p - s) - (*s == '-');
   int plain = 1;
-  if (p->p < p->end && *p->p == '.') {
+  if (eat(p, '.')) {
     plain = 0;
-    p->p++;
-    const char *d = p->p;
-    while (p->p < p->end && *p->p >= '0' && *p->p <= '9') p->p++;
-    if (p->p == d) return p->why = "bad number", NULL;
+    if (digit_run(p) == 0) return p->why = "bad number", NULL;
   }
-  if (p->p < p->end && (*p->p == 'e' || *p->p == 'E')) {
+  if (eat(p, 'e') || eat(p, 'E')) {
     plain = 0;
-    p->p++;
-    if (p->p < p->end && (*p->p == '+' || *p->p == '-')) p->p++;
-    const char *d = p->p;
-    while (p->p < p->end && *p->p >= '0' && *p->p <= '9') p->p++;
-    if (p->p == d) return p->why = "bad number", NULL;
+    if (!eat(p, '+')) eat(p, '-');
+    if (digit_run(p) == 0) return p->why = "bad number", NULL;
   }
   /* JSON.stringify(JSON.parse(x)) gives x back for integers below 2^53 only, and "-0" as "0". */
   if (p->strict && (!plain || digits > 15 || (p->p - s == 2 && s[0] == '-' && s[1] == '0')))
