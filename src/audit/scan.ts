@@ -225,6 +225,13 @@ const PATTERN: string[] = [];
 for (let f = 0; f < F.COUNT; f++) PATTERN[f] = f < FIRST_INT ? `"${NAMES[f]}":"` : `"${NAMES[f]}":`;
 PATTERN[F.sourceFile] = '"source":{"file":"';
 
+/** The decimal integer at t[i] in a writer-shape line, where a comma always follows it. */
+function intBeforeComma(t: string, i: number): number {
+  let v = 0;
+  for (let c = t.charCodeAt(i); c !== C.COMMA; c = t.charCodeAt(++i)) v = v * 10 + c - C.D0;
+  return v;
+}
+
 /** One scanned line; valid only until the next scan (the reader reuses it). */
 export class ScannedRecord {
   /** The text and line the slots point into. */
@@ -566,11 +573,9 @@ export class ScannedRecord {
   get capNumber(): number | undefined {
     if (this.lazy) {
       const t = this.text;
-      let i = this.cn < 0 ? this.capNumberAt() : this.cn;
+      const i = this.cn < 0 ? this.capNumberAt() : this.cn;
       if (t.charCodeAt(i + 1) !== 99 /* "capNumber" */) return undefined;
-      let v = 0;
-      for (let c = t.charCodeAt((i += 12)); c !== C.COMMA; c = t.charCodeAt(++i)) v = v * 10 + c - C.D0;
-      return v;
+      return intBeforeComma(t, i + 12);
     }
     return this.int(F.capNumber);
   }
@@ -595,11 +600,7 @@ export class ScannedRecord {
   }
   get tgid(): number {
     if (this.lazy) {
-      const t = this.text;
-      let v = 0;
-      const tg = this.tg < 0 ? this.tgidAt() : this.tg;
-      for (let i = tg, c = t.charCodeAt(i); c !== C.COMMA; c = t.charCodeAt(++i)) v = v * 10 + c - C.D0;
-      return v;
+      return intBeforeComma(this.text, this.tg < 0 ? this.tgidAt() : this.tg);
     }
     this.locate(F.tgid);
     return this.N[F.tgid]!;

@@ -13,6 +13,9 @@ import {
   _LINUX_CAPABILITY_VERSION_1,
   _LINUX_CAPABILITY_VERSION_2,
   _LINUX_CAPABILITY_VERSION_3,
+  CLONE_VFORK,
+  CLONE_VM,
+  SIGCHLD,
 } from '../runtime/abi.js';
 import { type NotModelled, notModelled, type RuntimeCall } from '../runtime/call.js';
 import type { ULong } from '../runtime/prctl.js';
@@ -29,10 +32,6 @@ export interface LiveCall {
   /** The header's version as read (0 when unreadable), to see whether the model wrote v3 back. */
   version: number;
 }
-
-const CLONE_VM = 0x100;
-const CLONE_VFORK = 0x4000;
-const SIGCHLD = 17;
 
 const u32 = (v: bigint) => Number(v & 0xffffffffn);
 const i32 = (v: bigint) => u32(v) | 0;

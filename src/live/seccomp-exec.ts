@@ -19,6 +19,7 @@
  *   node seccomp-exec.js SPEC_JSON
  */
 import { closeSync, readSync, writeSync } from 'node:fs';
+import { PR_GET_SECUREBITS, PR_SET_NO_NEW_PRIVS, SIGKILL } from '../runtime/abi.js';
 import { capset, chrootSelf, execve, prctl, setgroupsSelf, setresgidSelf, setresuidSelf } from '../sys/creds.js';
 import { enterNosuidMountNamespace } from '../sys/mounts.js';
 import { buildFilter, closeFd, type FilterSpec, installListenerFilter } from '../sys/seccomp.js';
@@ -47,9 +48,6 @@ export interface LaunchSpec {
 }
 
 const PR_SET_PDEATHSIG = 1;
-const PR_GET_SECUREBITS = 27;
-const PR_SET_NO_NEW_PRIVS = 38;
-const SIGKILL = 9;
 
 function applyStep(step: WireStep): void {
   switch (step.call) {

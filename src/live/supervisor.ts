@@ -15,7 +15,7 @@
  * Runs inside a worker thread (supervisor-worker.ts): NOTIF_RECV blocks in native code.
  */
 import type { ProcStatus } from '../caps/procstatus.js';
-import { CLONE_FS, CLONE_THREAD, CLONE_VM } from '../runtime/abi.js';
+import { CLONE_FS, CLONE_THREAD, CLONE_VM, PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, SIGCHLD } from '../runtime/abi.js';
 import type { Observed } from '../runtime/call.js';
 import {
   CAP_KILL,
@@ -27,7 +27,7 @@ import {
 } from '../runtime/caps-const.js';
 import { Credential } from '../runtime/credential.js';
 import { type Dispatched, dispatch, RuntimeSession } from '../runtime/dispatch.js';
-import { EACCES, EBADF, EFAULT, ENOTSOCK, EPERM, ESRCH } from '../runtime/errno.js';
+import { EACCES, EBADF, EFAULT, EINTR, ENOENT, ENOTSOCK, EPERM, ESRCH } from '../runtime/errno.js';
 import type { DecisionEvent } from '../runtime/host.js';
 import type { SetnsTarget } from '../runtime/privileged.js';
 import { BAD_ADDRESS, type SyscallResult } from '../runtime/result.js';
@@ -53,7 +53,6 @@ import { closeFd, type Listener, pidfdGetfd, pidfdOpen, socketKind, X86_64_SYSCA
 import { getFileCaps } from '../sys/xattr.js';
 import { capDataBytes, decodeNotification, type LiveCall, lastSockaddr } from './seccomp-decode.js';
 
-const ENOENT = 2;
 /** An exec settled after the fact: the kernel ran it. */
 const EXEC_DONE: Observed = Object.freeze({ ret: 0, failed: false });
 /** Calls whose refusal is a privilege decision (complain mode lets them through). */
@@ -86,15 +85,11 @@ const RLIMIT_NICE = 13;
 const OUTSIDE_CAP = { ptrace: CAP_SYS_PTRACE, setpriority: CAP_SYS_NICE, setrlimit: CAP_SYS_RESOURCE } as const;
 const PTRACE_ATTACH = 16;
 const PTRACE_SEIZE = 0x4206;
-const EINTR = 4;
-const SIGCHLD = 17;
 
 /** prctl options the filter traps: the capability, securebits, keepcaps and no_new_privs ones. */
 export const TRAPPED_PRCTL_OPTIONS = [7, 8, 23, 24, 27, 28, 38, 39, 47] as const;
 /** Of those, the ones that only read state: answered from the model, never continued. */
 const PRCTL_READS = new Set([7, 23, 27, 39]);
-const PR_CAP_AMBIENT = 47;
-const PR_CAP_AMBIENT_IS_SET = 1;
 
 export interface SupervisorOptions {
   /** FreeBSD host: threads outside the supervised tree are invisible (capget/kill → ESRCH). */

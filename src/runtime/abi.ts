@@ -166,6 +166,7 @@ export const S_IXGRP = 0o010;
 
 // --- signals ---
 export const SIGKILL = 9;
+export const SIGCHLD = 17;
 export const SIGCONT = 18;
 /** _NSIG on x86-64: valid signals are 0..64. */
 export const NSIG = 64;
