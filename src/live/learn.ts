@@ -25,7 +25,7 @@ import { capInfo } from '../caps/catalog.js';
 import { containerIdFromCgroup } from '../caps/cgroup.js';
 import { ERRNO_NAMES } from '../caps/errno.js';
 import { CapctlError } from '../caps/errors.js';
-import { syscallNameOf } from '../caps/syscall-names.js';
+import { syscallNameOf, syscallNumber } from '../caps/syscall-names.js';
 import { packageRoot } from '../policy/paths.js';
 import { listPids, listTids } from '../sys/proc.js';
 import { ensureTracefs, type LossCounters, TraceInstance } from '../sys/tracefs.js';
@@ -33,8 +33,8 @@ import { CapEvents } from './cap-source.js';
 import { currentCredential, resolveCommand } from './exec.js';
 import { decodePages, type Ev, eventName, type Formats, loadFormats } from './rawevents.js';
 
-const SYS_EXECVE = 59;
-const SYS_EXECVEAT = 322;
+const SYS_EXECVE = syscallNumber('execve');
+const SYS_EXECVEAT = syscallNumber('execveat');
 
 /** How a check is read; see docs/live.md. Only 'candidate' checks are verified by running. */
 export type CheckClass =

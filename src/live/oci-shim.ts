@@ -142,8 +142,9 @@ export async function shimMain(
   self: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
+  // Pure parsing (it never throws): the failure path below needs the --log flags too.
+  const args = parseShimArgs(argv);
   try {
-    const args = parseShimArgs(argv);
     const real = findRealRuntime(args.runtimeBinary, env, self);
     if (args.command === 'create' || args.command === 'run')
       await (await import('./oci-attach.js')).attachOnCreate(args, env);
@@ -155,7 +156,7 @@ export async function shimMain(
   } catch (err) {
     const line = `capctl-oci-runtime: ${(err as Error).message.replace(/\n/g, '; ')}`;
     process.stderr.write(`${line}\n`);
-    reportToLog(argv, line);
+    reportToLog(args, line);
     return err instanceof CapctlError && err.kind === 'input' ? 2 : 1;
   }
 }
@@ -166,13 +167,7 @@ export async function shimMain(
  * only "unable to retrieve OCI runtime error". The format is runc's (logrus): one JSON object
  * per line for `--log-format json`, else logrus text.
  */
-function reportToLog(argv: readonly string[], msg: string): void {
-  let args: ShimArgs;
-  try {
-    args = parseShimArgs(argv);
-  } catch {
-    return;
-  }
+function reportToLog(args: ShimArgs, msg: string): void {
   if (args.log === undefined || args.log === '') return;
   const time = new Date().toISOString();
   const line =

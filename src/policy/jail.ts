@@ -13,7 +13,15 @@
  * nothing needs them. What jail parameters cannot say is listed, not silently dropped.
  */
 import { CAP_COUNT, CAPABILITIES } from '../caps/catalog.js';
-import { JAIL_PARAMS, JAIL_RULES, type JailTerm, jailParamDef, jailRuleFor, PRIVS_GATED_BY } from '../priv/jail.js';
+import {
+  JAIL_PARAMS,
+  JAIL_RULES,
+  type JailTerm,
+  jailParamDef,
+  jailRuleFor,
+  negatedBoolParam,
+  PRIVS_GATED_BY,
+} from '../priv/jail.js';
 import { capHasNoCounterpart, rowsForCap } from '../priv/mapping.js';
 import { POLICY_DENY, POLICY_GRANT } from '../priv/policy-hook.js';
 import { type CompiledProfile, describeRule } from './compile.js';
@@ -200,6 +208,6 @@ export function privRuleText(p: CompiledProfile, priv: number): string {
  */
 export function jailParamArgs(p: CompiledProfile, name: string): string[] {
   return planJail(p, name, '/')
-    .params.filter((q) => jailParamDef(q.key.replace(/^(.*\.)no([a-z_].*)$/, '$1$2')) !== undefined)
+    .params.filter((q) => jailParamDef(negatedBoolParam(q.key) ?? q.key) !== undefined)
     .map((q) => (q.value === null ? q.key : `${q.key}=${q.value}`));
 }

@@ -179,6 +179,13 @@ function unknownParam(name: string): never {
   throw inputError('unknown-jail-param', `unknown jail parameter "${name}"${hint ? ` (did you mean ${hint}?)` : ''}`);
 }
 
+/** The boolean parameter `allow.nox` negates (`allow.x`), or undefined when `k` is no such form. */
+export function negatedBoolParam(k: string): string | undefined {
+  if (PARAM_BY_NAME.has(k)) return undefined;
+  const no = /^(.*\.)no([a-z_].*)$/.exec(k);
+  return no && PARAM_BY_NAME.get(`${no[1]}${no[2]}`)?.kind === 'bool' ? `${no[1]}${no[2]}` : undefined;
+}
+
 /**
  * Parse `K=V` strings (as `--jail-param` gives them) into a record. A bare `allow.x` means
  * `allow.x=1` and `allow.nox` means `allow.x=0`, as jail(8) writes booleans.
@@ -190,9 +197,9 @@ export function parseJailParamArgs(args: readonly string[]): Record<string, stri
     let k = eq < 0 ? a.trim() : a.slice(0, eq).trim();
     let v = eq < 0 ? '1' : a.slice(eq + 1);
     if (k === '') throw inputError('bad-jail-param', `"${a}" is not K=V`);
-    const no = /^(.*\.)no([a-z_].*)$/.exec(k);
-    if (!PARAM_BY_NAME.has(k) && no && PARAM_BY_NAME.get(`${no[1]}${no[2]}`)?.kind === 'bool') {
-      k = `${no[1]}${no[2]}`;
+    const negated = negatedBoolParam(k);
+    if (negated !== undefined) {
+      k = negated;
       if (eq >= 0) throw inputError('bad-jail-param', `"${a}": the negated form takes no value`);
       v = '0';
     }

@@ -13,6 +13,7 @@
  *    group leader, and execve from it replaces the whole process with a single thread whose
  *    credential is the caller's (de_thread() kills the others first).
  */
+import { syscallNumber } from '../caps/syscall-names.js';
 import { errnoNameOf, lastErrno, libcFunc, OsError, strerror } from './libc.js';
 
 export { OsError };
@@ -106,9 +107,9 @@ export function chroot(path: string): void {
  * filter that traps each of these, and the supervisor models the thread that is about to
  * execve; glibc's broadcast would send the same change from every Node thread.
  */
-const SYS_SETGROUPS = 116;
-const SYS_SETRESUID = 117;
-const SYS_SETRESGID = 119;
+const SYS_SETGROUPS = syscallNumber('setgroups');
+const SYS_SETRESUID = syscallNumber('setresuid');
+const SYS_SETRESGID = syscallNumber('setresgid');
 
 export function setresuidSelf(r: number, e: number, s: number): void {
   check('setresuid', syscall3(SYS_SETRESUID, r, e, s), `${r} ${e} ${s}`);

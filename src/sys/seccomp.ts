@@ -10,6 +10,7 @@
  * parameters, which on x86_64 is the same calling convention (no vector registers involved),
  * and lets koffi bind them without per-call type annotations.
  */
+import { syscallNumber } from '../caps/syscall-names.js';
 import { lastErrno, libcFunc, libcFuncNow, koffi as loadKoffi, OsError, strerror } from './libc.js';
 
 // ---------------------------------------------------------------- ABI constants (x86_64)
@@ -37,58 +38,63 @@ const SECCOMP_IOCTL_NOTIF_SET_FLAGS = 0x40082104;
 /** Wake the caller on the supervisor's CPU (6.6+): halves the round trip of a notification. */
 const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP = 1;
 
-const SYS_SECCOMP = 317;
-const SYS_PIDFD_OPEN = 434;
-const SYS_PIDFD_GETFD = 438;
+const SYS_SECCOMP = syscallNumber('seccomp');
+const SYS_PIDFD_OPEN = syscallNumber('pidfd_open');
+const SYS_PIDFD_GETFD = syscallNumber('pidfd_getfd');
 
-/** x86_64 syscall numbers for the calls capctl can trap (arch/x86/entry/syscalls/syscall_64.tbl). */
-export const X86_64_SYSCALLS = {
-  socket: 41,
-  bind: 49,
-  clone: 56,
-  fork: 57,
-  vfork: 58,
-  execve: 59,
-  kill: 62,
-  ptrace: 101,
-  setuid: 105,
-  setgid: 106,
-  setreuid: 113,
-  setregid: 114,
-  setgroups: 116,
-  setresuid: 117,
-  setresgid: 119,
-  setfsuid: 122,
-  setfsgid: 123,
-  capget: 125,
-  capset: 126,
-  mknod: 133,
-  setpriority: 141,
-  prctl: 157,
-  adjtimex: 159,
-  setrlimit: 160,
-  chroot: 161,
-  settimeofday: 164,
-  mount: 165,
-  umount2: 166,
-  sethostname: 170,
-  setdomainname: 171,
-  tkill: 200,
-  clock_settime: 227,
-  tgkill: 234,
-  mknodat: 259,
-  unshare: 272,
-  prlimit64: 302,
-  clock_adjtime: 305,
-  setns: 308,
-  execveat: 322,
-  clone3: 435,
-} as const;
+/** The calls capctl can trap. */
+const TRAPPABLE = [
+  'socket',
+  'bind',
+  'clone',
+  'fork',
+  'vfork',
+  'execve',
+  'kill',
+  'ptrace',
+  'setuid',
+  'setgid',
+  'setreuid',
+  'setregid',
+  'setgroups',
+  'setresuid',
+  'setresgid',
+  'setfsuid',
+  'setfsgid',
+  'capget',
+  'capset',
+  'mknod',
+  'setpriority',
+  'prctl',
+  'adjtimex',
+  'setrlimit',
+  'chroot',
+  'settimeofday',
+  'mount',
+  'umount2',
+  'sethostname',
+  'setdomainname',
+  'tkill',
+  'clock_settime',
+  'tgkill',
+  'mknodat',
+  'unshare',
+  'prlimit64',
+  'clock_adjtime',
+  'setns',
+  'execveat',
+  'clone3',
+] as const;
 
-export type TrappableSyscall = keyof typeof X86_64_SYSCALLS;
+export type TrappableSyscall = (typeof TRAPPABLE)[number];
+
+/** Their x86_64 numbers, from the one syscall table (src/caps/syscalls-x86_64.ts). */
+export const X86_64_SYSCALLS: Readonly<Record<TrappableSyscall, number>> = Object.fromEntries(
+  TRAPPABLE.map((name) => [name, syscallNumber(name)]),
+) as Record<TrappableSyscall, number>;
 
 export const SYSCALL_NAME_BY_NR: ReadonlyMap<number, TrappableSyscall> = new Map(
-  Object.entries(X86_64_SYSCALLS).map(([k, v]) => [v, k as TrappableSyscall]),
+  TRAPPABLE.map((name) => [X86_64_SYSCALLS[name], name]),
 );
 
 // ---------------------------------------------------------------- the BPF program
