@@ -15,7 +15,22 @@
  * Runs inside a worker thread (supervisor-worker.ts): NOTIF_RECV blocks in native code.
  */
 import type { ProcStatus } from '../caps/procstatus.js';
-import { CLONE_FS, CLONE_THREAD, CLONE_VM, PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, SIGCHLD } from '../runtime/abi.js';
+import {
+  CLONE_FS,
+  CLONE_THREAD,
+  CLONE_VM,
+  PR_CAP_AMBIENT,
+  PR_CAP_AMBIENT_IS_SET,
+  PR_CAPBSET_DROP,
+  PR_CAPBSET_READ,
+  PR_GET_KEEPCAPS,
+  PR_GET_NO_NEW_PRIVS,
+  PR_GET_SECUREBITS,
+  PR_SET_KEEPCAPS,
+  PR_SET_NO_NEW_PRIVS,
+  PR_SET_SECUREBITS,
+  SIGCHLD,
+} from '../runtime/abi.js';
 import type { Observed } from '../runtime/call.js';
 import {
   CAP_KILL,
@@ -87,9 +102,19 @@ const PTRACE_ATTACH = 16;
 const PTRACE_SEIZE = 0x4206;
 
 /** prctl options the filter traps: the capability, securebits, keepcaps and no_new_privs ones. */
-export const TRAPPED_PRCTL_OPTIONS = [7, 8, 23, 24, 27, 28, 38, 39, 47] as const;
+export const TRAPPED_PRCTL_OPTIONS = [
+  PR_GET_KEEPCAPS,
+  PR_SET_KEEPCAPS,
+  PR_CAPBSET_READ,
+  PR_CAPBSET_DROP,
+  PR_GET_SECUREBITS,
+  PR_SET_SECUREBITS,
+  PR_SET_NO_NEW_PRIVS,
+  PR_GET_NO_NEW_PRIVS,
+  PR_CAP_AMBIENT,
+] as const;
 /** Of those, the ones that only read state: answered from the model, never continued. */
-const PRCTL_READS = new Set([7, 23, 27, 39]);
+const PRCTL_READS = new Set([PR_GET_KEEPCAPS, PR_CAPBSET_READ, PR_GET_SECUREBITS, PR_GET_NO_NEW_PRIVS]);
 
 export interface SupervisorOptions {
   /** FreeBSD host: threads outside the supervised tree are invisible (capget/kill → ESRCH). */
