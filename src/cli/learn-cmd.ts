@@ -8,6 +8,7 @@ import { inputError } from '../caps/errors.js';
 import type { Format } from '../container/formats.js';
 import { lookupGroup, lookupUser } from '../live/ids.js';
 import { containerPids, type LearnOptions, learn, observe, profileYaml } from '../live/learn.js';
+import { removalsSettled } from '../sys/tracefs.js';
 import { formatTable, printJson } from './output.js';
 import type { ExportReport } from './profile-format-cmd.js';
 
@@ -174,6 +175,8 @@ checks in syscalls that succeeded), marked unverified.`,
       }
       if (r.note) process.stderr.write(`capctl: ${r.note}\n`);
       if (exported) (await import('./profile-format-cmd.js')).finishExport(exported, o.json);
+      // The tracing instance is removed while the result prints; its removal must have worked.
+      await removalsSettled();
       if (r.lost.overrun + r.lost.dropped > 0 || (!observing && opts.verify !== false && !r.verified)) {
         process.exitCode = 1;
       }

@@ -11,8 +11,7 @@
  * inheritable and ambient: the kernel clears permitted and effective on exec for a non-root uid
  * running a file without file capabilities, except for the ambient set (P' = A, E' = A).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import type { CapSet } from '../caps/capset.js';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { parseProcStatus } from '../caps/procstatus.js';
@@ -34,6 +33,7 @@ import {
 import * as creds from '../sys/creds.js';
 import { OsError } from '../sys/libc.js';
 import { getXattr } from '../sys/xattr.js';
+import { resolveCommand } from './command-path.js';
 
 /** The five sets a profile asks for (Profile.sets). */
 export type ProfileSets = Readonly<Record<'bounding' | 'permitted' | 'effective' | 'inheritable' | 'ambient', CapSet>>;
@@ -75,33 +75,6 @@ export function launchSpecFor(req: Omit<ExecRequest, 'argv' | 'env'>): LaunchSpe
     ...(req.chroot !== undefined ? { chroot: req.chroot } : {}),
     ...(req.noNewPrivs ? { noNewPrivs: true } : {}),
   });
-}
-
-/**
- * Where CMD is: as execvp(3) searches PATH, but inside `root` when a chroot is asked for (the
- * path is the one the program will have after chroot; `host` is where we can stat it now).
- */
-export function resolveCommand(cmd: string, pathVar: string | undefined, root = '/'): { path: string; host: string } {
-  const inRoot = (p: string) => (root === '/' ? p : join(root, p));
-  const isExe = (p: string) => {
-    try {
-      const st = statSync(inRoot(p));
-      return st.isFile() && (st.mode & 0o111) !== 0;
-    } catch {
-      return false;
-    }
-  };
-  if (cmd.includes('/')) {
-    const p = cmd.startsWith('/') ? cmd : join(process.cwd(), cmd);
-    if (!existsSync(inRoot(p))) throw inputError('no-command', `${cmd}: no such file`);
-    return { path: root === '/' ? p : cmd, host: inRoot(p) };
-  }
-  for (const dir of (pathVar ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter)) {
-    if (dir === '') continue;
-    const p = join(dir, cmd);
-    if (isExe(p)) return { path: p, host: inRoot(p) };
-  }
-  throw inputError('no-command', `${cmd}: command not found in PATH${root === '/' ? '' : ` inside ${root}`}`);
 }
 
 /** What the exec rules need to know about the file: its capabilities, set-id bits, owner. */

@@ -28,10 +28,18 @@ import { CapctlError } from '../caps/errors.js';
 import { syscallNameOf, syscallNumber } from '../caps/syscall-names.js';
 import { packageRoot } from '../policy/paths.js';
 import { listPids, listTids } from '../sys/proc.js';
-import { ensureTracefs, type LossCounters, TraceInstance } from '../sys/tracefs.js';
+import { ensureTracefs, type LossCounters, settleLater, TraceInstance } from '../sys/tracefs.js';
 import { CapEvents } from './cap-source.js';
-import { currentCredential, resolveCommand } from './exec.js';
-import { decodePages, type Ev, eventName, type Formats, loadFormats } from './rawevents.js';
+import { resolveCommand } from './command-path.js';
+import {
+  decodePages,
+  type Ev,
+  type EventVisitor,
+  eventName,
+  type Formats,
+  loadFormats,
+  visitPages,
+} from './rawevents.js';
 
 const SYS_EXECVE = syscallNumber('execve');
 const SYS_EXECVEAT = syscallNumber('execveat');
@@ -103,18 +111,30 @@ function capName(n: number): string {
   return capInfo(n)?.name ?? `CAP_${n}`;
 }
 
+function syscallName(nr: number | null): string | null {
+  return nr === null ? null : (syscallNameOf(nr) ?? `syscall#${nr}`);
+}
+
 function errnoOf(ret: number): string {
   return ret < 0 ? (ERRNO_NAMES[-ret] ?? `E${-ret}`) : '';
 }
 
 /**
- * Folds the event stream into checks: a per-thread "current syscall" opened by sys_enter and
- * closed by sys_exit, the checks in between belonging to it.
+ * Folds the event stream into checks: the checks a thread makes since its previous sys_exit
+ * belong to the syscall that exits next (sys_exit carries its number and result). An
+ * EventVisitor, so that learn's reader feeds it straight from the pages (visitPages) with no
+ * object per event; `event` takes decoded objects (the kprobe source's pairs, tests).
  */
-export class CheckCollector {
+export class CheckCollector implements EventVisitor {
   readonly checks: CapCheck[] = [];
-  /** Checks made on each thread since its last sys_exit: they belong to its next one. */
-  private pending = new Map<number, CapCheck[]>();
+  /**
+   * Per thread, the checks made since its last sys_exit, three numbers each (cap, ret, 1 when
+   * capable_ns was unset). Numbers in a reused array, not an object per check: a
+   * capability-heavy command makes hundreds of thousands of checks a second.
+   */
+  private readonly pending = new Map<number, number[]>();
+  /** With `keep`: the task name each pending check was made under, in the same order. */
+  private readonly pendingComms = new Map<number, string[]>();
   private started: boolean;
   private execsSeen = 0;
   private readonly rootPid: number;
@@ -125,13 +145,15 @@ export class CheckCollector {
   count = 0;
   private readonly keep: boolean;
   private readonly by = new Map<number, CapFinding>();
+  /** Per capability, the syscall numbers already named in its finding. */
+  private readonly syscallsSeen = new Map<number, Set<number>>();
 
   /**
    * Checks count from the `skipExecs`-th successful execve of `rootPid` on, that execve's own
    * checks included (the launcher's earlier ones are not the command's). Each check is folded
    * into its capability's finding as it closes; `keep` also keeps the checks themselves (for
-   * the audit log): a capability-heavy command makes hundreds of thousands, and holding them
-   * all made garbage collection the tracer's main cost.
+   * the audit log): holding hundreds of thousands of them made garbage collection the tracer's
+   * main cost, so only --audit does.
    */
   constructor(rootPid: number, skipExecs: number, keep = false) {
     this.rootPid = rootPid;
@@ -140,73 +162,115 @@ export class CheckCollector {
     this.keep = keep;
   }
 
-  /**
-   * One decoded event (src/live/rawevents.ts), in time order. Only sys_exit is traced, not
-   * sys_enter: a thread makes one syscall at a time, so the checks since its previous exit are
-   * those of the syscall that exits next (its number and result are in the exit event), and
-   * half the events means half the tracing cost on a syscall-heavy command.
-   */
+  /** One decoded event, in time order. */
   event(e: Ev): void {
-    if (e.kind === 'exit') {
-      const list = this.pending.get(e.tid);
-      if (list) this.pending.delete(e.tid);
-      if (!this.started) {
-        if (e.tid === this.rootPid && (e.nr === SYS_EXECVE || e.nr === SYS_EXECVEAT) && e.ret === 0) {
-          this.execsSeen++;
-          if (this.execsSeen >= this.skipExecs) this.started = true;
-        }
-        if (!this.started) return;
+    if (e.kind === 'exit') this.exit(e.ts, e.tid, e.nr, e.ret);
+    else if (e.kind === 'cap') this.cap(e.ts, e.tid, e.cred, e.cap, e.ret, e.capableNsNull);
+    else if (e.kind === 'fork') this.fork(e.ts, e.parent, e.child, e.comm);
+    else if (e.kind === 'exec') this.exec(e.ts, e.pid, e.oldPid, e.filename);
+  }
+
+  cap(_ts: number, tid: number, _cred: string, cap: number, ret: number, capableNsNull: boolean): void {
+    let list = this.pending.get(tid);
+    if (list === undefined) {
+      list = [];
+      this.pending.set(tid, list);
+    }
+    list.push(cap, ret, capableNsNull ? 1 : 0);
+    if (this.keep) {
+      const comm = this.comms.get(tid) ?? '';
+      const names = this.pendingComms.get(tid);
+      if (names) names.push(comm);
+      else this.pendingComms.set(tid, [comm]);
+    }
+  }
+
+  /**
+   * Only sys_exit is traced, not sys_enter: a thread makes one syscall at a time, so the checks
+   * since its previous exit are those of the syscall that exits now, and half the events means
+   * half the tracing cost on a syscall-heavy command.
+   */
+  exit(_ts: number, tid: number, nr: number, ret: number): void {
+    const list = this.pending.get(tid);
+    if (!this.started) {
+      if (tid === this.rootPid && (nr === SYS_EXECVE || nr === SYS_EXECVEAT) && ret === 0) {
+        this.execsSeen++;
+        if (this.execsSeen >= this.skipExecs) this.started = true;
       }
-      if (list) for (const c of list) this.close(c, e.nr, e.ret);
-    } else if (e.kind === 'fork') {
-      this.comms.set(e.child, e.comm);
-    } else if (e.kind === 'exec') {
-      this.comms.set(e.pid, e.filename.slice(e.filename.lastIndexOf('/') + 1).slice(0, 15));
-    } else if (e.kind === 'cap') {
-      const check: CapCheck = {
-        tid: e.tid,
-        // Raw events carry the thread id only; the records name it as the process too.
-        tgid: e.tid,
-        comm: this.comms.get(e.tid) ?? '',
-        cap: e.cap,
-        ret: e.ret,
-        capableNsNull: e.capableNsNull,
-        syscall: null,
-        sysRet: null,
-        cls: 'no-syscall',
-      };
-      const list = this.pending.get(e.tid);
-      if (list) list.push(check);
-      else this.pending.set(e.tid, [check]);
+      if (!this.started) {
+        if (list) this.clearPending(tid, list);
+        return;
+      }
     }
+    if (list === undefined || list.length === 0) return;
+    const names = this.pendingComms.get(tid);
+    for (let i = 0; i < list.length; i += 3) {
+      const ok = ret >= 0;
+      const granted = list[i + 1] === 0;
+      const cls: CheckClass = ok ? (granted ? 'candidate' : 'not-needed') : granted ? 'failed-anyway' : 'denied';
+      this.record(tid, list[i]!, list[i + 1]!, list[i + 2] === 1, names?.[i / 3] ?? '', nr, ret, cls);
+    }
+    this.clearPending(tid, list);
   }
 
-  /** The end of the trace: checks whose syscall never returned (exit_group) keep 'no-syscall'. */
+  fork(_ts: number, _parent: number, child: number, comm: string): void {
+    this.comms.set(child, comm);
+  }
+
+  exec(_ts: number, pid: number, _oldPid: number, filename: string): void {
+    this.comms.set(pid, filename.slice(filename.lastIndexOf('/') + 1).slice(0, 15));
+  }
+
+  /** The end of the trace: checks whose syscall never returned (exit_group) stay 'no-syscall'. */
   finish(): void {
-    if (this.started) for (const list of this.pending.values()) for (const c of list) this.record(c);
-    this.pending.clear();
-  }
-
-  private close(c: CapCheck, nr: number, ret: number): void {
-    c.syscall = syscallNameOf(nr) ?? `syscall#${nr}`;
-    c.sysRet = ret;
-    if (ret >= 0) c.cls = c.ret === 0 ? 'candidate' : 'not-needed';
-    else c.cls = c.ret === 0 ? 'failed-anyway' : 'denied';
-    this.record(c);
-  }
-
-  private record(c: CapCheck): void {
-    this.count++;
-    if (this.keep) this.checks.push(c);
-    let f = this.by.get(c.cap);
-    if (!f) {
-      f = { cap: c.cap, name: capName(c.cap), granted: 0, denied: 0, syscalls: [], classes: {} };
-      this.by.set(c.cap, f);
+    if (this.started) {
+      for (const [tid, list] of this.pending) {
+        const names = this.pendingComms.get(tid);
+        for (let i = 0; i < list.length; i += 3) {
+          this.record(tid, list[i]!, list[i + 1]!, list[i + 2] === 1, names?.[i / 3] ?? '', null, null, 'no-syscall');
+        }
+      }
     }
-    if (c.ret === 0) f.granted++;
+    this.pending.clear();
+    this.pendingComms.clear();
+  }
+
+  private clearPending(tid: number, list: number[]): void {
+    list.length = 0;
+    const names = this.pendingComms.get(tid);
+    if (names) names.length = 0;
+  }
+
+  private record(
+    tid: number,
+    cap: number,
+    ret: number,
+    capableNsNull: boolean,
+    comm: string,
+    nr: number | null,
+    sysRet: number | null,
+    cls: CheckClass,
+  ): void {
+    this.count++;
+    if (this.keep) {
+      // Raw events carry the thread id only; the records name it as the process too.
+      this.checks.push({ tid, tgid: tid, comm, cap, ret, capableNsNull, syscall: syscallName(nr), sysRet, cls });
+    }
+    let f = this.by.get(cap);
+    let seen = this.syscallsSeen.get(cap);
+    if (f === undefined || seen === undefined) {
+      f = { cap, name: capName(cap), granted: 0, denied: 0, syscalls: [], classes: {} };
+      seen = new Set();
+      this.by.set(cap, f);
+      this.syscallsSeen.set(cap, seen);
+    }
+    if (ret === 0) f.granted++;
     else f.denied++;
-    if (c.syscall && !f.syscalls.includes(c.syscall)) f.syscalls.push(c.syscall);
-    f.classes[c.cls] = (f.classes[c.cls] ?? 0) + 1;
+    if (nr !== null && !seen.has(nr)) {
+      seen.add(nr);
+      f.syscalls.push(syscallName(nr)!);
+    }
+    f.classes[cls] = (f.classes[cls] ?? 0) + 1;
   }
 
   findings(): CapFinding[] {
@@ -250,6 +314,15 @@ function openTracing(root: string): { capEvents: CapEvents; inst: TraceInstance 
   }
 }
 
+/**
+ * Stop recording now and remove the instance, then the probes, in the background: the kernel
+ * takes 30-60 ms to tear an instance down, which the caller spends on its result (the CLI
+ * waits in removalsSettled() after printing).
+ */
+function closeTracing(inst: TraceInstance, capEvents: CapEvents): void {
+  settleLater(inst.removeAsync().then(() => capEvents.remove()));
+}
+
 /** The events learn traces in `inst`: the checks (tracepoint or kprobes), sys_exit, fork, exec. */
 function enableEvents(inst: TraceInstance, capEvents: CapEvents): Formats {
   const kinds = ['exit', 'fork', 'exec'] as const;
@@ -264,6 +337,12 @@ function feedPages(
   capEvents: CapEvents,
   collector: CheckCollector,
 ): void {
+  // The tracepoint's events go to the collector as they are decoded; only the kprobe source
+  // needs objects, to pair each return with its entry.
+  if (capEvents.kind === 'tracepoint') {
+    visitPages(pages, formats, collector, { cred: false });
+    return;
+  }
   for (const e of decodePages(pages, formats, { cred: false })) {
     const ev = capEvents.feed(e);
     if (ev) collector.event(ev);
@@ -287,16 +366,12 @@ export async function traceRun(opts: LearnOptions): Promise<{
   const root = ensureTracefs();
   const env = opts.env ?? process.env;
   const cmd = resolveCommand(opts.argv[0]!, env.PATH);
-  const { capEvents, inst } = openTracing(root);
   const onSignal = (sig: NodeJS.Signals) => {
     child?.kill(sig);
   };
   let child: ReturnType<typeof spawn> | undefined;
+  let tracing: { capEvents: CapEvents; inst: TraceInstance } | undefined;
   try {
-    inst.setTracing(false);
-    inst.option('event-fork', true);
-    inst.option('overwrite', false);
-    inst.setBufferKb(opts.bufferKb ?? 16384);
     // The launcher: a shell that waits for "go" on fd 3, then execs the command (or capctl exec
     // for --user, which execs the command in turn).
     const launch: string[] =
@@ -306,7 +381,7 @@ export async function traceRun(opts: LearnOptions): Promise<{
             join(packageRoot(), 'bin', 'capctl.js'),
             'exec',
             '--profile',
-            allCapsProfile(),
+            await allCapsProfile(),
             '--user',
             String(opts.uid),
             ...(opts.gid !== undefined ? ['--group', String(opts.gid)] : []),
@@ -334,6 +409,13 @@ export async function traceRun(opts: LearnOptions): Promise<{
     );
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // The instance is made while the launcher starts on the other CPU (it waits for "go").
+    tracing = openTracing(root);
+    const { capEvents, inst } = tracing;
+    inst.setTracing(false);
+    inst.option('event-fork', true);
+    inst.option('overwrite', false);
+    inst.setBufferKb(opts.bufferKb ?? 16384);
     // Skip the launcher's own execs: sh -> CMD is one, sh -> node -> CMD two.
     const collector = new CheckCollector(pid, opts.uid !== undefined ? 2 : 1, opts.audit !== undefined);
     inst.setEventPids([pid]);
@@ -353,11 +435,14 @@ export async function traceRun(opts: LearnOptions): Promise<{
     const lost = lossOf(inst, capEvents);
     if (opts.audit) for (const c of collector.checks) auditCheck(opts.audit, c);
     return { collector, status, stderr: Buffer.concat(errChunks).toString('utf8'), lost };
+  } catch (err) {
+    // The launcher never got "go": it must not run the command untraced.
+    child?.kill('SIGKILL');
+    throw err;
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
-    inst.remove();
-    capEvents.remove();
+    if (tracing) closeTracing(tracing.inst, tracing.capEvents);
   }
 }
 
@@ -456,8 +541,7 @@ export async function observe(opts: {
   } finally {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
-    inst.remove();
-    capEvents.remove();
+    closeTracing(inst, capEvents);
   }
 }
 
@@ -466,8 +550,10 @@ let allCaps: string | undefined;
  * A profile with every capability this process can pass on (its bounding set: a capability
  * outside it cannot be made inheritable, hence not ambient), for the traced run of a --user.
  */
-function allCapsProfile(): string {
+async function allCapsProfile(): Promise<string> {
   if (allCaps) return allCaps;
+  // exec's launch model is loaded only for --user: a plain learn starts its run without it.
+  const { currentCredential } = await import('./exec.js');
   const caps = `[${currentCredential()
     .bounding.toArray()
     .map((c) => capName(c).replace(/^CAP_/, ''))

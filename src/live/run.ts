@@ -20,7 +20,7 @@ import type { FreeBSDHost } from '../runtime/freebsd-host.js';
 import type { DecisionEvent } from '../runtime/host.js';
 import { capsetWords, type LaunchSpec as LaunchPlanSpec, planLaunch } from '../runtime/launch.js';
 import { closeFd, pidfdGetfd, pidfdOpen } from '../sys/seccomp.js';
-import { resolveCommand } from './exec.js';
+import { resolveCommand } from './command-path.js';
 import { hostFor } from './hosts.js';
 import type { LaunchSpec, WireStep } from './seccomp-exec.js';
 import { STAT_NAMES, TRAPPED_PRCTL_OPTIONS, TRAPPED_SYSCALLS } from './supervisor.js';

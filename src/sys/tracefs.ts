@@ -19,6 +19,7 @@ import {
   rmdirSync,
   writeFileSync,
 } from 'node:fs';
+import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CapctlError } from '../caps/errors.js';
 import { errnoNameOf, lastErrno, libcFunc, strerror } from './libc.js';
@@ -175,6 +176,33 @@ process.on('exit', () => {
   for (const k of liveProbes) k.remove();
 });
 
+/** Removals left to finish in the background (settleLater), and the first of their errors. */
+const pendingRemovals = new Set<Promise<void>>();
+let removalError: unknown;
+
+/**
+ * Let `task` (an instance's removeAsync, and what must follow it) finish in the background;
+ * removalsSettled() waits for every such task and rethrows the first failure. Node keeps the
+ * process alive while the rmdir runs in its thread pool, and the exit hook removes whatever is
+ * still listed, so a caller that never waits still leaves nothing behind.
+ */
+export function settleLater(task: Promise<void>): void {
+  const p: Promise<void> = task
+    .catch((err: unknown) => {
+      removalError ??= err;
+    })
+    .finally(() => pendingRemovals.delete(p));
+  pendingRemovals.add(p);
+}
+
+/** Wait for the removals settleLater() took; the first that failed is thrown here. */
+export async function removalsSettled(): Promise<void> {
+  while (pendingRemovals.size > 0) await Promise.all([...pendingRemovals]);
+  const err = removalError;
+  removalError = undefined;
+  if (err !== undefined) throw err;
+}
+
 export class TraceInstance {
   readonly name: string;
   readonly dir: string;
@@ -289,15 +317,44 @@ export class TraceInstance {
     this.readers.delete(r);
   }
 
-  /** Turn tracing off and rmdir the instance (idempotent; retries while a reader lets go). */
-  remove(): void {
-    if (this.removed) return;
+  /** Close the readers and stop recording: the first half of removal, synchronous in both forms. */
+  private quiesce(): void {
     for (const r of this.readers) r.closeNow();
     try {
       writeFileSync(this.path('tracing_on'), '0\n');
     } catch {
       // already gone
     }
+  }
+
+  /**
+   * remove(), with the rmdir in Node's thread pool: the kernel takes 30-60 ms to tear an
+   * instance down (RCU grace periods), time the caller can spend printing its result. Recording
+   * stops before this returns; the promise settles when the directory is gone. If the process
+   * exits first, the exit hook's remove() finishes the job.
+   */
+  async removeAsync(): Promise<void> {
+    if (this.removed) return;
+    this.quiesce();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await rmdir(this.dir);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        if (code !== 'EBUSY' || attempt >= 50) throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    this.removed = true;
+    live.delete(this);
+  }
+
+  /** Turn tracing off and rmdir the instance (idempotent; retries while a reader lets go). */
+  remove(): void {
+    if (this.removed) return;
+    this.quiesce();
     for (let attempt = 0; ; attempt++) {
       try {
         rmdirSync(this.dir);
