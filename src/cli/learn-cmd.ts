@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { createAuditWriter } from '../audit/writer.js';
 import { inputError } from '../caps/errors.js';
 import type { Format } from '../container/formats.js';
 import { lookupGroup, lookupUser } from '../live/ids.js';
@@ -117,7 +116,8 @@ checks in syscalls that succeeded), marked unverified.`,
         if (u.gid !== undefined) opts.gid = u.gid;
       }
       if (o.group !== undefined) opts.gid = lookupGroup(o.group);
-      const writer = o.audit ? createAuditWriter({ dest: o.audit }) : undefined;
+      // The audit writer (and pino with it) only for --audit: it is not learn's common case.
+      const writer = o.audit ? (await import('../audit/writer.js')).createAuditWriter({ dest: o.audit }) : undefined;
       if (writer) opts.audit = writer;
       let r: Awaited<ReturnType<typeof learn>>;
       try {

@@ -26,7 +26,6 @@ import { containerIdFromCgroup } from '../caps/cgroup.js';
 import { ERRNO_NAMES } from '../caps/errno.js';
 import { CapctlError } from '../caps/errors.js';
 import { syscallNameOf, syscallNumber } from '../caps/syscall-names.js';
-import { packageRoot } from '../policy/paths.js';
 import { listPids, listTids } from '../sys/proc.js';
 import { ensureTracefs, type LossCounters, settleLater, TraceInstance } from '../sys/tracefs.js';
 import { CapEvents } from './cap-source.js';
@@ -378,7 +377,7 @@ export async function traceRun(opts: LearnOptions): Promise<{
       opts.uid !== undefined
         ? [
             process.execPath,
-            join(packageRoot(), 'bin', 'capctl.js'),
+            await capctlBin(),
             'exec',
             '--profile',
             await allCapsProfile(),
@@ -569,6 +568,15 @@ async function allCapsProfile(): Promise<string> {
   return allCaps;
 }
 
+/**
+ * capctl's own launcher, for the runs under `capctl exec` (--user, verification). The package
+ * paths module (env-paths and friends) is loaded only then: a plain learn starts its traced
+ * run without it.
+ */
+async function capctlBin(): Promise<string> {
+  return join((await import('../policy/paths.js')).packageRoot(), 'bin', 'capctl.js');
+}
+
 /** A profile granting exactly `caps` (bounding = permitted = effective), as YAML. */
 export function profileYaml(name: string, caps: readonly string[], comment: readonly string[] = []): string {
   const list = `[${caps.map((c) => c.replace(/^CAP_/, '')).join(', ')}]`;
@@ -597,7 +605,7 @@ export async function runWith(caps: readonly string[], opts: LearnOptions, dir: 
   const file = join(dir, `try-${Math.random().toString(36).slice(2, 8)}.yaml`);
   writeFileSync(file, profileYaml('learn-try', caps), { mode: 0o644 });
   const args = [
-    join(packageRoot(), 'bin', 'capctl.js'),
+    await capctlBin(),
     'exec',
     '--profile',
     file,
