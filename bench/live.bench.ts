@@ -199,6 +199,13 @@ async function learnSize(dir: string, n: number, withFullLearn: boolean): Promis
     m.node.push(timed(() => execFileSync(process.execPath, ['-e', '0'])));
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  // Paired: the ratio within each round (its two runs seconds apart), then the median and range
+  // of those. The command alone varies by a third from one round to the next on this VM, so
+  // a ratio of medians can even put learn below the floor; the paired ratios show the spread.
+  const paired = (a: number[], b: number[]) => {
+    const r = a.map((v, i) => v / b[i]!).sort((p, q) => p - q);
+    return `paired ${median(r).toFixed(2)}x (${r[0]!.toFixed(2)}-${r[r.length - 1]!.toFixed(2)})`;
+  };
   const plain = median(m.plain);
   const floor = median(m.floor);
   const traced = median(m.traced);
@@ -218,21 +225,21 @@ async function learnSize(dir: string, n: number, withFullLearn: boolean): Promis
     unit: 'runs/s',
     baseline: { name: 'chown -R alone', value: perS(plain) },
     target: perS(plain) / 1.2,
-    note: `wall ${s(traced)} vs ${s(plain)} alone (${x(traced, plain)}), medians of ${rounds} interleaved rounds; load average ${loadBefore} -> ${loadAfter}`,
+    note: `wall ${s(traced)} vs ${s(plain)} alone (${x(traced, plain)}; ${paired(m.traced, m.plain)}), medians of ${rounds} interleaved rounds; chown alone ${s(Math.min(...m.plain))}-${s(Math.max(...m.plain))}; load average ${loadBefore} -> ${loadAfter}`,
   });
   rows.push({
     name: `kernel floor, ${size}: chown -R under learn's events, nobody reading`,
     value: perS(floor),
     unit: 'runs/s',
     baseline: { name: 'chown -R alone', value: perS(plain) },
-    note: `${s(floor)} vs ${s(plain)} (${x(floor, plain)}): what the kernel spends on an instance (made and removed) recording cap_capable, sys_exit, fork and exec for the command; no tracer of these events can go below it`,
+    note: `${s(floor)} vs ${s(plain)} (${x(floor, plain)}; ${paired(m.floor, m.plain)}): what the kernel spends on an instance (made and removed) recording cap_capable, sys_exit, fork and exec for the command; no tracer of these events can go below it`,
   });
   rows.push({
     name: `capctl's share, ${size}: learn end to end against the kernel floor`,
     value: perS(traced),
     unit: 'runs/s',
     baseline: { name: 'the kernel floor', value: perS(floor) },
-    note: `${s(traced)} vs ${s(floor)} (${x(traced, floor)}): capctl's start, the instance's setup and removal, and its reader`,
+    note: `${s(traced)} vs ${s(floor)} (${x(traced, floor)}; ${paired(m.traced, m.floor)}): capctl's start, the instance's setup and removal, and its reader`,
   });
   rows.push({
     name: `learn's fixed cost: learn --no-verify -- true (${size} round)`,
