@@ -343,7 +343,13 @@ export class TraceInstance {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') break;
-        if (code !== 'EBUSY' || attempt >= 50) throw err;
+        if (code !== 'EBUSY' || attempt >= 50) {
+          throw new CapctlError(
+            'tracefs',
+            `cannot remove tracing instance ${this.dir}: ${(err as Error).message}`,
+            'io',
+          );
+        }
         await new Promise((r) => setTimeout(r, 20));
       }
     }
