@@ -73,7 +73,10 @@ export function register(program: Command): void {
       'print the learnt profile as profile export does: oci, podman, docker, compose, k8s or systemd',
     )
     .option('--lossy', 'with --format: print the export even when the format cannot express the whole profile')
-    .option('--json', 'print the result as JSON (with --format: the export in member "export")')
+    .option(
+      '--json',
+      'print the result as JSON (with --format: the export in member "export"); the command\'s own stdout then goes to stderr',
+    )
     .addHelpText(
       'after',
       `
@@ -110,6 +113,8 @@ checks in syscalls that succeeded), marked unverified.`,
       const format =
         o.format !== undefined ? (await import('../container/convert.js')).checkFormat(o.format) : undefined;
       const opts: LearnOptions = { argv, verify: o.verify };
+      // Machine-read output: the command's own stdout must not run into the JSON or the export.
+      if (o.json || format !== undefined) opts.stdio = 'stderr';
       if (o.user !== undefined) {
         const u = lookupUser(o.user);
         opts.uid = u.uid;

@@ -100,8 +100,12 @@ export interface LearnOptions {
   verify?: boolean;
   audit?: AuditWriter;
   env?: NodeJS.ProcessEnv;
-  /** Output of the traced run (default: inherit capctl's stdio). */
-  stdio?: 'inherit' | 'ignore';
+  /**
+   * Output of the traced run: capctl's own stdio (default), none, or 'stderr': the command's
+   * stdout goes to capctl's stderr, so that capctl's stdout carries only its result (--json,
+   * --format).
+   */
+  stdio?: 'inherit' | 'ignore' | 'stderr';
   /** Per-CPU trace buffer in KiB. */
   bufferKb?: number;
 }
@@ -390,7 +394,12 @@ export async function traceRun(opts: LearnOptions): Promise<{
           ]
         : [cmd.path, ...opts.argv.slice(1)];
     child = spawn('/bin/sh', ['-c', 'read _ <&3 && exec "$@"', 'capctl-learn', ...launch], {
-      stdio: [opts.stdio ?? 'inherit', opts.stdio ?? 'inherit', 'pipe', 'pipe'],
+      stdio: [
+        opts.stdio === 'ignore' ? 'ignore' : 'inherit',
+        opts.stdio === 'stderr' ? 2 : (opts.stdio ?? 'inherit'),
+        'pipe',
+        'pipe',
+      ],
       env,
     });
     // stderr is kept (and passed on): verification compares it, since a command may report a

@@ -135,6 +135,23 @@ describe.skipIf(!isRoot || !tracepoint())('capctl learn (needs root and the cap_
     }
   }, 120_000);
 
+  it("--json: the command's own stdout goes to stderr, so stdout is the JSON alone", () => {
+    const r = capctl([
+      'learn',
+      '--no-verify',
+      '--json',
+      '--',
+      'sh',
+      '-c',
+      'echo from-the-command; chown 1:1 "$0"',
+      join(work, 'file'),
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { candidates: string[] };
+    expect(j.candidates).toContain('CAP_CHOWN');
+    expect(r.stderr).toMatch(/^from-the-command$/m);
+  }, 60_000);
+
   it('--format with --json: the learn result with the export as profile export --json has it', () => {
     const out = join(work, 'json-export.yaml');
     const r = capctl([
