@@ -3,7 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { CapctlError } from '../caps/errors.js';
 import { type OciPrediction, ociProcess, predictOci } from '../container/oci-predict.js';
 import { findInRootfs } from '../sys/rootfs.js';
-import { getFileCaps } from '../sys/xattr.js';
+import { getExecFileCaps } from '../sys/xattr.js';
 import { readBundle } from './bundle.js';
 
 export interface BundleCheck extends OciPrediction {
@@ -23,7 +23,7 @@ export function checkBundle(dir: string): BundleCheck {
     if (f) {
       let fileCaps = null;
       try {
-        fileCaps = getFileCaps(f.hostPath);
+        fileCaps = getExecFileCaps(f.hostPath);
       } catch (err) {
         if (!(err instanceof CapctlError)) throw err;
         warnings.push(`cannot read the file capabilities of ${f.path}: ${err.message}`);

@@ -15,7 +15,6 @@ import { readFileSync, statSync } from 'node:fs';
 import type { CapSet } from '../caps/capset.js';
 import { CapctlError, inputError } from '../caps/errors.js';
 import { parseProcStatus } from '../caps/procstatus.js';
-import { XATTR_NAME_CAPS } from '../caps/xattr.js';
 import { PR_GET_SECUREBITS } from '../runtime/abi.js';
 import { Credential } from '../runtime/credential.js';
 import { errnoName } from '../runtime/errno.js';
@@ -32,7 +31,7 @@ import {
 } from '../runtime/launch.js';
 import * as creds from '../sys/creds.js';
 import { OsError } from '../sys/libc.js';
-import { getXattr } from '../sys/xattr.js';
+import { getExecCapsXattr } from '../sys/xattr.js';
 import { resolveCommand } from './command-path.js';
 
 /** The five sets a profile asks for (Profile.sets). */
@@ -80,7 +79,7 @@ export function launchSpecFor(req: Omit<ExecRequest, 'argv' | 'env'>): LaunchSpe
 /** What the exec rules need to know about the file: its capabilities, set-id bits, owner. */
 export function execFileFacts(hostPath: string): ExecFile {
   const st = statSync(hostPath);
-  return { fileCaps: getXattr(hostPath, XATTR_NAME_CAPS), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  return { fileCaps: getExecCapsXattr(hostPath), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
 }
 
 /** This thread's credential as the kernel has it now (status file plus securebits). */

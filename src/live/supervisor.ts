@@ -65,7 +65,7 @@ import {
 } from '../sys/proc.js';
 import { prlimit } from '../sys/rlimit.js';
 import { closeFd, type Listener, pidfdGetfd, pidfdOpen, socketKind, X86_64_SYSCALLS } from '../sys/seccomp.js';
-import { getFileCaps } from '../sys/xattr.js';
+import { getExecFileCaps } from '../sys/xattr.js';
 import { capDataBytes, decodeNotification, type LiveCall, lastSockaddr } from './seccomp-decode.js';
 
 /** An exec settled after the fact: the kernel ran it. */
@@ -689,7 +689,7 @@ export class Supervisor {
     if (exe === null || this.session.taskOf(p.tid) === undefined) return;
     // The executed file as the kernel opened it (/proc/PID/exe: the interpreter for a script,
     // whose file capabilities are the ones that count).
-    this.session.rememberFileCaps(exe.path, getFileCaps(exe.path));
+    this.session.rememberFileCaps(exe.path, getExecFileCaps(exe.path));
     const file = { mode: exe.mode, uid: exe.uid, gid: exe.gid, nosuid: this.opts.nosuid };
     this.opts.onExec?.();
     const d = dispatch(this.session, p.tid, { sys: 'execve', name: 'execve', path: exe.path, file }, EXEC_DONE);

@@ -72,6 +72,30 @@ export function getFileCaps(path: string): FileCaps | null {
   }
 }
 
+/**
+ * security.capability's raw value as execve reads it (get_vfs_caps_from_disk): on a file system
+ * without extended attributes (EOPNOTSUPP: ramfs, 9p exported without them, some FUSE and NFS
+ * mounts) the file has no capabilities, as when the attribute is missing (ENODATA), and the
+ * exec goes on; any other failure fails the exec, so it is thrown.
+ */
+export function getExecCapsXattr(path: string): Uint8Array | null {
+  return unsupportedAsNone(() => getXattr(path, XATTR_NAME_CAPS));
+}
+
+/** getFileCaps as execve reads the attribute (see getExecCapsXattr). */
+export function getExecFileCaps(path: string): FileCaps | null {
+  return unsupportedAsNone(() => getFileCaps(path));
+}
+
+function unsupportedAsNone<T>(read: () => T | null): T | null {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof OsError && err.errno === EOPNOTSUPP) return null;
+    throw err;
+  }
+}
+
 export function setFileCaps(path: string, value: Uint8Array): void {
   setXattr(path, XATTR_NAME_CAPS, value);
 }

@@ -114,6 +114,31 @@ describe.skipIf(!isRoot)('capctl exec (needs root)', () => {
     expect(r.stdout).toMatch(/^NoNewPrivs:\t1$/m);
   });
 
+  it.skipIf(!has('mount'))(
+    'a command on a file system without xattrs (ramfs) runs, as the kernel runs it: no file capabilities',
+    () => {
+      // getxattr says EOPNOTSUPP there; execve reads that as "no attribute" and goes on
+      // (get_vfs_caps_from_disk), so capctl must neither refuse nor guess.
+      const mnt = mkdtempSync(join(tmpdir(), 'capctl-i9-ramfs-'));
+      expect(spawnSync('mount', ['-t', 'ramfs', 'ramfs', mnt]).status).toBe(0);
+      try {
+        copyFileSync('/bin/cat', join(mnt, 'cat'));
+        chmodSync(join(mnt, 'cat'), 0o755);
+        for (const user of [[], ['--user', '65534']]) {
+          const args = ['--profile', 'policies/ping.yaml', ...user, '--', join(mnt, 'cat'), '/proc/self/status'];
+          const real = capctl(['exec', ...args]);
+          expect(real.status, real.stderr).toBe(0);
+          expect(capLines(real.stdout)).toMatch(/^CapEff:\t0000000000002000$/m);
+          const dry = capctl(['exec', '--dry-run', ...args]);
+          expect(dry.status, dry.stderr).toBe(0);
+          expect(capLines(real.stdout)).toBe(capLines(dry.stdout));
+        }
+      } finally {
+        spawnSync('umount', [mnt]);
+      }
+    },
+  );
+
   it('--container without a binding fails closed', () => {
     const state = mkdtempSync(join(tmpdir(), 'capctl-i9-state-'));
     const r = capctl(['exec', '--container', 'capctl-i9-none', '--state-dir', state, '--', 'echo', 'RAN']);
