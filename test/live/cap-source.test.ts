@@ -21,9 +21,19 @@ import {
   KPROBE_DEFS,
 } from '../../src/live/cap-source.js';
 import { decodePages, type Ev, type Formats } from '../../src/live/rawevents.js';
+import { ensureTracefs } from '../../src/sys/tracefs.js';
 import { capctl, isRoot } from './helpers.js';
 
 const TRACING = '/sys/kernel/tracing';
+// A fresh machine has tracefs unmounted until capctl first mounts it: do so before asking what
+// this kernel offers, or the answer depends on which test file ran first.
+if (isRoot) {
+  try {
+    ensureTracefs(TRACING);
+  } catch {
+    // no tracefs: the tests below that need it skip, saying so
+  }
+}
 const hasKprobeEvents = existsSync(join(TRACING, 'kprobe_events'));
 
 const made: string[] = [];
