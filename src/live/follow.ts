@@ -117,15 +117,19 @@ class ProcTable {
   /**
    * The euid for a check made with credential `cred`: read again from /proc when the credential
    * changed since the last check (setuid makes a new one; a flood from one process reads once).
+   * What was known before (read at fork or exec, or the parent's) belongs to another credential:
+   * `capctl exec --user` is root until its setresuid. So when the process is gone before its
+   * check is read, the euid is unknown and left out, never the earlier one.
    */
   euid(pid: number, info: ProcInfo, cred: string): number | undefined {
     if (info.cred === cred) return info.euid;
     info.cred = cred;
+    info.euid = undefined;
     try {
       const uid = /^Uid:\s+\d+\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       if (uid) info.euid = Number(uid[1]);
     } catch {
-      // gone: keep what was known
+      // gone: unknown
     }
     return info.euid;
   }
