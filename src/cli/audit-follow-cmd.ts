@@ -68,19 +68,24 @@ Examples:
         import('../policy/index.js'),
       ]);
       const writer = createAuditWriter({ dest: o.out ?? '-', ratePerSecond: rate });
-      const follower = new Follower({
-        writer,
-        ...(o.cap !== undefined ? { cap: parseCap(o.cap) } : {}),
-        ...(o.comm !== undefined ? { comm: o.comm } : {}),
-        ...(o.container !== undefined ? { container: o.container } : {}),
-        stateDir: resolveStateDir({ stateDir: o.stateDir }),
-        bufferKb,
-        ...(o.duration !== undefined ? { durationMs: positive(o.duration, '--duration') * 1000 } : {}),
-      });
-      const stop = () => follower.stop();
+      // The handlers go in before the Follower makes its instance and any kprobes: until then a
+      // signal's default action would end capctl with them left in tracefs. Node runs a handler
+      // from its event loop, so never before the constructor has returned; Follower.stop()
+      // before run() is recording ends the run as soon as it is.
+      let follower: InstanceType<typeof Follower> | undefined;
+      const stop = () => follower?.stop();
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
       try {
+        follower = new Follower({
+          writer,
+          ...(o.cap !== undefined ? { cap: parseCap(o.cap) } : {}),
+          ...(o.comm !== undefined ? { comm: o.comm } : {}),
+          ...(o.container !== undefined ? { container: o.container } : {}),
+          stateDir: resolveStateDir({ stateDir: o.stateDir }),
+          bufferKb,
+          ...(o.duration !== undefined ? { durationMs: positive(o.duration, '--duration') * 1000 } : {}),
+        });
         const s = await follower.run();
         writer.close();
         if (o.json) process.stderr.write(`${JSON.stringify(s)}\n`);

@@ -507,9 +507,17 @@ export async function observe(opts: {
   const root = ensureTracefs();
   const tids = treeTids(opts.pids);
   if (tids.length === 0) throw new CapctlError('no-process', 'no such process to learn from', 'input');
-  const { capEvents, inst } = openTracing(root);
+  // The handlers go in before the instance and any kprobes exist: until then a signal's
+  // default action would end capctl with them left in tracefs. Node runs a handler from its
+  // event loop, so not before the wait below has begun.
   let stop: () => void = () => {};
+  const onSignal = () => stop();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let tracing: { capEvents: CapEvents; inst: TraceInstance } | undefined;
   try {
+    tracing = openTracing(root);
+    const { capEvents, inst } = tracing;
     inst.setTracing(false);
     inst.option('event-fork', true);
     inst.option('overwrite', false);
@@ -526,8 +534,6 @@ export async function observe(opts: {
         clearTimeout(t);
         resolve();
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
     });
     reader.stop();
     await reading;
@@ -547,9 +553,9 @@ export async function observe(opts: {
       note: `observed ${tids.length} thread(s) for ${opts.durationMs / 1000} s: candidates only (a running process cannot be re-run to verify them)`,
     };
   } finally {
-    process.removeListener('SIGINT', stop);
-    process.removeListener('SIGTERM', stop);
-    closeTracing(inst, capEvents);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    if (tracing) closeTracing(tracing.inst, tracing.capEvents);
   }
 }
 
