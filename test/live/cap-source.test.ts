@@ -6,7 +6,8 @@
  * events' format files, as kernel/trace/trace_kprobe.c defines them on x86-64 (__probe_ip, or
  * __probe_func and __probe_ret_ip, then the fetch arguments in order). This kernel has no
  * kprobe_events (CONFIG_KPROBE_EVENTS off), so those texts are written from the kernel's
- * layout, not recorded, and the live test skips here, saying why.
+ * layout, not recorded, and the live test below skips here, saying why; the fallback runs for
+ * real on Debian's 6.1 kernel under qemu in test/live/kprobe-vm.test.ts.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
