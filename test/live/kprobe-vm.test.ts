@@ -6,12 +6,13 @@
  * guest wrote are judged here. .ci/guest-kernel unpacks the kernel; without it (or qemu) the
  * test skips, saying which.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findGuestKernel, type GuestKernel, type GuestRun, runGuest } from '../vm/kernel-vm.js';
-import { ensureBuilt, isRoot, root } from './helpers.js';
+import { ensureBuilt, has, isRoot, root } from './helpers.js';
 
 const kernel = isRoot ? findGuestKernel() : 'not root (qemu shares the host root as root)';
 const skip = typeof kernel === 'string' ? ` (skipped: ${kernel})` : '';
@@ -29,21 +30,25 @@ describe.skipIf(typeof kernel === 'string')(`the kprobe fallback on an older ker
   const out = join(work, 'out');
   let run: GuestRun;
   const file = (name: string) => readFileSync(join(out, name), 'utf8');
-  /** What a failed expectation shows: the guest's console and capctl's stderr. */
-  const why = (name: string) => {
-    let err = '';
+  /** A result file, or '' when the guest never wrote it (the console then says why). */
+  const maybe = (name: string) => {
     try {
-      err = file(name);
+      return file(name);
     } catch {
-      // not written: the console says why
+      return '';
     }
-    return `${err}\n--- guest console (${run.ms} ms) ---\n${run.console.slice(-4000)}`;
   };
+  /** What a failed expectation shows: capctl's stderr, the guest's steps and its console. */
+  const why = (name: string) =>
+    `${maybe(name)}\n--- guest steps (seconds since boot) ---\n${maybe('steps')}--- guest console (${run.ms} ms) ---\n${run.console.slice(-4000)}`;
 
   beforeAll(() => {
     ensureBuilt();
     rmSync(out, { recursive: true, force: true });
     mkdirSync(out);
+    if (has('gcc')) {
+      execFileSync('gcc', ['-O2', '-o', join(out, 'bind80'), join(root, 'test', 'live', 'fixtures', 'bind80.c')]);
+    }
     run = runGuest(kernel as GuestKernel, join(root, 'test', 'vm', 'kprobe-guest.sh'), out, work, 400_000);
   }, 420_000);
 
@@ -57,20 +62,26 @@ describe.skipIf(typeof kernel === 'string')(`the kprobe fallback on an older ker
     expect(file('source').trim()).toBe('no tracepoint');
   });
 
-  it('learn through kprobes: chown 1:1 FILE -> CHOWN, ping -> NET_RAW, each verified sufficient and minimal', () => {
-    for (const [name, cap] of [
-      ['chown', 'CAP_CHOWN'],
-      ['ping', 'CAP_NET_RAW'],
-    ] as const) {
-      expect(file(`${name}.status`).trim(), why(`${name}.err`)).toBe('0');
-      const r = JSON.parse(file(`${name}.json`)) as LearnJson;
-      expect(r.exitStatus).toBe(0);
-      expect(r.needed, why(`${name}.err`)).toEqual([cap]);
-      expect(r.verified).toBe(true);
-      expect([r.lost.overrun, r.lost.dropped]).toEqual([0, 0]);
-      expect(file(`${name}.yaml`)).toMatch(new RegExp(`permitted: \\[${cap.slice(4)}\\]`));
-    }
-  });
+  const programs = [
+    { name: 'chown', what: 'chown 1:1 FILE', cap: 'CAP_CHOWN', skip: false },
+    { name: 'ping', what: 'ping -c1 127.0.0.1', cap: 'CAP_NET_RAW', skip: false },
+    { name: 'nice', what: 'nice -n -5 true', cap: 'CAP_SYS_NICE', skip: false },
+    { name: 'bind80', what: 'a server binding port 80', cap: 'CAP_NET_BIND_SERVICE', skip: !has('gcc') },
+  ];
+  for (const { name, what, cap, skip } of programs) {
+    it.skipIf(skip)(
+      `learn through kprobes: ${what} -> ${cap.slice(4)}, verified sufficient and minimal${skip ? ' (skipped: no gcc)' : ''}`,
+      () => {
+        expect(file(`${name}.status`).trim(), why(`${name}.err`)).toBe('0');
+        const r = JSON.parse(file(`${name}.json`)) as LearnJson;
+        expect(r.exitStatus).toBe(0);
+        expect(r.needed, why(`${name}.err`)).toEqual([cap]);
+        expect(r.verified).toBe(true);
+        expect([r.lost.overrun, r.lost.dropped]).toEqual([0, 0]);
+        expect(file(`${name}.yaml`)).toMatch(new RegExp(`permitted: \\[${cap.slice(4)}\\]`));
+      },
+    );
+  }
 
   it('audit follow through kprobes: the refusal is recorded with its cap, comm and user; SIGTERM removes instance and probes', () => {
     expect(file('denied.status').trim(), why('denied.err')).not.toBe('0');

@@ -8,7 +8,7 @@
 out=$1
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 capctl() { node "$repo/bin/capctl.js" "$@"; }
-# When each step ended, in seconds since boot: emulated CPUs are slow, the test reports these.
+# When each step ended, in seconds since boot (emulated CPUs are slow): a failing test shows them.
 step() { echo "$(cut -d' ' -f1 /proc/uptime) $1" >> "$out/steps"; }
 T=/sys/kernel/tracing
 uname -r > "$out/uname"
@@ -26,13 +26,19 @@ w=$(mktemp -d)
 chmod 755 "$w"
 
 # learn, with its verification runs under capctl exec: each result is sufficient and minimal.
+learn_case() {
+  name=$1
+  shift
+  capctl learn --json --out "$out/$name.yaml" -- "$@" > "$out/$name.json" 2> "$out/$name.err"
+  echo $? > "$out/$name.status"
+  step "learn-$name"
+}
 touch "$w/file"
-capctl learn --json --out "$out/chown.yaml" -- chown 1:1 "$w/file" > "$out/chown.json" 2> "$out/chown.err"
-echo $? > "$out/chown.status"
-step learn-chown
-capctl learn --json --out "$out/ping.yaml" -- ping -c1 -W2 127.0.0.1 > "$out/ping.json" 2> "$out/ping.err"
-echo $? > "$out/ping.status"
-step learn-ping
+learn_case chown chown 1:1 "$w/file"
+learn_case ping ping -c1 -W2 127.0.0.1
+learn_case nice nice -n -5 true
+# Compiled on the host (the guest's CPUs are emulated) into the output share, when gcc is there.
+[ -x "$out/bind80" ] && learn_case bind80 "$out/bind80"
 
 # audit follow: a refusal made while it runs is recorded, and SIGTERM leaves nothing behind.
 # node itself in the background (not the capctl function, whose subshell would get the signal).
