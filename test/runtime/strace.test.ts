@@ -178,6 +178,26 @@ describe('strace reader: line formats', () => {
     expect(clone?.kind === 'syscall' && clone.args).toBe('{flags=CLONE_VM|CLONE_FS|CLONE_THREAD, exit_signal=0}');
   });
 
+  it('-tt: a "superseded" line whose timestamp ends in the digits of a live pid is not a glued record', () => {
+    // Recorded (CI, kernel differential seed 245, stderr -tt -T -y): the microseconds 641877
+    // end in the leader's pid 877, and the line was split at "877" as if a cut-off line had
+    // run into a "PID TIMESTAMP +++" record.
+    const text = [
+      '[pid   877] 18:53:31.631666 futex(0x7f06, FUTEX_WAIT_BITSET|FUTEX_CLOCK_REALTIME, 899, NULL, FUTEX_BITSET_MATCH_ANY <unfinished ...>',
+      '[pid   899] 18:53:31.637079 capget({version=_LINUX_CAPABILITY_VERSION_1, pid=899}, {effective=0, permitted=0, inheritable=0}) = 0 <0.000014>',
+      '[pid   899] 18:53:31.637302 execve("/bin/true", ["true"], 0x7f06 /* 0 vars */ <unfinished ...>',
+      '[pid   877] 18:53:31.637541 <... futex resumed>) = ?',
+      '18:53:31.641877 +++ superseded by execve in pid 899 +++',
+      '18:53:31.641939 <... execve resumed>)   = 0 <0.004617>',
+    ].join('\n');
+    const recs = read(
+      `[pid   877] 18:53:31.600000 getpid() = 877\n[pid   899] 18:53:31.600001 getpid() = 899\n${text}`,
+    );
+    expect(recs.filter((r) => r.kind === 'malformed')).toEqual([]);
+    expect(recs.find((r) => r.kind === 'superseded')).toEqual({ kind: 'superseded', pid: 877, oldPid: 899, line: 7 });
+    expect(calls(recs).at(-1)).toEqual({ pid: 877, name: 'execve', ret: 0, errno: undefined, line: 8 });
+  });
+
   it('stderr: a line cut short by a thread killed mid-call, with the next "[pid N]" line glued on', () => {
     // Recorded: the leader sat in futex() when another thread exec'd.
     const text = [

@@ -290,7 +290,12 @@ export class StraceReader {
     let t = j;
     while (t > 0 && /[0-9.:]/.test(text[t - 1]!)) t--;
     const token = text.slice(t, j);
-    if ((token.includes('.') || token.includes(':')) && t > 0 && text.charCodeAt(t - 1) === 32) {
+    if (token.includes('.') || token.includes(':')) {
+      // A timestamp: a glued record's pid stands before it, after a space. One that starts the
+      // line is the record's own (strace drops the pid column with one process left), and its
+      // last digits are not a pid, even when they spell a live one (-tt's 18:53:31.641877 with
+      // pid 877).
+      if (t === 0 || text.charCodeAt(t - 1) !== 32) return 0;
       j = t;
       while (j > 0 && text.charCodeAt(j - 1) === 32) j--;
     }
