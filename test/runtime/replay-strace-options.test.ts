@@ -1,6 +1,7 @@
 /**
  * strace output options found by running the kernel generator under more strace flags than
- * the CI styles: -i / -n prefixes, -qq (no exit lines), -X raw (ambiguous high-word masks).
+ * the CI styles: -i / -n prefixes, -qq (no exit lines), -X raw (ambiguous high-word masks), and
+ * records an exec glued onto a cut-off line.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -65,5 +66,21 @@ describe('strace output options', () => {
     ]);
     expect([s.malformed, s.diverged]).toEqual([0, 0]);
     expect(s.bySyscall.execve).toEqual({ matched: 1, diverged: 0, notModeled: 0 });
+  });
+
+  it('-o -t -r: the superseded record glued on carries "ABS (+ REL)" before its +++', () => {
+    // Recorded (kernel differential soak, seed 1752, strace -o -t -r -T): the cut-off line and
+    // the record were read as one rt_sigprocmask line, and the execve resumed without a start.
+    const s = run([
+      '100 19:19:20 (+     0.000109) clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, child_tid=0x7fac2d5c6990, parent_tid=0x7fac2d5c6990, exit_signal=0, stack=0x7fac2cdc6000, stack_size=0x7fff80, tls=0x7fac2d5c66c0} <unfinished ...>',
+      '101 19:19:20 (+     0.000228) execve("/bin/true", ["true"], 0x7ffd0 /* 0 vars */ <unfinished ...>',
+      '100 19:19:20 (+     0.000180) <... clone3 resumed> => {parent_tid=[101]}, 88) = 101 <0.000784>',
+      '100 19:19:20 (+     0.000036) rt_sigprocmask(SIG_SETMASK, [], 100 19:19:20 (+     0.000939) +++ superseded by execve in pid 101 +++',
+      '100 19:19:20 (+     0.000104) <... execve resumed>) = 0 <0.001235>',
+      '100 19:19:20 (+     0.000130) prctl(PR_CAPBSET_READ, CAP_NET_RAW) = 1 <0.000016>',
+    ]);
+    expect([s.malformed, s.diverged]).toEqual([0, 0]);
+    expect(s.bySyscall.execve).toEqual({ matched: 1, diverged: 0, notModeled: 0 });
+    expect(s.bySyscall.prctl).toEqual({ matched: 1, diverged: 0, notModeled: 0 });
   });
 });

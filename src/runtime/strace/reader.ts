@@ -108,6 +108,12 @@ interface Pending {
   entryLine: number;
 }
 
+/** The index where the run of spaces ending at `end` starts (`end` itself when there is none). */
+function spacesBefore(text: string, end: number): number {
+  while (end > 0 && text.charCodeAt(end - 1) === 32) end--;
+  return end;
+}
+
 export class StraceReader {
   /** Names to report, clone-family included: one lookup per line decides. */
   private readonly names: Set<string>;
@@ -284,20 +290,24 @@ export class StraceReader {
   private gluedSuperseded(text: string): number {
     const k = text.lastIndexOf('+++ superseded by execve in pid ');
     if (k <= 0 || !text.endsWith(' +++')) return 0;
-    let j = k;
-    while (j > 0 && text.charCodeAt(j - 1) === 32) j--;
-    // An optional timestamp (-t/-tt/-ttt/-r): digits with ':' or '.'.
+    let j = spacesBefore(text, k);
+    // -r with -t/-tt/-ttt prints `ABS (+ REL)`: the relative part comes last.
+    if (text.charCodeAt(j - 1) === 41 /* ) */) {
+      const open = text.lastIndexOf('(+', j - 1);
+      if (open < 0 || !/^\(\+ *[0-9.]+\)$/.test(text.slice(open, j))) return 0;
+      j = spacesBefore(text, open);
+    }
+    // A timestamp (-t/-tt/-ttt, or -r alone): digits with ':' or '.'.
     let t = j;
     while (t > 0 && /[0-9.:]/.test(text[t - 1]!)) t--;
     const token = text.slice(t, j);
     if (token.includes('.') || token.includes(':')) {
-      // A timestamp: a glued record's pid stands before it, after a space. One that starts the
-      // line is the record's own (strace drops the pid column with one process left), and its
-      // last digits are not a pid, even when they spell a live one (-tt's 18:53:31.641877 with
-      // pid 877).
+      // A glued record's pid stands before its timestamp, after a space. A timestamp that
+      // starts the line is the record's own (strace drops the pid column with one process
+      // left), and its last digits are not a pid, even when they spell a live one (-tt's
+      // 18:53:31.641877 with pid 877).
       if (t === 0 || text.charCodeAt(t - 1) !== 32) return 0;
-      j = t;
-      while (j > 0 && text.charCodeAt(j - 1) === 32) j--;
+      j = spacesBefore(text, t);
     }
     let d = j;
     while (d > 0 && text.charCodeAt(d - 1) >= 48 && text.charCodeAt(d - 1) <= 57) d--;
