@@ -63,7 +63,11 @@ export function removeXattr(path: string, name: string): void {
  * security.capability attribute. Malformed values throw the decode error with the path.
  */
 export function getFileCaps(path: string): FileCaps | null {
-  const raw = getXattr(path, XATTR_NAME_CAPS);
+  return decodeAt(path, getXattr(path, XATTR_NAME_CAPS));
+}
+
+/** `raw` decoded; a malformed value throws the decode error with the path. */
+function decodeAt(path: string, raw: Uint8Array | null): FileCaps | null {
   if (raw === null) return null;
   try {
     return decodeFileCaps(raw);
@@ -79,21 +83,17 @@ export function getFileCaps(path: string): FileCaps | null {
  * exec goes on; any other failure fails the exec, so it is thrown.
  */
 export function getExecCapsXattr(path: string): Uint8Array | null {
-  return unsupportedAsNone(() => getXattr(path, XATTR_NAME_CAPS));
-}
-
-/** getFileCaps as execve reads the attribute (see getExecCapsXattr). */
-export function getExecFileCaps(path: string): FileCaps | null {
-  return unsupportedAsNone(() => getFileCaps(path));
-}
-
-function unsupportedAsNone<T>(read: () => T | null): T | null {
   try {
-    return read();
+    return getXattr(path, XATTR_NAME_CAPS);
   } catch (err) {
     if (err instanceof OsError && err.errno === EOPNOTSUPP) return null;
     throw err;
   }
+}
+
+/** getFileCaps as execve reads the attribute (see getExecCapsXattr). */
+export function getExecFileCaps(path: string): FileCaps | null {
+  return decodeAt(path, getExecCapsXattr(path));
 }
 
 export function setFileCaps(path: string, value: Uint8Array): void {

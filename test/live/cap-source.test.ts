@@ -22,19 +22,11 @@ import {
   KPROBE_DEFS,
 } from '../../src/live/cap-source.js';
 import { decodePages, type Ev, type Formats } from '../../src/live/rawevents.js';
-import { ensureTracefs } from '../../src/sys/tracefs.js';
 import { capctl, isRoot } from './helpers.js';
+import { TRACING, tracefsReady } from './tracefs-ready.js';
 
-const TRACING = '/sys/kernel/tracing';
-// A fresh machine has tracefs unmounted until capctl first mounts it: do so before asking what
-// this kernel offers, or the answer depends on which test file ran first.
-if (isRoot) {
-  try {
-    ensureTracefs(TRACING);
-  } catch {
-    // no tracefs: the tests below that need it skip, saying so
-  }
-}
+// Mounted before asking what this kernel offers (the tests that need it skip without it).
+tracefsReady();
 const hasKprobeEvents = existsSync(join(TRACING, 'kprobe_events'));
 
 const made: string[] = [];

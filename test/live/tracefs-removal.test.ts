@@ -9,20 +9,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureTracefs, removalsSettled, settleLater, TraceInstance } from '../../src/sys/tracefs.js';
-import { isRoot } from './helpers.js';
+import { removalsSettled, settleLater, TraceInstance } from '../../src/sys/tracefs.js';
+import { TRACING, tracefsReady } from './tracefs-ready.js';
 
-const TRACING = '/sys/kernel/tracing';
-// Mounted here if no test before this one has (a fresh machine): the skip must not depend on
-// which file ran first.
-let onTracefs = false;
-if (isRoot) {
-  try {
-    onTracefs = existsSync(join(ensureTracefs(TRACING), 'instances'));
-  } catch {
-    // no tracefs: the real-tracefs case skips
-  }
-}
+const onTracefs = tracefsReady();
 const fake = mkdtempSync(join(tmpdir(), 'capctl-tracefs-'));
 mkdirSync(join(fake, 'instances'));
 afterAll(() => rmSync(fake, { recursive: true, force: true }));

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { has } from '../live/helpers.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -42,8 +43,7 @@ export interface GuestKernel {
 
 /** The unpacked guest kernel, or why there is none (for the skipping test's name). */
 export function findGuestKernel(dir = GUEST_KERNEL_DIR): GuestKernel | string {
-  const qemu = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64']);
-  if (qemu.status !== 0) return 'no qemu-system-x86_64 (apt install qemu-system-x86)';
+  if (!has('qemu-system-x86_64')) return 'no qemu-system-x86_64 (apt install qemu-system-x86)';
   if (process.arch !== 'x64') return `the guest kernel is x86-64's, this is ${process.arch}`;
   if (!existsSync('/bin/busybox')) return 'no /bin/busybox for the initramfs (apt install busybox-static)';
   const boot = join(dir, 'boot');

@@ -288,8 +288,10 @@ export class StraceReader {
    * pid is taken, since the cut-off text may itself end in digits.
    */
   private gluedSuperseded(text: string): number {
+    // Called for every physical line: the cheap test first.
+    if (!text.endsWith(' +++')) return 0;
     const k = text.lastIndexOf('+++ superseded by execve in pid ');
-    if (k <= 0 || !text.endsWith(' +++')) return 0;
+    if (k <= 0) return 0;
     let j = spacesBefore(text, k);
     // -r with -t/-tt/-ttt prints `ABS (+ REL)`: the relative part comes last.
     if (text.charCodeAt(j - 1) === 41 /* ) */) {
